@@ -1,0 +1,1 @@
+"""xtrarestore core: the UI-free library."""

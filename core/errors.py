@@ -1,0 +1,52 @@
+"""Typed errors raised by the core library.
+
+Every error carries a one-line message an operator can act on: it names the
+file (and offset, where there is one) and the problem. Secrets never appear in
+messages.
+"""
+
+from __future__ import annotations
+
+
+class XtraRestoreError(Exception):
+    """Base class for every error the core raises on purpose."""
+
+
+class BackupFormatError(XtraRestoreError):
+    """A backup file is not what its name says, is truncated or is corrupt."""
+
+
+class ChecksumError(BackupFormatError):
+    """A chunk's stored checksum does not match its data."""
+
+
+class KeyFileError(XtraRestoreError):
+    """An encryption key file is unreadable or has the wrong length."""
+
+
+class WrongKeyError(XtraRestoreError):
+    """Data decrypted with the given key fails its integrity check."""
+
+
+class UnsafePathError(BackupFormatError):
+    """An archive member would be written outside the target directory."""
+
+
+class ChainError(XtraRestoreError):
+    """A restore point is not a valid prefix of an LSN chain."""
+
+
+class ToolNotFoundError(XtraRestoreError):
+    """A required external program (mariabackup, mbstream, …) is missing."""
+
+
+class SandboxError(XtraRestoreError):
+    """A throwaway server could not be set up, started or stopped."""
+
+
+class ServiceError(XtraRestoreError):
+    """The database service could not be stopped or started as asked."""
+
+
+class StepFailedError(XtraRestoreError):
+    """A restore step ended with a non-zero status or without its success line."""

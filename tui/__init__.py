@@ -1,0 +1,1 @@
+"""xtrarestore console and command line."""
