@@ -133,3 +133,16 @@ def read_members(
                 raise BackupFormatError(f"{path}: checksum mismatch in {header.path} at offset {header.position:#x}")
             buffer += payload
     return {name: bytes(data) for name, data in contents.items()}, list(names)
+
+
+def chunk_bytes(path: str, payload: bytes, offset: int) -> bytes:
+    """A `P` chunk carrying *payload* at file *offset* of member *path*, as XtraBackup writes it."""
+    raw_path = path.encode("utf-8", errors="surrogateescape")
+    prefix = _PREFIX.pack(MAGIC, 0, TYPE_PAYLOAD, len(raw_path)) + raw_path
+    return prefix + _PAYLOAD.pack(len(payload), offset, zlib.crc32(payload)) + payload
+
+
+def eof_bytes(path: str) -> bytes:
+    """The `E` chunk that ends member *path*."""
+    raw_path = path.encode("utf-8", errors="surrogateescape")
+    return _PREFIX.pack(MAGIC, 0, TYPE_EOF, len(raw_path)) + raw_path

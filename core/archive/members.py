@@ -1,0 +1,81 @@
+"""Decoding one archive member by its name: `.xbcrypt` then `.qp` / `.lz4` / `.zst`.
+
+The suffixes say how a member was written (compression first, then
+encryption, hence `name.qp.xbcrypt`); decoding peels them off in reverse.
+`member_decoder` gives an incremental decoder for the one-pass extractor;
+`decode_member` is the whole-member convenience for small files.
+"""
+
+from __future__ import annotations
+
+from ..errors import BackupFormatError
+from .frames import Lz4Decoder, ZstdDecoder
+from .qpress import QpressDecoder
+from .xbcrypt import XbcryptDecoder
+
+ENCRYPTED = ".xbcrypt"
+COMPRESSORS = {".qp": QpressDecoder, ".lz4": Lz4Decoder, ".zst": ZstdDecoder}
+
+
+class Pipeline:
+    """Decoders applied in order; feed() and finish() have the same contract as each stage's."""
+
+    def __init__(self, stages: list) -> None:
+        self.stages = stages
+
+    def feed(self, data) -> list[bytes]:
+        pieces = [data]
+        for stage in self.stages:
+            pieces = [out for piece in pieces for out in stage.feed(piece)]
+        return pieces
+
+    def finish(self) -> list[bytes]:
+        pieces: list[bytes] = []
+        for stage in self.stages:
+            pieces = [out for piece in pieces for out in stage.feed(piece)]
+            pieces += stage.finish()
+        return pieces
+
+
+def final_name(name: str) -> str:
+    """The plain file name *name* decodes to (unchanged for a plain member)."""
+    if name.endswith(ENCRYPTED):
+        name = name[: -len(ENCRYPTED)]
+    for suffix in COMPRESSORS:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def needs_decoding(name: str) -> bool:
+    return final_name(name) != name
+
+
+def member_decoder(name: str, key: bytes | None, label: str | None = None) -> tuple[str, Pipeline | None]:
+    """(plain name, incremental decoder or None for a plain member); KeyFileError if a key is needed but None."""
+    label = label or name
+    stages: list = []
+    stem = name
+    if stem.endswith(ENCRYPTED):
+        stem = stem[: -len(ENCRYPTED)]
+        stages.append(XbcryptDecoder(key, label))
+    for suffix, decoder in COMPRESSORS.items():
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+            stages.append(decoder(label))
+            break
+    if not stem or stem.endswith("/"):
+        raise BackupFormatError(f"{label}: member name has nothing left after its suffixes")
+    return stem, (Pipeline(stages) if stages else None)
+
+
+def decode_member(name: str, data: bytes, key: bytes | None) -> tuple[str, bytes]:
+    """Decode a whole member held in memory: (plain name, plain bytes).
+
+    Raises KeyFileError (encrypted but no usable key), WrongKeyError, or
+    BackupFormatError / ChecksumError naming the member and offset.
+    """
+    plain, pipeline = member_decoder(name, key)
+    if pipeline is None:
+        return plain, bytes(data)
+    return plain, b"".join(pipeline.feed(data) + pipeline.finish())
