@@ -1,0 +1,149 @@
+"""The xtrarestore console: a Textual app over the UI-free core.
+
+The app owns the session's settings (backup root, key, restore target, the
+clock used for ages) and the job that is running, if any; each screen owns
+its widgets. Blocking work happens in thread workers on the screens.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+DEFAULT_ROOT = Path("/backups/mysql")
+
+
+@dataclass
+class ConsoleSettings:
+    """What the console works on; tests and the demo inject their own."""
+
+    root: Path
+    key: bytes | None = None
+    key_file: Path | None = None
+    target: object | None = None
+    reports_dir: Path | None = None
+    host: str = field(default_factory=socket.gethostname)
+    now: Callable[[], datetime] = datetime.now
+    """The clock for ages (snapshot tests pin it)."""
+
+
+class XtraRestoreApp(App[int]):
+    """The console. Start on the inventory; everything else is pushed from there."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "xtrarestore"
+    BINDINGS = [
+        Binding("f1,question_mark", "help", "Help", key_display="?", tooltip="Keys and what this screen does"),
+        Binding("ctrl+p", "command_palette", "Palette", tooltip="Search the actions of this screen"),
+    ]
+
+    def __init__(self, settings: ConsoleSettings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.sub_title = str(settings.root)
+        self.job = None
+        """The restore or drill running now (a `tui.jobs.Job`), if any."""
+        self.quit_when_idle = False
+
+    def on_mount(self) -> None:
+        from .screens.inventory import InventoryScreen
+
+        if not self.is_headless and self.console.color_system in ("standard", "windows"):
+            self.theme = "ansi-dark"  # 16-colour terminal: use its own palette
+        self.push_screen(InventoryScreen())
+
+    # -- jobs -----------------------------------------------------------------
+
+    @property
+    def job_running(self) -> bool:
+        return self.job is not None and self.job.running
+
+    def job_finished(self) -> None:
+        """Called by the run screen when its job ends; honours a pending quit."""
+        if self.quit_when_idle:
+            self.exit(0)
+
+    def action_quit(self) -> None:
+        """Quit, but never abandon a running step: ask, then stop after it."""
+        from .screens.confirm import ConfirmModal
+
+        if not self.job_running:
+            self.exit(0)
+            return
+
+        def answer(stop: bool | None) -> None:
+            if stop and self.job is not None:
+                self.quit_when_idle = True
+                self.job.stop_after_step()
+                self.notify("Quitting once the running step has finished.", title="Quit")
+
+        step = self.job.current_title or "a step"
+        self.push_screen(
+            ConfirmModal(
+                "A restore is running",
+                f"{step} is running. Quitting lets it finish, stops before the next step "
+                "(the journal records where it stopped) and then exits.",
+                confirm_label="Quit after this step",
+            ),
+            answer,
+        )
+
+    # -- help and palette -----------------------------------------------------
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette lists the current screen's actions first (only those available now)."""
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.description or binding.action in seen or not active.enabled:
+                continue
+            seen.add(binding.action)
+            if active.node is self:
+                continue
+            node = active.node
+            yield SystemCommand(
+                binding.description,
+                binding.tooltip or binding.description,
+                _runner(node, binding.action),
+            )
+        yield SystemCommand("Help", "Keys and what this screen does", self.action_help)
+        yield SystemCommand("Quit", "Quit xtrarestore (asks first while a restore runs)", self.action_quit)
+        yield SystemCommand("Theme", "Change the colours", self.action_change_theme)
+
+
+def _runner(node, action: str) -> Callable[[], object]:
+    async def run() -> None:
+        await node.run_action(action)
+
+    return run
+
+
+def run_console(args) -> int:
+    """Entry point for `xtrarestore` without a subcommand."""
+    key_file = Path(args.key_file) if getattr(args, "key_file", None) else None
+    key = None
+    if key_file is not None:
+        from xtrarestore.core.keys import load_key
+
+        key = load_key(key_file)
+    settings = ConsoleSettings(
+        root=Path(args.root) if getattr(args, "root", None) else DEFAULT_ROOT,
+        key=key,
+        key_file=key_file,
+    )
+    result = XtraRestoreApp(settings).run()
+    return result or 0

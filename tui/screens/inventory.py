@@ -1,0 +1,377 @@
+"""Inventory: every day's backups grouped by chain, the newest restorable point on top.
+
+The scan runs in a thread worker; the table is rebuilt from the scanned
+`Inventory` on the UI thread. Rows are keyed so the highlighted row survives a
+refresh or a filter change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from .. import display
+
+
+@dataclass
+class Row:
+    """What one table row stands for: a day heading, a chain heading or a backup."""
+
+    day: object
+    chain: object | None = None
+    backup: object | None = None
+
+
+def chain_of(day, backup):
+    for chain in day.chains:
+        if backup in chain.members:
+            return chain
+    return None
+
+
+def point_upto(chain, backup):
+    """The restore point of *chain* ending at *backup*, or None if it is unavailable."""
+    for point in chain.restore_points():
+        if point.target is backup:
+            return point
+    return None
+
+
+def newest_point(inventory):
+    """The restorable point whose last backup is the most recent, across all days."""
+    best = None
+    for day in inventory.days:
+        for chain in day.chains:
+            points = chain.restore_points()
+            if points and (best is None or points[-1].target.timestamp > best.target.timestamp):
+                best = points[-1]
+    return best
+
+
+def problems_of(day, backup) -> list:
+    """Problems about *backup*: its own and those its chain records against it."""
+    found = list(backup.problems)
+    chain = chain_of(day, backup)
+    if chain is not None:
+        found += [p for p in chain.problems if p.backup is backup and p not in found]
+    return found
+
+
+class InventoryScreen(Screen):
+    """Days, chains and backups; choose a backup to restore up to it, or drill it."""
+
+    TITLE_TEXT = "Inventory"
+    AUTO_FOCUS = "#backups"
+    HELP = (
+        "Every day directory under the backup root, its backups grouped into chains "
+        "(a full backup and the incrementals applied on top of it, in order). "
+        "Problems are shown as text badges; the line under the table explains the "
+        "highlighted row. The line at the top is the newest point you could restore "
+        "now and how old it is."
+    )
+
+    BINDINGS = [
+        Binding("enter", "choose", "Restore…", priority=True,
+                tooltip="Choose a restore point in this backup's chain"),
+        Binding("d", "drill", "Drill", tooltip="Rehearse: restore this point into a throwaway server"),
+        Binding("slash", "filter", "Find", tooltip="Show only rows matching some text"),
+        Binding("r", "refresh", "Refresh", tooltip="Scan the backup root again"),
+        Binding("g", "scenarios", "Guided", tooltip="Checklists for common incidents"),
+        Binding("p", "reports", "Reports", tooltip="Reports of past drills"),
+        Binding("q", "app.quit", "Quit", tooltip="Leave xtrarestore (asks first while a restore runs)"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, tooltip="Show every row again"),
+    ]
+
+    class Scanned(Message):
+        def __init__(self, inventory) -> None:
+            super().__init__()
+            self.inventory = inventory
+
+    class ScanFailed(Message):
+        def __init__(self, error: str) -> None:
+            super().__init__()
+            self.error = error
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inventory = None
+        self.rows: dict[str, Row] = {}
+        self.scanning = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="inventory"):
+            yield Static("Scanning…", id="rpo")
+            yield Input(placeholder="filter: day, name, state or badge (Enter to apply, Esc to clear)",
+                        id="filter", classes="hidden")
+            yield DataTable(id="backups", cursor_type="row", zebra_stripes=False)
+            yield Static("", id="detail")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#backups", DataTable)
+        table.add_column("Backup", key="backup")
+        table.add_column("Age", key="age")
+        table.add_column("Size", key="size")
+        table.add_column("Enc", key="enc")
+        table.add_column("State", key="state")
+        table.add_column("LSN from..to", key="lsn")
+        self.action_refresh()
+
+    # -- scanning ---------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        self.scanning = True
+        self.query_one("#rpo", Static).update("Scanning the backup root…")
+        self.refresh_bindings()
+        self.scan()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
+    def scan(self) -> None:
+        from xtrarestore.core.errors import XtraRestoreError
+        from xtrarestore.core.inventory import scan
+
+        settings = self.app.settings
+        try:
+            inventory = scan(settings.root, settings.key)
+        except (XtraRestoreError, OSError) as error:
+            self.post_message(self.ScanFailed(str(error)))
+            return
+        self.post_message(self.Scanned(inventory))
+
+    @on(Scanned)
+    def scanned(self, message: Scanned) -> None:
+        self.scanning = False
+        self.inventory = message.inventory
+        self.show_rpo()
+        self.fill_table()
+        self.refresh_bindings()
+
+    @on(ScanFailed)
+    def scan_failed(self, message: ScanFailed) -> None:
+        self.scanning = False
+        self.query_one("#rpo", Static).update(Text(f"[ERROR] {message.error}", style="bold"))
+        self.refresh_bindings()
+
+    # -- display ----------------------------------------------------------------
+
+    def show_rpo(self) -> None:
+        now = self.app.settings.now()
+        point = newest_point(self.inventory)
+        rpo = self.query_one("#rpo", Static)
+        if point is None:
+            rpo.update(Text("[NO RESTORABLE BACKUP] nothing under this root can be restored", style="bold"))
+            return
+        target = point.target
+        extra = len(point.members) - 1
+        text = Text(f"Newest restorable: {display.age(target.timestamp, now)} ago", style="bold")
+        text.append(f" - {point.day.name} {display.clock(target.timestamp)}")
+        text.append(f", full + {extra} incr" if extra else ", full")
+        rpo.update(text)
+
+    def matches(self, needle: str, day, backup, problems) -> bool:
+        if not needle:
+            return True
+        hay = " ".join(
+            [day.name, backup.name, backup.state or "", display.encoding(backup)]
+            + [display.badge(p.code) for p in problems]
+        ).lower()
+        return needle.lower() in hay
+
+    def fill_table(self) -> None:
+        table = self.query_one("#backups", DataTable)
+        selected = self.highlighted_key()
+        needle = self.query_one("#filter", Input).value.strip()
+        now = self.app.settings.now()
+        table.clear()
+        self.rows.clear()
+        rows = []
+        days = sorted(self.inventory.days, key=_newest_timestamp, reverse=True)
+        for day in days:
+            groups = [(chain, list(chain.members)) for chain in day.chains]
+            chained = {id(b) for _, members in groups for b in members}
+            loose = [b for b in day.backups if id(b) not in chained]
+            if loose:
+                groups.append((None, loose))
+            day_rows = []
+            for number, (chain, members) in enumerate(groups, 1):
+                shown = [(b, problems_of(day, b)) for b in members]
+                shown = [(b, p) for b, p in shown if self.matches(needle, day, b, p)]
+                if not shown:
+                    continue
+                title = f"chain {number}" if chain is not None else "not in a chain"
+                key = f"chain:{day.name}:{number}"
+                badges = " ".join(display.badge(p.code) for p in (chain.problems if chain else []))
+                self.rows[key] = Row(day, chain)
+                day_rows.append((key, [Text(f" {title}", style="italic"), "", "", "", badges, ""]))
+                for backup, problems in shown:
+                    key = f"backup:{day.name}:{backup.name}"
+                    self.rows[key] = Row(day, chain, backup)
+                    day_rows.append((key, self.backup_cells(backup, problems, now)))
+            if day_rows:
+                total = sum(b.size or 0 for b in day.backups)
+                key = f"day:{day.name}"
+                self.rows[key] = Row(day)
+                label = Text(day.name, style="bold")
+                rows.append((key, [label, "", display.size(total), "", f"{len(day.backups)} backups", ""]))
+                rows.extend(day_rows)
+        for key, cells in rows:
+            table.add_row(*cells, key=key)
+        if not rows:
+            self.query_one("#detail", Static).update("No backups match." if needle else "No backups found.")
+        if selected in self.rows:
+            table.move_cursor(row=table.get_row_index(selected))
+        else:
+            first = next((k for k in self.rows if k.startswith("backup:")), None)
+            if first is not None:
+                table.move_cursor(row=table.get_row_index(first))
+        self.show_detail()
+
+    def backup_cells(self, backup, problems, now) -> list:
+        kind = {"full": "full", "incremental": "incr"}.get(backup.kind or "", "?")
+        when = backup.timestamp.strftime("%H:%M:%S") if backup.timestamp else "-"
+        badges = " ".join(dict.fromkeys(display.badge(p.code) for p in problems))
+        return [
+            f"  {kind} {when}",
+            display.age(backup.timestamp, now),
+            display.size(backup.size),
+            display.encoding(backup),
+            badges or (backup.state or "-"),
+            display.lsn_range(backup.checkpoints),
+        ]
+
+    def highlighted_key(self) -> str | None:
+        table = self.query_one("#backups", DataTable)
+        if not table.row_count:
+            return None
+        try:
+            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:  # noqa: BLE001 - an empty or shrinking table has no cursor row
+            return None
+
+    def highlighted(self) -> Row | None:
+        key = self.highlighted_key()
+        return self.rows.get(key) if key else None
+
+    @on(DataTable.RowHighlighted, "#backups")
+    def row_highlighted(self) -> None:
+        self.show_detail()
+        self.refresh_bindings()
+
+    def show_detail(self) -> None:
+        row = self.highlighted()
+        detail = self.query_one("#detail", Static)
+        if row is None:
+            return
+        text = Text()
+        if row.backup is None and row.chain is None:
+            day = row.day
+            text.append(f"{day.name}: ", style="bold")
+            text.append(f"{len(day.backups)} backups in {len(day.chains)} chain(s)")
+        elif row.backup is None:
+            points = row.chain.restore_points()
+            text.append(f"Chain of {len(row.chain.members)} backups, {len(points)} restorable point(s)")
+            for problem in row.chain.problems:
+                text.append(f"\n{display.badge(problem.code)} {problem.message}")
+        else:
+            backup = row.backup
+            text.append(backup.name, style="bold")
+            cp = backup.checkpoints
+            if cp is not None:
+                text.append(f"  {cp.backup_type} LSN {cp.from_lsn}..{cp.to_lsn} (last {cp.last_lsn})")
+            info = backup.info
+            tool = " ".join(str(x) for x in (getattr(info, "tool_name", None), getattr(info, "tool_version", None)) if x)
+            if tool:
+                text.append(f"  by {tool}")
+            problems = problems_of(row.day, backup)
+            for problem in problems:
+                text.append(f"\n{display.badge(problem.code)} {problem.message}")
+            if not problems:
+                point = point_upto(row.chain, backup) if row.chain else None
+                text.append("\nRestorable: Enter to choose the point, d to drill it." if point else
+                            "\nNot restorable on its own.")
+        detail.update(text)
+
+    # -- actions ----------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("choose", "drill"):
+            row = self.highlighted()
+            if row is None or row.chain is None or not row.chain.restore_points():
+                return None
+            if action == "drill" and row.backup is not None and point_upto(row.chain, row.backup) is None:
+                return None
+        if action == "refresh" and self.scanning:
+            return None
+        return True
+
+    def selected_point(self):
+        row = self.highlighted()
+        if row is None or row.chain is None:
+            return None
+        if row.backup is not None:
+            return point_upto(row.chain, row.backup)
+        points = row.chain.restore_points()
+        return points[-1] if points else None
+
+    def action_choose(self) -> None:
+        from .restore_point import RestorePointScreen
+
+        if isinstance(self.focused, Input):
+            self.query_one("#backups", DataTable).focus()
+            return
+        row = self.highlighted()
+        if row is None or row.chain is None:
+            return
+        self.app.push_screen(RestorePointScreen(row.day, row.chain, row.backup))
+
+    def action_drill(self) -> None:
+        from .drill import start_drill
+
+        point = self.selected_point()
+        if point is not None:
+            start_drill(self.app, point)
+
+    def action_scenarios(self) -> None:
+        from .scenarios import ScenariosScreen
+
+        self.app.push_screen(ScenariosScreen())
+
+    def action_reports(self) -> None:
+        from .drill import DrillReportsScreen
+
+        self.app.push_screen(DrillReportsScreen())
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.remove_class("hidden")
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.value:
+            box.value = ""
+            if self.inventory is not None:
+                self.fill_table()
+        box.add_class("hidden")
+        self.query_one("#backups", DataTable).focus()
+
+    @on(Input.Changed, "#filter")
+    def filter_changed(self) -> None:
+        if self.inventory is not None:
+            self.fill_table()
+
+
+
+def _newest_timestamp(day):
+    stamps = [b.timestamp for b in day.backups if b.timestamp is not None]
+    return max(stamps) if stamps else datetime.min
