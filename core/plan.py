@@ -1,0 +1,279 @@
+"""A restore as data: the ordered steps, each with its exact command.
+
+The same `Plan` is printed by `xtrarestore plan`, shown in the console's confirm
+screen, executed by the runner and written (as JSON) at the head of the
+journal, so `status`, `resume` and `rollback` work from what was actually
+planned, not from a fresh scan. Every step is a command (an argv list): the
+backup tool, the native extractor, or one of our own `python -m` entry points.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import secrets
+import shlex
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .errors import ToolNotFoundError
+from .service import ServiceControl
+from .tools import PERCONA, Tool
+
+WORKSPACE = "workspace"  # extraction and prepare: our own copy, safe to discard
+SWAP = "swap"            # stop, move aside, copy back, chown, start: touches the live server
+VERIFY = "verify"        # read-only checks on the restored server
+
+NATIVE_EXTRACTOR = "xtrarestore.core.archive.extract"
+
+
+@dataclass
+class Step:
+    """One command of the plan."""
+
+    name: str
+    title: str
+    argv: list[str]
+    phase: str = WORKSPACE
+    destructive: bool = False
+    undo: str = ""
+    privileged: bool = False
+    expect_ok: bool = True
+    timeout: float | None = None
+
+    @property
+    def command(self) -> str:
+        return shlex.join(self.argv)
+
+
+@dataclass
+class Target:
+    """The server to restore into and how to control and reach it."""
+
+    datadir: Path
+    service: ServiceControl
+    socket: Path | None = None
+    host: str | None = None
+    port: int | None = None
+    defaults_file: Path | None = None
+    server_config: Path | None = None
+    error_log: Path | None = None
+    move_back: bool = False
+    stop_timeout: float = 300.0
+    start_timeout: float = 300.0
+
+    def reach_options(self) -> list[str]:
+        if self.socket:
+            return ["--socket", str(self.socket)]
+        return ["--host", self.host or "127.0.0.1", "--port", str(self.port or 3306)]
+
+
+@dataclass
+class Plan:
+    """An ordered restore: what will run, where the old data goes, where the work happens."""
+
+    restore_id: str
+    created: str
+    workdir: Path
+    datadir: Path
+    aside: Path
+    day: str
+    upto: str
+    members: list[str]
+    tool: str
+    service: dict
+    steps: list[Step]
+    reach: list[str] = field(default_factory=list)
+    defaults_file: Path | None = None
+    error_log: Path | None = None
+    stop_timeout: float = 300.0
+    start_timeout: float = 300.0
+
+    @property
+    def extracted(self) -> Path:
+        return self.workdir / "data"
+
+    def step(self, name: str) -> Step:
+        return next(s for s in self.steps if s.name == name)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        for key in ("workdir", "datadir", "aside", "defaults_file", "error_log"):
+            data[key] = None if data[key] is None else str(data[key])
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Plan:
+        data = dict(data)
+        data["steps"] = [Step(**s) for s in data["steps"]]
+        for key in ("workdir", "datadir", "aside", "defaults_file", "error_log"):
+            data[key] = None if data.get(key) is None else Path(data[key])
+        return cls(**data)
+
+    def lines(self) -> list[str]:
+        """The plan as an operator reads it: numbered steps, commands, what they destroy and undo."""
+        out = [
+            f"restore {self.restore_id}: day {self.day}, up to {self.upto} ({len(self.members)} backups, {self.tool})",
+            f"  workspace {self.workdir}   datadir {self.datadir}",
+            f"  the current datadir will be kept as {self.aside}",
+        ]
+        for number, step in enumerate(self.steps, 1):
+            flags = [flag for flag, on in (("DESTRUCTIVE", step.destructive), ("sudo", step.privileged)) if on]
+            out.append(f"{number:2d}. {step.title}" + (f"  [{', '.join(flags)}]" if flags else ""))
+            out.append(f"      $ {step.command}")
+            if step.undo:
+                out.append(f"      undo: {step.undo}")
+        return out
+
+
+def new_restore_id(now: datetime | None = None) -> str:
+    return f"{(now or datetime.now(UTC)):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+
+
+def utc_stamp(now: datetime | None = None) -> str:
+    return f"{(now or datetime.now(UTC)):%Y%m%dT%H%M%SZ}"
+
+
+def default_workdir(restore_id: str) -> Path:
+    """`/var/tmp/xtrarestore/<id>` for root, `/var/tmp/xtrarestore-<user>/<id>` otherwise (never the backup root)."""
+    if os.geteuid() == 0:
+        return Path("/var/tmp/xtrarestore") / restore_id
+    return Path(f"/var/tmp/xtrarestore-{os.geteuid()}") / restore_id
+
+
+def native_extractor_available() -> bool:
+    try:
+        return importlib.util.find_spec(NATIVE_EXTRACTOR) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _stem(name: str) -> str:
+    for suffix in (".xbstream", ".xbs"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def extract_step(member, into: Path, *, tool: Tool, key_file: Path | None, native: bool,
+                 python: str) -> Step:
+    """The command that turns one backup (stream or directory) into a directory of ours."""
+    title = f"Extract {member.name}"
+    if getattr(member, "artifact", "stream") == "directory":
+        argv = [python, "-m", "xtrarestore.core.steps", "copy-dir", str(member.path), str(into)]
+        return Step(f"extract:{member.name}", f"Copy {member.name}", argv)
+    if native:
+        argv = [python, "-m", NATIVE_EXTRACTOR]
+        if key_file:
+            argv += ["--key-file", str(key_file)]
+        argv += ["--into", str(into), str(member.path)]
+        return Step(f"extract:{member.name}", title, argv)
+    if tool.stream_tool is None:
+        raise ToolNotFoundError("mbstream / xbstream not found and the native extractor is not installed")
+    extra: list[str] = []
+    if tool.flavour == PERCONA:
+        if member.compression:
+            extra.append("--decompress")
+        if member.encrypted:
+            extra += ["--decrypt=AES256", f"--encrypt-key-file={key_file}"]
+    elif member.compression or member.encrypted:
+        raise ToolNotFoundError(
+            f"{member.path}: compressed/encrypted MariaDB streams need the native extractor "
+            "(mariabackup shells out to qpress, which is not packaged)"
+        )
+    argv = [python, "-m", "xtrarestore.core.steps", "vendor-extract", "--tool", str(tool.stream_tool),
+            "--into", str(into), str(member.path)]
+    if extra:
+        argv += ["--", *extra]
+    return Step(f"extract:{member.name}", title, argv)
+
+
+def build_plan(
+    point,
+    target: Target,
+    *,
+    tool: Tool,
+    workdir: Path | None = None,
+    key_file: Path | None = None,
+    restore_id: str | None = None,
+    now: datetime | None = None,
+    native: bool | None = None,
+    python: str = sys.executable,
+) -> Plan:
+    """Turn a restore point (full + incrementals) and a target into the ordered steps."""
+    restore_id = restore_id or new_restore_id(now)
+    workdir = workdir or default_workdir(restore_id)
+    native = native_extractor_available() if native is None else native
+    members: Sequence = point.members
+    data = workdir / "data"
+    dirs = [data / _stem(m.name) for m in members]
+    full, incrementals = dirs[0], dirs[1:]
+    datadir = target.datadir
+    aside = datadir.with_name(f"{datadir.name}.before-restore-{utc_stamp(now)}")
+    me = [python, "-m", "xtrarestore.core.steps"]
+
+    steps = [extract_step(m, d, tool=tool, key_file=key_file, native=native, python=python)
+             for m, d in zip(members, dirs, strict=True)]
+    for number, argv in enumerate(tool.prepare_commands(full, incrementals)):
+        if number == 0:
+            steps.append(Step(f"prepare:{members[0].name}", f"Prepare the full backup {members[0].name}", argv))
+        else:
+            name = members[number].name
+            steps.append(Step(f"prepare:{name}", f"Apply incremental {name}", argv))
+    target_cp = point.members[-1].checkpoints
+    check = [*me, "check-lsn", str(full), "--to-lsn", str(target_cp.to_lsn)]
+    if getattr(target_cp, "last_lsn", None):
+        check += ["--last-lsn", str(target_cp.last_lsn)]
+    steps.append(Step("check-lsn", "Check the prepared LSNs against the restore point", check))
+
+    service = [python, "-m", "xtrarestore.core.service"]
+    reach = target.reach_options()
+    steps += [
+        Step("stop", f"Stop the server ({target.service.describe('stop')}) and wait until it is down",
+             [*service, "stop", *target.service.options(), *reach, "--datadir", str(datadir),
+              "--timeout", str(target.stop_timeout)],
+             phase=SWAP, privileged=True, undo=f"start it again: {target.service.describe('start')}"),
+        Step("move-aside", f"Move the live datadir aside to {aside.name}",
+             [*me, "rename", str(datadir), str(aside)], phase=SWAP, destructive=True, privileged=True,
+             undo=f"rename {aside} back to {datadir}"),
+        Step("create-datadir", f"Create an empty {datadir} with the old owner and mode",
+             [*me, "create-datadir", str(datadir), "--like", str(aside)], phase=SWAP, privileged=True,
+             undo="part of the move-aside undo"),
+        Step("copy-back", ("Move" if target.move_back else "Copy") + f" the prepared files into {datadir}",
+             tool.copy_back_command(full, datadir, move=target.move_back, server_config=target.server_config),
+             phase=SWAP, destructive=target.move_back, privileged=True,
+             undo="set the restored datadir aside and rename the old one back (rollback)"),
+        Step("chown", f"Give {datadir} the old datadir's owner (dirs 750)",
+             [*me, "chown", str(datadir), "--like", str(aside)], phase=SWAP, privileged=True),
+        Step("start", f"Start the server ({target.service.describe('start')}) and wait until it answers",
+             [*service, "start", *target.service.options(), *reach, "--timeout", str(target.start_timeout),
+              *(["--error-log", str(target.error_log)] if target.error_log else [])],
+             phase=SWAP, privileged=True, undo="rollback: stop, swap the old datadir back, start"),
+    ]
+    verify = [python, "-m", "xtrarestore.core.verify", *reach]
+    if target.defaults_file:
+        verify += ["--defaults-file", str(target.defaults_file)]
+    verify += ["--backup-dir", str(dirs[-1]), "--json", str(workdir / "verify.json")]
+    steps.append(Step("verify", "Verify the restored server (schemas, row counts, CHECK TABLE)", verify,
+                      phase=VERIFY))
+    return Plan(
+        restore_id=restore_id,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        workdir=workdir,
+        datadir=datadir,
+        aside=aside,
+        day=point.day.name,
+        upto=point.members[-1].name,
+        members=[m.name for m in members],
+        tool=tool.label,
+        service=target.service.to_dict(),
+        steps=steps,
+        reach=reach,
+        defaults_file=target.defaults_file,
+        error_log=target.error_log,
+        stop_timeout=target.stop_timeout,
+        start_timeout=target.start_timeout,
+    )

@@ -1,0 +1,131 @@
+"""Preconditions checked before anything destructive: space, tool, datadir, owner.
+
+Each check is a value with the numbers behind it, so the CLI and the console
+show the same list, and a failed check stops the restore before the first
+step. The chain itself was already validated by `find_restore_point`.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import grp
+import shutil
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import pymysql
+
+from .errors import XtraRestoreError
+from .plan import Plan, Target
+from .tools import Tool, flavour_of_backup
+from .verify import params_from
+
+# A compressed stream's content is larger than the stream; without its true size we assume this ratio.
+COMPRESSED_RATIO = 4
+TEMPORARY_ROOTS = (Path("/tmp"), Path("/dev/shm"), Path("/run"))
+
+
+class PreconditionError(XtraRestoreError):
+    """A restore precondition does not hold; nothing was touched."""
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _existing(path: Path) -> Path:
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def estimated_size(member) -> int:
+    size = int(getattr(member, "size", 0) or 0)
+    return size * COMPRESSED_RATIO if getattr(member, "compression", None) else size
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
+
+
+def space_checks(plan: Plan, members, *, move_back: bool = False) -> list[Check]:
+    """Free space for the extracted copy (workspace) and for the copy-back (datadir's filesystem)."""
+    extracted = sum(estimated_size(m) for m in members)
+    needs: dict[int, tuple[Path, int, list[str]]] = {}
+    work = _existing(plan.workdir)
+    parent = _existing(plan.datadir.parent)
+    for path, amount, why in ((work, extracted, "extraction"), (parent, 0 if move_back else extracted, "copy-back")):
+        dev = os.stat(path).st_dev
+        old_path, old_amount, whys = needs.get(dev, (path, 0, []))
+        needs[dev] = (old_path, old_amount + amount, [*whys, why])
+    checks = []
+    for path, amount, whys in needs.values():
+        free = shutil.disk_usage(path).free
+        checks.append(Check(
+            f"space for {' + '.join(whys)}",
+            free >= amount,
+            f"{path}: needs about {_gib(amount)}, {_gib(free)} free",
+        ))
+    return checks
+
+
+def datadir_checks(plan: Plan) -> list[Check]:
+    datadir = plan.datadir
+    if not datadir.is_dir():
+        return [Check("datadir", False, f"{datadir}: not a directory")]
+    info = os.stat(datadir)
+    try:
+        owner = f"{pwd.getpwuid(info.st_uid).pw_name}:{grp.getgrgid(info.st_gid).gr_name}"
+    except KeyError:
+        owner = f"{info.st_uid}:{info.st_gid}"
+    resolved = datadir.resolve()
+    temporary = next((root for root in TEMPORARY_ROOTS if resolved.is_relative_to(root)), None)
+    return [
+        Check("datadir", True, f"{datadir}: owner {owner}, mode {stat.S_IMODE(info.st_mode):o}"),
+        Check("not a mount point", not os.path.ismount(datadir),
+              f"{datadir}" + (": is a mount point; it cannot be renamed aside" if os.path.ismount(datadir) else "")),
+        Check("not temporary", temporary is None,
+              f"{datadir}" + (f": under {temporary}, which may be wiped; refusing to keep the old data there"
+                              if temporary else ": the old data stays beside it, on the same filesystem")),
+        Check("aside name free", not plan.aside.exists(), f"{plan.aside}" + (": exists" if plan.aside.exists() else "")),
+    ]
+
+
+def tool_checks(tool: Tool, members, key_file: Path | None) -> list[Check]:
+    checks = [Check("backup tool", True, f"{tool.label} at {tool.path}")]
+    for member in members:
+        info = getattr(member, "info", None)
+        made_by = flavour_of_backup(getattr(info, "tool_name", None))
+        if made_by and made_by != tool.flavour:
+            checks.append(Check("tool flavour", False, f"{member.path}: made by {info.tool_name}, but this host has {tool.label}"))
+        if getattr(member, "encrypted", False) and key_file is None:
+            checks.append(Check("key file", False, f"{member.path}: is encrypted; give --key-file"))
+    return checks
+
+
+def server_checks(target: Target) -> tuple[list[Check], Path | None]:
+    """Ask the running server where its datadir and error log are; compare with --datadir."""
+    params = params_from(str(target.socket) if target.socket else None, target.host, target.port, target.defaults_file)
+    try:
+        with params.connect(timeout=5) as conn, conn.cursor() as cur:
+            cur.execute("SELECT @@datadir, @@log_error")
+            datadir, log_error = cur.fetchone()
+    except pymysql.MySQLError as error:
+        return [Check("running server", True, f"not reachable ({error.args[-1]}); using --datadir as given")], None
+    same = Path(datadir).resolve() == target.datadir.resolve()
+    log = Path(log_error) if log_error else None
+    if log is not None and not log.is_absolute():
+        log = Path(datadir) / log
+    detail = f"the server says datadir={datadir}" + ("" if same else f", but --datadir is {target.datadir}")
+    return [Check("server datadir", same, detail)], log
+
+
+def require(checks: list[Check]) -> None:
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        raise PreconditionError("; ".join(f"{c.name}: {c.detail}" for c in failed) + "; nothing was touched")
