@@ -32,6 +32,10 @@ class UnsafePathError(BackupFormatError):
     """An archive member would be written outside the target directory."""
 
 
+class BackupRootError(XtraRestoreError):
+    """The backup root itself cannot be read (missing, not a directory, no permission)."""
+
+
 class ChainError(XtraRestoreError):
     """A restore point is not a valid prefix of an LSN chain."""
 
@@ -50,3 +54,11 @@ class ServiceError(XtraRestoreError):
 
 class StepFailedError(XtraRestoreError):
     """A restore step ended with a non-zero status or without its success line."""
+
+
+class OutputError(XtraRestoreError):
+    """Extracted files could not be written (disk full, permissions, an unsafe target)."""
+
+
+class CancelledError(XtraRestoreError):
+    """The operator cancelled a long operation; its partial output was removed."""

@@ -1,0 +1,205 @@
+/* Header-only walk of an xbstream file, for the inventory.
+ *
+ * Listing a backup root means reading the checkpoints of every stream, and a
+ * mariabackup stream of an idle server already has ~400 chunks; a walk in
+ * Python costs a few milliseconds per stream, too slow for a thousand. This
+ * walk reads one page per chunk header at most (none when the next header is
+ * in the page already), never the payloads, except for the few small members
+ * asked for. Layout: shared/FORMATS.md section 1, and xbstream.py, whose
+ * messages these mirror.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BLOCK 4096
+#define PREFIX 14     /* magic 8, flags 1, type 1, path_len 4 */
+#define PAYLOAD 20    /* payload_len 8, offset 8, checksum 4 */
+#define MAX_PATH 512  /* FN_REFLEN */
+#define MAX_WANTED 64
+
+enum { SUFFIX_QP = 1, SUFFIX_LZ4 = 2, SUFFIX_ZST = 4, SUFFIX_XBCRYPT = 8 };
+
+typedef struct {
+    int fd;
+    unsigned char buf[BLOCK];
+    long long start;   /* stream position of buf[0] */
+    Py_ssize_t len;    /* valid bytes in buf */
+    long long read;    /* bytes read so far */
+    int os_error;      /* errno of a failed pread, 0 if none */
+} Reader;
+
+static uint32_t le32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const unsigned char *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
+
+/* Make *need* bytes at *pos* available in the buffer; returns a pointer or NULL when short. */
+static const unsigned char *fill(Reader *r, long long pos, Py_ssize_t need) {
+    if (pos < r->start || pos + need > r->start + r->len) {
+        ssize_t n = pread(r->fd, r->buf, BLOCK, (off_t)pos);
+        if (n < 0) {
+            r->os_error = errno;
+            n = 0;
+        }
+        r->start = pos;
+        r->len = n;
+        r->read += n;
+        if (n < need) return NULL;
+    }
+    return r->buf + (pos - r->start);
+}
+
+static int ends_with(const char *s, Py_ssize_t n, const char *tail) {
+    Py_ssize_t t = (Py_ssize_t)strlen(tail);
+    return n >= t && memcmp(s + n - t, tail, (size_t)t) == 0;
+}
+
+static int suffixes(const char *path, Py_ssize_t n) {
+    int found = 0;
+    if (ends_with(path, n, ".xbcrypt")) {
+        found |= SUFFIX_XBCRYPT;
+        n -= 8;
+    }
+    if (ends_with(path, n, ".qp")) found |= SUFFIX_QP;
+    else if (ends_with(path, n, ".lz4")) found |= SUFFIX_LZ4;
+    else if (ends_with(path, n, ".zst")) found |= SUFFIX_ZST;
+    return found;
+}
+
+PyDoc_STRVAR(scan_doc,
+"scan(fd, size, wanted, max_size) -> (chunks, bytes_read, suffixes, found, error)\n\n"
+"Walk the chunk headers of the xbstream open on *fd* (*size* bytes), reading the\n"
+"payload chunks of members whose names are in the tuple *wanted* (each at most\n"
+"*max_size* bytes). *found* lists (name, offset, payload, checksum, position) in\n"
+"stream order; *suffixes* ORs 1 .qp, 2 .lz4, 4 .zst, 8 .xbcrypt over all member\n"
+"names; *error* is None or a one-line reason with the offset, in which case the\n"
+"other values describe the stream up to that point.");
+
+static PyObject *scan(PyObject *self, PyObject *args) {
+    int fd;
+    long long size, max_size;
+    PyObject *wanted;
+    if (!PyArg_ParseTuple(args, "iLO!L", &fd, &size, &PyTuple_Type, &wanted, &max_size)) return NULL;
+    Py_ssize_t n_wanted = PyTuple_GET_SIZE(wanted);
+    if (n_wanted > MAX_WANTED) {
+        PyErr_SetString(PyExc_ValueError, "too many wanted members");
+        return NULL;
+    }
+    const char *names[MAX_WANTED];
+    Py_ssize_t lengths[MAX_WANTED];
+    for (Py_ssize_t i = 0; i < n_wanted; i++) {
+        names[i] = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(wanted, i), &lengths[i]);
+        if (names[i] == NULL) return NULL;
+    }
+    PyObject *found = PyList_New(0);
+    if (found == NULL) return NULL;
+    Reader *r = PyMem_Calloc(1, sizeof(Reader));
+    if (r == NULL) {
+        Py_DECREF(found);
+        return PyErr_NoMemory();
+    }
+    r->fd = fd;
+    r->start = -1;
+    char error[640] = "";
+    long long pos = 0, chunks = 0;
+    int seen = 0;
+    while (pos < size) {
+        const unsigned char *p = fill(r, pos, PREFIX);
+        if (p == NULL) {
+            snprintf(error, sizeof error, "truncated chunk header at offset %#llx", pos);
+            break;
+        }
+        if (memcmp(p, "XBSTCK01", 8) != 0) {
+            snprintf(error, sizeof error, "%s at offset %#llx", pos == 0 ? "not an xbstream file" : "bad chunk magic",
+                     pos);
+            break;
+        }
+        unsigned flags = p[8], type = p[9];
+        uint32_t path_len = le32(p + 10);
+        if (path_len >= MAX_PATH) {
+            snprintf(error, sizeof error, "member path length %u too long at offset %#llx", path_len, pos);
+            break;
+        }
+        if (type != 'P' && type != 'S' && type != 'E' && !(flags & 1)) {
+            snprintf(error, sizeof error, "unknown chunk type %#04x at offset %#llx", type, pos);
+            break;
+        }
+        Py_ssize_t head = PREFIX + path_len + (type == 'E' ? 0 : (type == 'S' ? 4 : 0) + PAYLOAD);
+        p = fill(r, pos, head);
+        if (p == NULL) {
+            snprintf(error, sizeof error, "truncated chunk header at offset %#llx", pos);
+            break;
+        }
+        const char *path = (const char *)p + PREFIX;
+        chunks++;
+        seen |= suffixes(path, path_len);
+        if (type == 'E') {
+            pos += head;
+            continue;
+        }
+        const unsigned char *q = p + PREFIX + path_len;
+        uint64_t sparse = 0;
+        if (type == 'S') {
+            sparse = le32(q);
+            q += 4;
+        }
+        uint64_t payload_len = le64(q), offset = le64(q + 8);
+        uint32_t checksum = le32(q + 16);
+        long long data = pos + head;
+        if (payload_len > (uint64_t)size || (uint64_t)data + 8 * sparse + payload_len > (uint64_t)size) {
+            snprintf(error, sizeof error, "truncated payload in chunk at offset %#llx", pos);
+            break;
+        }
+        int is_wanted = 0;
+        for (Py_ssize_t i = 0; type == 'P' && i < n_wanted && !is_wanted; i++)
+            is_wanted = lengths[i] == (Py_ssize_t)path_len && memcmp(names[i], path, path_len) == 0;
+        if (is_wanted) {
+            if ((long long)payload_len > max_size) {
+                snprintf(error, sizeof error, "unexpected chunk for %.*s at offset %#llx", (int)path_len, path, pos);
+                break;
+            }
+            PyObject *payload = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)payload_len);
+            if (payload == NULL) goto fail;
+            ssize_t got = pread(fd, PyBytes_AS_STRING(payload), payload_len, (off_t)data);
+            if (got != (ssize_t)payload_len) {
+                Py_DECREF(payload);
+                snprintf(error, sizeof error, "truncated payload in chunk at offset %#llx", pos);
+                break;
+            }
+            r->read += got;
+            PyObject *item = Py_BuildValue("(NKNkL)", PyUnicode_DecodeUTF8(path, path_len, "surrogateescape"),
+                                           (unsigned long long)offset, payload, (unsigned long)checksum, pos);
+            if (item == NULL || PyList_Append(found, item) < 0) {
+                Py_XDECREF(item);
+                goto fail;
+            }
+            Py_DECREF(item);
+        }
+        pos = data + (long long)(8 * sparse + payload_len);
+    }
+    if (r->os_error) snprintf(error, sizeof error, "read error at offset %#llx: %s", pos, strerror(r->os_error));
+    long long bytes_read = r->read;
+    PyMem_Free(r);
+    if (error[0]) return Py_BuildValue("(LLiNs)", chunks, bytes_read, seen, found, error);
+    return Py_BuildValue("(LLiNO)", chunks, bytes_read, seen, found, Py_None);
+fail:
+    PyMem_Free(r);
+    Py_DECREF(found);
+    return NULL;
+}
+
+static PyMethodDef methods[] = {
+    {"scan", scan, METH_VARARGS, scan_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_scan", "Fast header-only walk of xbstream files (see scan).", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__scan(void) { return PyModule_Create(&module); }
