@@ -1,0 +1,99 @@
+"""`xtrarestore restore`: run the plan — extract, prepare, stop, move aside, copy back, chown, start, verify.
+
+Without `--yes` the plan is printed and the operator must type `restore` to go
+on. When not root, privileged steps go through sudo with a password asked once
+at a no-echo prompt (and checked before anything is touched).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .plan import add_target_arguments, prepare, print_checks
+
+HELP = "restore a backup (full + incrementals up to --upto) into the server's datadir"
+CONFIRM_WORD = "restore"
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "restore", help=HELP, description=HELP,
+        epilog="If it stops half-way, `xtrarestore status` says where it stands; "
+               "`xtrarestore status --resume` or `--rollback` finishes or undoes it.",
+    )
+    add_target_arguments(parser)
+    parser.add_argument("--yes", action="store_true", help="run without the typed confirmation")
+    parser.set_defaults(run=run)
+
+
+def confirm(question: str, word: str = CONFIRM_WORD) -> bool:
+    answer = input(f"{question} Type '{word}' to go on: ")
+    return answer.strip() == word
+
+
+def ask_password(plan):
+    """The sudo password, typed once without echo, when privileged steps need it."""
+    from getpass import getpass
+
+    from xtrarestore.core.privileges import Password, check_sudo, is_root
+
+    if is_root() or not any(step.privileged for step in plan.steps):
+        return None
+    password = Password(getpass("sudo password (for the privileged steps): "))
+    check_sudo(password)
+    return password
+
+
+def printer(event) -> None:
+    """Show runner events on the terminal: step headers, output lines, occasional progress."""
+    if event.kind == "started":
+        print(f"\n[{event.index}] {event.step.title}\n    $ {event.step.command}", flush=True)
+    elif event.kind == "output":
+        print(f"    {event.line}", flush=True)
+    elif event.kind == "finished":
+        print(f"    done in {event.seconds:.1f}s", flush=True)
+    elif event.kind == "failed":
+        print(f"    FAILED: {event.error}", flush=True)
+    elif event.kind == "note":
+        print(f"note: {event.line}", flush=True)
+
+
+def execute(plan, state_dir, action, password) -> int:
+    """Take the host lock, then run *action(runner)*; report the outcome the way `status` would."""
+    from pathlib import Path
+
+    from xtrarestore.core.errors import StepFailedError
+    from xtrarestore.core.journal import Journal, default_state_dir, journal_path, load_state
+    from xtrarestore.core.lock import HostLock, lock_path
+    from xtrarestore.core.runner import Runner
+
+    explicit = Path(state_dir) if state_dir else None
+    state_dir = explicit or default_state_dir()
+    with HostLock(lock_path(explicit)):
+        plan.workdir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        plan.workdir.mkdir(exist_ok=True, mode=0o700)
+        plan.workdir.chmod(0o700)
+        runner = Runner(plan, Journal.for_plan(plan, state_dir), on_event=printer, password=password)
+        try:
+            action(runner)
+        except StepFailedError as error:
+            print(f"\nxtrarestore: {error}", file=sys.stderr)
+            print("\n".join(load_state(journal_path(state_dir, plan.restore_id)).describe()))
+            print(f"see `xtrarestore status --id {plan.restore_id}`; then `--resume` or `--rollback`")
+            return 1
+    print("\n".join(load_state(journal_path(state_dir, plan.restore_id)).describe()))
+    return 0
+
+
+def run(args) -> int:
+    from xtrarestore.core import preflight, recovery
+
+    plan, checks = prepare(args)
+    print_checks(checks)
+    print("\n".join(plan.lines()))
+    preflight.require(checks)
+    if not args.yes and not confirm("\nThis stops the server and replaces its datadir (the old one is kept)."):
+        print("xtrarestore: not confirmed; nothing was touched", file=sys.stderr)
+        return 1
+    password = ask_password(plan)
+    return execute(plan, args.state_dir, lambda runner: recovery.start(plan, runner), password)

@@ -1,0 +1,54 @@
+"""`xtrarestore status`: where a restore stands, from its journal; `--resume` / `--rollback` act on it.
+
+Plain `status` only reads: every step's outcome, where the old datadir is, and
+what resume and rollback would do. `--resume` finishes the restore from what
+the journal proves was done; `--rollback` puts the previous datadir back and
+starts the server on it. Both ask for a typed confirmation unless `--yes`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "show where the last (or --id) restore stands; --resume or --rollback finish or undo it"
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("status", help=HELP, description=HELP)
+    parser.add_argument("--id", help="restore id (default: the most recent restore)")
+    parser.add_argument("--state-dir",
+                        help="journal and lock directory (default /var/lib/xtrarestore, or ~/.local/state/xtrarestore)")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--resume", action="store_true",
+                        help="finish the restore (an unfinished extract/prepare is redone from the sources)")
+    action.add_argument("--rollback", action="store_true",
+                        help="stop the server, keep the restored datadir aside, rename the old one back, start")
+    parser.add_argument("--yes", action="store_true", help="act without the typed confirmation")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from xtrarestore.core import recovery
+    from xtrarestore.core.journal import default_state_dir, find_journal, load_state
+
+    from .restore import ask_password, confirm, execute
+
+    state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
+    state = load_state(find_journal(state_dir, args.id))
+    print("\n".join(state.describe()))
+    if not (args.resume or args.rollback):
+        return 0 if state.outcome in ("completed", "rolled-back", None) else 1
+    if state.finished:
+        print(f"xtrarestore: restore {state.plan.restore_id} is already {state.outcome}; nothing to do",
+              file=sys.stderr)
+        return 2
+    word = "resume" if args.resume else "rollback"
+    if not args.yes and not confirm(f"\nThis will {word} restore {state.plan.restore_id}.", word):
+        print("xtrarestore: not confirmed; nothing was touched", file=sys.stderr)
+        return 1
+    password = ask_password(state.plan)
+    act = recovery.resume if args.resume else recovery.rollback
+    return execute(state.plan, args.state_dir, lambda runner: act(state, runner), password)
