@@ -62,3 +62,7 @@ class OutputError(XtraRestoreError):
 
 class CancelledError(XtraRestoreError):
     """The operator cancelled a long operation; its partial output was removed."""
+
+
+class UnsupportedFormatError(BackupFormatError):
+    """A member uses a variant the native extractor does not handle; the vendor tools may."""

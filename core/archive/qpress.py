@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 import zlib
 
-from ..errors import BackupFormatError, ChecksumError
+from ..errors import BackupFormatError, ChecksumError, UnsupportedFormatError
 from . import _quicklz
 
 MAGIC = b"qpress10"
@@ -85,6 +85,10 @@ class QpressDecoder:
             if available < _ENTRY.size:
                 return None
             kind, name_len = _ENTRY.unpack_from(view, start)
+            if kind in (b"D", b"U"):
+                raise UnsupportedFormatError(
+                    f"{self._label}: qpress directory entries are not supported at offset {self._offset + start:#x}"
+                )
             if kind != b"F" or name_len > MAX_NAME:
                 raise self._fail("bad qpress file entry", start)
             end = start + _ENTRY.size + name_len + 1

@@ -1,0 +1,534 @@
+"""One-pass extraction of an xbstream into plain files ready for `--prepare`.
+
+The stream is read once; `.xbcrypt`, `.qp`, `.lz4` and `.zst` members are
+decoded on the fly and only final plaintext files are written. Two threads
+share the work: the caller's thread reads chunks, checks their CRC32 and
+order and decrypts; a writer thread decompresses and writes. Payloads travel
+in a small pool of reusable buffers, so memory stays bounded whatever the
+stream size.
+
+Output goes to `<target>.partial` (holding an `.xtrarestore-incomplete`
+marker) and is renamed to `<target>` only after everything was written and
+synced; on any error the partial tree is removed and one line naming the
+stream and offset is raised. Run as `python -m xtrarestore.core.archive.extract`
+for the restore runner: it prints `progress <json>` lines and `completed OK!`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import queue
+import shutil
+import stat
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import (
+    BackupFormatError,
+    CancelledError,
+    ChecksumError,
+    OutputError,
+    UnsupportedFormatError,
+    XtraRestoreError,
+)
+from .members import member_decoder
+from .safepath import TargetTree, safe_parts
+from .xbcrypt import XbcryptDecoder
+from .xbstream import TYPE_PAYLOAD, TYPE_SPARSE, ChunkHeader, read_header
+
+MARKER = ".xtrarestore-incomplete"
+PIECE = 4 << 20  # payloads move in pieces of at most this size
+BUFFERS = 8  # pieces in flight: bounds memory to about PIECE * BUFFERS
+MAX_SPARSE_PAYLOAD = 64 << 20
+PROGRESS_INTERVAL = 0.25
+
+
+@dataclass(frozen=True)
+class ExtractProgress:
+    """A snapshot of one stream's extraction, for progress bars and the runner."""
+
+    stream: Path
+    bytes_read: int
+    total_bytes: int
+    bytes_written: int
+    files: int
+    elapsed: float
+
+    @property
+    def throughput(self) -> float:
+        """Stream bytes read per second so far."""
+        return self.bytes_read / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the current rate, or None before there is a rate."""
+        rate = self.throughput
+        return (self.total_bytes - self.bytes_read) / rate if rate > 0 else None
+
+    def as_dict(self) -> dict:
+        return {
+            "stream": str(self.stream),
+            "bytes_read": self.bytes_read,
+            "total_bytes": self.total_bytes,
+            "bytes_written": self.bytes_written,
+            "files": self.files,
+            "elapsed": round(self.elapsed, 3),
+            "throughput": round(self.throughput),
+            "eta": None if self.eta is None else round(self.eta, 1),
+        }
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    stream: Path
+    target: Path
+    files: int
+    bytes_read: int
+    bytes_written: int
+    seconds: float
+    method: str = "native"
+
+
+@dataclass(eq=False)
+class _Member:
+    """One member being extracted. Reader-side fields first, writer-side after."""
+
+    name: str
+    parts: tuple[str, ...]
+    crypt: XbcryptDecoder | None
+    decoder: object | None
+    expected: int = 0
+    fd: int = -1
+    written: int = 0
+    size: int = 0
+    pending: list = field(default_factory=list)
+
+
+def target_for(stream: Path, into: Path) -> Path:
+    """The directory a stream extracts into: *into*/<stream name without `.xbstream`>."""
+    name = Path(stream).name
+    return Path(into) / (name[: -len(".xbstream")] if name.endswith(".xbstream") else name + ".d")
+
+
+def extract_stream(
+    stream: Path,
+    into: Path,
+    *,
+    key: bytes | None = None,
+    progress: Callable[[ExtractProgress], None] | None = None,
+    cancel: threading.Event | None = None,
+    method: str = "auto",
+) -> ExtractResult:
+    """Extract *stream* into the directory *into* (created; must not exist or be empty).
+
+    *method* is "native", "vendor" (mbstream + xtrabackup) or "auto": native,
+    falling back to the vendor tools only for a member variant the native
+    reader does not support.
+    """
+    stream, target = Path(stream), Path(into)
+    if method not in ("auto", "native", "vendor"):
+        raise ValueError(f"unknown extraction method {method!r}")
+    if method != "vendor":
+        try:
+            return _extract_native(stream, target, key, progress, cancel)
+        except UnsupportedFormatError:
+            if method == "native":
+                raise
+    return _extract_vendor(stream, target, key)
+
+
+def _extract_native(stream: Path, target: Path, key, progress, cancel) -> ExtractResult:
+    partial = _prepare_partial(target)
+    try:
+        files, read, written, seconds = _Extraction(stream, partial, key, progress, cancel).run()
+        _publish(partial, target)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return ExtractResult(stream, target, files, read, written, seconds)
+
+
+def _extract_vendor(stream: Path, target: Path, key) -> ExtractResult:
+    from .vendor import vendor_extract
+
+    partial = _prepare_partial(target)
+    started = time.monotonic()
+    try:
+        files = vendor_extract(stream, partial, key) - 1  # the marker is not a member
+        _publish(partial, target)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    size = stream.stat().st_size
+    written = sum(entry.stat().st_size for entry in target.rglob("*") if entry.is_file())
+    return ExtractResult(stream, target, files, size, written, time.monotonic() - started, "vendor")
+
+
+def _prepare_partial(target: Path) -> Path:
+    """Create `<target>.partial` with its marker; clear one left by an earlier failed run."""
+    if target.is_symlink() or (target.exists() and (not target.is_dir() or any(target.iterdir()))):
+        raise OutputError(f"{target}: target exists and is not an empty directory")
+    partial = target.with_name(target.name + ".partial")
+    if partial.is_symlink() or (partial.exists() and not (partial / MARKER).is_file()):
+        raise OutputError(f"{partial}: exists and was not left by xtrarestore; remove it first")
+    if partial.exists():
+        shutil.rmtree(partial)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.mkdir(partial, 0o700)
+        (partial / MARKER).write_bytes(b"")
+    except OSError as error:
+        raise OutputError(f"{partial}: cannot create: {error.strerror}") from None
+    return partial
+
+
+def _publish(partial: Path, target: Path) -> None:
+    """Make the finished tree durable, then give it its final name."""
+    fd = os.open(partial, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        _syncfs(fd)
+    finally:
+        os.close(fd)
+    (partial / MARKER).unlink()
+    os.rename(partial, target)
+    parent = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(parent)
+    finally:
+        os.close(parent)
+
+
+def _syncfs(fd: int) -> None:
+    """Flush the file system holding *fd* once, instead of an fsync per file."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syncfs(fd) != 0:
+        os.sync()
+
+
+class _Writer(threading.Thread):
+    """Decompresses and writes, in stream order; the first error stops all further work."""
+
+    def __init__(self, tree: TargetTree, label: str, free: queue.Queue) -> None:
+        super().__init__(name="xtrarestore-writer", daemon=True)
+        self.jobs: queue.Queue = queue.Queue(maxsize=2 * BUFFERS)
+        self.error: BaseException | None = None
+        self.abandoned = False  # set by the reader after its own error: skip the remaining jobs
+        self.files = 0
+        self.written = 0
+        self._tree = tree
+        self._label = label
+        self._free = free
+
+    def run(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            op, member, position, data, buffer = job
+            if self.error is None and not self.abandoned:
+                try:
+                    getattr(self, op)(member, data)
+                except BaseException as error:  # noqa: BLE001 - handed to the reader thread
+                    self.error = _located(error, position)
+            if buffer is not None:
+                self._free.put(buffer)
+
+    def open(self, member: _Member, _data) -> None:
+        member.fd = self._tree.create(member.parts, self._label)
+
+    def write(self, member: _Member, data) -> None:
+        offset, payload = data
+        if member.decoder is not None:
+            for piece in member.decoder.feed(payload):
+                self._append(member, piece)
+        elif member.crypt is not None:
+            self._append(member, payload)
+        else:
+            self._pwrite(member, payload, offset)
+            member.size = max(member.size, offset + len(payload))
+
+    def close(self, member: _Member, size) -> None:
+        try:
+            if member.decoder is not None:
+                for piece in member.decoder.finish():
+                    self._append(member, piece)
+            elif member.crypt is None and size > member.size:
+                os.ftruncate(member.fd, size)  # a sparse file's trailing hole
+        finally:
+            os.close(member.fd)
+            member.fd = -1
+        self.files += 1
+
+    def _append(self, member: _Member, piece) -> None:
+        self._pwrite(member, piece, member.size)
+        member.size += len(piece)
+
+    def _pwrite(self, member: _Member, data, offset: int) -> None:
+        view = memoryview(data)
+        try:
+            while view:
+                done = os.pwrite(member.fd, view, offset)
+                view = view[done:]
+                offset += done
+                self.written += done
+        except OSError as error:
+            raise OutputError(f"{self._label}: cannot write {'/'.join(member.parts)}: {error.strerror}") from None
+
+
+def _located(error: BaseException, position: int) -> BaseException:
+    """Add the stream offset of the chunk being handled to a decoder's message (same type)."""
+    text = str(error)
+    if isinstance(error, XtraRestoreError) and f"offset {position:#x}" not in text and "stream offset" not in text:
+        return type(error)(f"{error} (in the chunk at stream offset {position:#x})")
+    return error
+
+
+class _Extraction:
+    """The reader side: parse chunks, check them, hand payload pieces to the writer."""
+
+    def __init__(self, stream: Path, root: Path, key, progress, cancel) -> None:
+        self.stream = stream
+        self.label = str(stream)
+        self.root = root
+        self.key = key
+        self.progress = progress
+        self.cancel = cancel
+        self.members: dict[str, _Member] = {}
+        self.free: queue.Queue = queue.Queue()
+        self.position = 0
+        self.total = 0
+        self.started = time.monotonic()
+        self.reported = 0.0
+
+    def run(self) -> tuple[int, int, int, float]:
+        for _ in range(BUFFERS):
+            self.free.put(bytearray(PIECE))
+        tree = TargetTree(str(self.root))
+        writer = _Writer(tree, self.label, self.free)
+        writer.start()
+        self.writer = writer
+        try:
+            try:
+                self._read_all()
+            except BaseException:
+                writer.abandoned = True
+                raise
+            finally:
+                writer.jobs.put(None)
+                writer.join()
+                for member in self.members.values():
+                    if member.fd >= 0:
+                        os.close(member.fd)
+            if writer.error is not None:
+                raise writer.error
+        finally:
+            tree.close()
+        elapsed = time.monotonic() - self.started
+        self._report(force=True)
+        return writer.files, self.total, writer.written, elapsed
+
+    def _read_all(self) -> None:
+        try:
+            raw = open(self.stream, "rb", buffering=0)
+        except OSError as error:
+            raise BackupFormatError(f"{self.stream}: cannot read: {error.strerror}") from None
+        with raw, io.BufferedReader(raw, 1 << 20) as source:
+            info = os.fstat(raw.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise BackupFormatError(f"{self.stream}: not a regular file")
+            self.total = info.st_size
+            while (header := read_header(source, self.label, self.position)) is not None:
+                self._check_running()
+                if header.end > self.total:
+                    raise BackupFormatError(f"{self.label}: truncated chunk at offset {header.position:#x}")
+                try:
+                    self._chunk(source, header)
+                except XtraRestoreError as error:
+                    raise _located(error, header.position) from None
+                self.position = header.end
+                self._report()
+            if self.members:
+                name = next(iter(self.members))
+                raise BackupFormatError(
+                    f"{self.label}: stream ends at offset {self.position:#x} inside member {name} (truncated stream)"
+                )
+
+    def _check_running(self) -> None:
+        if self.writer.error is not None:
+            raise self.writer.error
+        if self.cancel is not None and self.cancel.is_set():
+            raise CancelledError(f"{self.label}: extraction cancelled at offset {self.position:#x}")
+
+    def _member(self, header: ChunkHeader) -> _Member:
+        member = self.members.get(header.path)
+        if member is not None:
+            return member
+        where = f"{self.label}: chunk at offset {header.position:#x}"
+        safe_parts(header.path, where)
+        plain, pipeline = member_decoder(header.path, self.key, f"{self.label}: {header.path}")
+        crypt = None
+        if pipeline is not None and isinstance(pipeline.stages[0], XbcryptDecoder):
+            crypt = pipeline.stages.pop(0)
+        decoder = pipeline if pipeline is not None and pipeline.stages else None
+        member = _Member(header.path, safe_parts(plain, where), crypt, decoder)
+        self.members[header.path] = member
+        self._send("open", member, None)
+        return member
+
+    def _send(self, op: str, member: _Member, data, buffer=None) -> None:
+        self.writer.jobs.put((op, member, self.position, data, buffer))
+
+    def _chunk(self, source: io.BufferedReader, header: ChunkHeader) -> None:
+        if header.type not in (TYPE_PAYLOAD, TYPE_SPARSE) and not header.is_eof:
+            _skip(source, header.end - header.data_offset)  # an ignorable chunk type we do not know
+            return
+        member = self._member(header)
+        if header.is_eof:
+            if member.crypt is not None:
+                self._decrypted(member, member.crypt.finish())
+            self._send("close", member, member.expected)
+            del self.members[header.path]
+            return
+        if header.offset != member.expected:
+            raise BackupFormatError(
+                f"{self.label}: out-of-order chunk for {header.path} at offset {header.position:#x}: "
+                f"file offset {header.offset}, expected {member.expected}"
+            )
+        if header.type == TYPE_SPARSE:
+            self._sparse(source, header, member)
+        else:
+            self._payload(source, header, member)
+
+    def _payload(self, source: io.BufferedReader, header: ChunkHeader, member: _Member) -> None:
+        remaining = header.payload_len
+        offset = header.offset
+        crc = 0
+        while remaining:
+            self._check_running()
+            buffer = self.free.get()
+            count = min(remaining, PIECE)
+            view = memoryview(buffer)[:count]
+            _read_exact(source, view, self.label, header)
+            crc = zlib.crc32(view, crc)
+            if member.crypt is not None:
+                plain = member.crypt.feed(view)
+                view.release()
+                self.free.put(buffer)
+                self._decrypted(member, plain)
+            else:
+                self._send("write", member, (offset, view), buffer)
+            offset += count
+            remaining -= count
+        self._check_crc(crc, header)
+        member.expected += header.payload_len
+
+    def _decrypted(self, member: _Member, pieces: list[bytes]) -> None:
+        for piece in pieces:
+            self._send("write", member, (member.expected, piece))
+
+    def _sparse(self, source: io.BufferedReader, header: ChunkHeader, member: _Member) -> None:
+        if member.crypt is not None or member.decoder is not None:
+            raise UnsupportedFormatError(
+                f"{self.label}: sparse chunk in encoded member {header.path} at offset {header.position:#x}"
+            )
+        if header.payload_len > MAX_SPARSE_PAYLOAD:
+            raise BackupFormatError(
+                f"{self.label}: absurd sparse payload length {header.payload_len} at offset {header.position:#x}"
+            )
+        raw = bytearray(header.end - header.data_offset)
+        _read_exact(source, memoryview(raw), self.label, header)
+        map_len = 8 * header.sparse_count
+        self._check_crc(zlib.crc32(raw), header)
+        payload = memoryview(raw)[map_len:]
+        offset = header.offset
+        used = 0
+        for skip, length in struct.iter_unpack("<II", raw[:map_len]):
+            if used + length > len(payload):
+                raise BackupFormatError(f"{self.label}: sparse map overruns its payload at offset {header.position:#x}")
+            offset += skip
+            if length:
+                self._send("write", member, (offset, payload[used : used + length]))
+            offset += length
+            used += length
+        if used != len(payload):
+            raise BackupFormatError(f"{self.label}: sparse map does not cover its payload at offset {header.position:#x}")
+        member.expected = offset
+
+    def _check_crc(self, crc: int, header: ChunkHeader) -> None:
+        if crc != header.checksum:
+            raise ChecksumError(
+                f"{self.label}: checksum mismatch in chunk for {header.path} at offset {header.position:#x}: "
+                f"stored {header.checksum:#010x}, computed {crc:#010x}"
+            )
+
+    def _report(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.progress is None or (not force and now - self.reported < PROGRESS_INTERVAL):
+            return
+        self.reported = now
+        self.progress(
+            ExtractProgress(
+                self.stream, self.position, self.total, self.writer.written, self.writer.files, now - self.started
+            )
+        )
+
+
+def _read_exact(source: io.BufferedReader, view: memoryview, label: str, header: ChunkHeader) -> None:
+    done = 0
+    while done < len(view):
+        count = source.readinto(view[done:])
+        if not count:
+            raise BackupFormatError(f"{label}: truncated chunk at offset {header.position:#x}")
+        done += count
+
+
+def _skip(source: io.BufferedReader, count: int) -> None:
+    source.seek(count, os.SEEK_CUR)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m xtrarestore.core.archive.extract`: machine-readable extraction for the restore runner."""
+    import argparse
+    import json
+    import sys
+
+    from ..keys import load_key
+
+    parser = argparse.ArgumentParser(prog="python -m xtrarestore.core.archive.extract")
+    parser.add_argument("--key-file", help="encryption key file (the key is never taken from the command line)")
+    parser.add_argument("--vendor", action="store_true", help="use mbstream/xbstream and xtrabackup instead")
+    parser.add_argument("--into", required=True, help="directory receiving one sub-directory per stream")
+    parser.add_argument("streams", nargs="+", metavar="STREAM")
+    args = parser.parse_args(argv)
+
+    def report(snapshot: ExtractProgress) -> None:
+        print("progress " + json.dumps(snapshot.as_dict()), flush=True)
+
+    try:
+        key = load_key(args.key_file) if args.key_file else None
+        for stream in map(Path, args.streams):
+            result = extract_stream(
+                stream,
+                target_for(stream, Path(args.into)),
+                key=key,
+                progress=report,
+                method="vendor" if args.vendor else "auto",
+            )
+            print(f"extracted {result.stream} into {result.target}: {result.files} files", flush=True)
+    except XtraRestoreError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr, flush=True)
+        return 130
+    print("completed OK!", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
