@@ -241,7 +241,7 @@ class _Builder:
                 "SET GLOBAL innodb_max_dirty_pages_pct = 0",
             )
             self.say(f"{gap_day}: a compressed chain whose second incremental gets deleted (a gap)")
-            names = [self._backup(self.root / gap_day, when, compress=True, settle=True) for when in gap_times]
+            names = [self._backup(self.root / gap_day, when, compress=True) for when in gap_times]
             (self.root / gap_day / names[2]).unlink()
             self.backup_named(names[2]).state = "deleted"
             self.say(f"  deleted {gap_day}/{names[2]}: {names[3]} now has no base")
@@ -277,9 +277,9 @@ class _Builder:
         return next(b for b in self.backups if b.name == name)
 
     def _backup(self, day_dir: Path, when: datetime, *, compress: bool = False, encrypted: bool = False,
-                quiet: bool = False, settle: bool = False) -> str:
+                quiet: bool = False) -> str:
         assert self.server is not None
-        self._grow(settle=settle)
+        self._grow(settle=(day_dir / "xtrabackup_checkpoints").exists())
         path = self.server.take_backup(day_dir, when=when, compress=compress)
         kind = "full" if path.name.startswith("full-") else "incremental"
         self.backups.append(DemoBackup(day_dir.name, path.name, kind, compress, encrypted, "ok", self._rows()))
@@ -297,9 +297,10 @@ class _Builder:
     def _grow(self, settle: bool = False) -> None:
         """Add one piece of equipment and its visits.
 
-        With *settle*, wait (under a second) for InnoDB to checkpoint them, so
-        the next backup's `to_lsn` moves: on a quiet MariaDB it does not, and a
-        deleted incremental would then leave no visible gap.
+        With *settle* (before an incremental), wait (under a second) for InnoDB
+        to checkpoint them, so the incremental's `to_lsn` moves: on a quiet
+        MariaDB it does not, a deleted incremental would then leave no visible
+        gap, and a prepared chain would not reach the incremental's `last_lsn`.
         """
         assert self.server is not None
         before = self._checkpoint()

@@ -113,6 +113,38 @@ class SandboxServer:
             server.start()
         return server
 
+    @classmethod
+    def awaiting_restore(cls, base: Path, *, port: int | None = None) -> SandboxServer:
+        """A stopped sandbox with an empty datadir, the target of a drill's copy-back.
+
+        Nothing is initialised: the restored files become its datadir, and
+        `start_cmd`/`stop_cmd` drive it like a production service.
+        """
+        base.mkdir(parents=True, exist_ok=True)
+        os.chmod(base, 0o711)
+        server = cls(base=base, port=port)
+        server.rundir.mkdir(exist_ok=True)
+        _chown(server.rundir, server.user)
+        server.datadir.mkdir(mode=0o750, exist_ok=True)
+        _chown(server.datadir, server.user)
+        server.write_config()
+        return server
+
+    def server_processes(self) -> list[int]:
+        """Pids of every mariadbd running with this sandbox's my.cnf, however it was started."""
+        marker = f"--defaults-file={self.config}".encode()
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if marker in argv[1:] and os.path.basename(argv[0]) in (b"mariadbd", b"mysqld"):
+                found.append(int(entry.name))
+        return found
+
     def write_config(self) -> None:
         lines = [
             "[mariadbd]",
