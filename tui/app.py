@@ -27,8 +27,12 @@ class ConsoleSettings:
     root: Path
     key: bytes | None = None
     key_file: Path | None = None
-    target: object | None = None
+    target_options: dict | None = None
+    """The `plan` command's target options (datadir, service or stop/start commands, socket…)."""
     reports_dir: Path | None = None
+    """Where drill reports are saved and listed (None: core.report's default)."""
+    drill_workroot: Path | None = None
+    """Where drills put their throwaway servers (None: core.drill's default)."""
     host: str = field(default_factory=socket.gethostname)
     now: Callable[[], datetime] = datetime.now
     """The clock for ages (snapshot tests pin it)."""

@@ -58,11 +58,12 @@ def newest_point(inventory):
 
 
 def problems_of(day, backup) -> list:
-    """Problems about *backup*: its own and those its chain records against it."""
+    """Problems about *backup*: its own, those its chain records against it, and day notices."""
     found = list(backup.problems)
     chain = chain_of(day, backup)
-    if chain is not None:
-        found += [p for p in chain.problems if p.backup is backup and p not in found]
+    extra = list(chain.problems) if chain is not None else []
+    extra += getattr(day, "problems", [])
+    found += [p for p in extra if p.backup == backup.name and p not in found]
     return found
 
 

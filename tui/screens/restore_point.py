@@ -81,19 +81,28 @@ class RestorePointScreen(Screen):
             if not ok and first_bad is None:
                 first_bad = backup
             self.add_row(table, str(number), backup, ok, first_bad)
-        later = [
-            b for b in self.day.backups
-            if chain_of(self.day, b) is None and b.timestamp and self.chain.members[-1].timestamp
-            and b.timestamp > self.chain.members[-1].timestamp
-        ]
-        for backup in later:
-            self.add_row(table, "-", backup, False, first_bad or backup)
+        for backup in self.later_backups():
+            own = chain_of(self.day, backup)
+            blocker = next((m for m in own.members if problems_of(self.day, m)), None) if own else None
+            self.add_row(table, "-", backup, False, blocker or first_bad)
         target = self.preselect if self.preselect is not None and id(self.preselect) in self.points else None
         if target is None and self.points:
             target = list(self.points.values())[-1].target
         if target is not None:
             table.move_cursor(row=table.get_row_index(f"b:{target.name}"))
         self.show_detail()
+
+    def later_backups(self) -> list:
+        """The day's backups after this chain that no restore point reaches (gap, incomplete…)."""
+        end = self.chain.members[-1].timestamp
+        found = []
+        for chain in self.day.chains:
+            if chain is self.chain or chain.restore_points():
+                continue
+            found += [b for b in chain.members if b.timestamp and end and b.timestamp > end]
+        loose = [b for b in self.day.backups if chain_of(self.day, b) is None and not getattr(b, "copy_of", None)]
+        found += [b for b in loose if b.timestamp and end and b.timestamp > end]
+        return sorted(found, key=lambda b: (b.timestamp, b.name))
 
     def add_row(self, table: DataTable, number: str, backup, ok: bool, first_bad) -> None:
         cp = backup.checkpoints

@@ -1,0 +1,179 @@
+"""The console's restore: the CLI's plan, run through the core runner, journal and recovery.
+
+Nothing here decides how to restore. The plan and its checks come from the
+same `prepare` the `plan`/`restore` commands use; the steps run through
+`core.recovery` (start, resume, rollback), which journals every step. This
+module only adapts that to the run screen: a thread-safe event callback, a
+host lock held while steps run, and "stop after the running step" for quit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+DEFAULT_TARGET = {
+    "datadir": "/var/lib/mysql",
+    "service": "auto",
+    "socket": "/run/mysqld/mysqld.sock",
+}
+TARGET_OPTIONS = (
+    "datadir", "service", "stop_cmd", "start_cmd", "socket", "host", "port", "defaults_file", "error_log",
+    "server_config", "workdir", "state_dir", "move_back", "stop_timeout", "start_timeout",
+)
+
+
+def target_args(settings, point) -> argparse.Namespace:
+    """The `plan` command's arguments for this point and the console's target options."""
+    given = dict(settings.target_options or DEFAULT_TARGET)
+    values = {name: given.get(name) for name in TARGET_OPTIONS}
+    values["move_back"] = bool(values["move_back"])
+    values["stop_timeout"] = float(values["stop_timeout"] or 300.0)
+    values["start_timeout"] = float(values["start_timeout"] or 300.0)
+    return argparse.Namespace(
+        root=str(settings.root),
+        key_file=str(settings.key_file) if settings.key_file else None,
+        day=point.day.name,
+        upto=point.target.name,
+        **values,
+    )
+
+
+def build(settings, point):
+    """(plan, checks, state_dir option) for *point*, exactly as `xtrarestore plan` builds them."""
+    from xtrarestore.tui.commands.plan import prepare
+
+    args = target_args(settings, point)
+    plan, checks = prepare(args)[:2]
+    return plan, checks, Path(args.state_dir) if args.state_dir else None
+
+
+class RestoreJob:
+    """One restore shown on the run screen: run, then retry (resume) or roll back."""
+
+    kind = "restore"
+
+    def __init__(self, settings, plan, point, state_dir: Path | None, *,
+                 clock: Callable[[], float] = time.monotonic):
+        from xtrarestore.core.journal import default_state_dir
+
+        self.settings = settings
+        self.plan = plan
+        self.point = point
+        self.state_option = state_dir
+        self.state_dir = state_dir or default_state_dir()
+        self.clock = clock
+        self.steps = list(plan.steps)
+        self.title = f"Restore {plan.day} up to {plan.upto} into {plan.datadir}"
+        self.running = False
+        self.current_title: str | None = None
+        self.cancel = threading.Event()
+        self.stop_requested = False
+
+    # -- what the run screen calls ----------------------------------------------
+
+    def run(self, emit) -> None:
+        from xtrarestore.core import recovery
+
+        with self._runner(emit) as runner:
+            recovery.start(self.plan, runner)
+
+    def retry(self, emit) -> None:
+        from xtrarestore.core import recovery
+
+        state = self.state()
+        with self._runner(emit) as runner:
+            recovery.resume(state, runner)
+
+    def rollback(self, emit) -> None:
+        from xtrarestore.core import recovery
+
+        state = self.state()
+        with self._runner(emit) as runner:
+            recovery.rollback(state, runner)
+
+    def stop_after_step(self) -> None:
+        """Let the running step finish, then stop before the next one (journaled)."""
+        self.stop_requested = True
+
+    def can_retry(self) -> bool:
+        return not self.state().finished
+
+    def can_rollback(self) -> bool:
+        state = self.state()
+        return state.outcome != "rolled-back" and state.touched_live
+
+    def has_result(self) -> bool:
+        return self.state().outcome in ("completed", "rolled-back")
+
+    def retry_resets(self, failed: str | None) -> list[str]:
+        from xtrarestore.core.recovery import resume_steps
+
+        return [step.name for step in resume_steps(self.state())]
+
+    def rollback_summary(self) -> str:
+        from xtrarestore.core.journal import rollback_summary
+
+        return "Rollback will:\n" + "".join(f"  - {line}\n" for line in rollback_summary(self.state()))
+
+    def failure_advice(self) -> str:
+        state = self.state()
+        if not state.touched_live:
+            return "The live server and datadir were not touched."
+        if state.moved_aside:
+            return f"The previous datadir is kept at {self.plan.aside}."
+        return f"The live datadir is still in place at {self.plan.datadir}."
+
+    def log_path(self, step: str) -> Path | None:
+        entry = next((s for s in self.state().steps + self.state().rollback if s.name == step), None)
+        return Path(entry.log) if entry and entry.log else None
+
+    def journal_path(self) -> Path:
+        from xtrarestore.core.journal import journal_path
+
+        return journal_path(self.state_dir, self.plan.restore_id)
+
+    def state(self):
+        from xtrarestore.core.journal import load_state
+
+        return load_state(self.journal_path())
+
+    def result_screen(self):
+        from .screens.result import ResultScreen
+
+        return ResultScreen(self)
+
+    # -- internals -----------------------------------------------------------------
+
+    def _runner(self, emit):
+        return _LockedRunner(self, emit)
+
+
+class _LockedRunner:
+    """Holds the host-wide lock while a runner works; turns "stop after step" into the runner's cancel."""
+
+    def __init__(self, job: RestoreJob, emit) -> None:
+        self.job = job
+        self.emit = emit
+
+    def __enter__(self):
+        from xtrarestore.core.journal import Journal
+        from xtrarestore.core.lock import HostLock, lock_path
+        from xtrarestore.core.runner import Runner
+
+        job = self.job
+        job.cancel.clear()
+        self.lock = HostLock(lock_path(job.state_option)).acquire()
+        journal = Journal.for_plan(job.plan, job.state_dir)
+        return Runner(job.plan, journal, on_event=self.on_event, cancel=job.cancel)
+
+    def on_event(self, event) -> None:
+        if event.kind in ("finished", "failed") and self.job.stop_requested:
+            self.job.cancel.set()
+        self.emit(event)
+
+    def __exit__(self, *exc) -> None:
+        self.lock.release()

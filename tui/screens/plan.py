@@ -1,0 +1,164 @@
+"""Plan & confirm: the exact steps, the checks, and a typed confirmation.
+
+The plan shown here is the plan that runs: the same `Plan` object goes to the
+run screen. Building it (tool detection, free space, asking the server for its
+datadir) happens in a worker; nothing here changes anything on disk.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+
+def plan_text(plan, checks) -> Text:
+    """Where, what is moved aside, checks, then each step with its command and undo."""
+    text = Text()
+    text.append("Target\n", style="bold underline")
+    text.append(f"  datadir    {plan.datadir}\n")
+    service = plan.service
+    how = f"{service.get('kind')} {service.get('unit') or ''}".strip()
+    text.append(f"  service    {how}\n")
+    text.append(f"  move aside {plan.datadir} -> {plan.aside}\n")
+    text.append(f"  workspace  {plan.workdir}\n")
+    text.append("Checks\n", style="bold underline")
+    for check in checks:
+        text.append(f"  {'[OK]  ' if check.ok else '[FAIL]'} {check.name}: ", style="" if check.ok else "bold")
+        text.append(f"{check.detail}\n")
+    text.append(f"Steps ({len(plan.steps)})\n", style="bold underline")
+    for number, step in enumerate(plan.steps, 1):
+        flags = [flag for flag, on in (("[DESTRUCTIVE]", step.destructive), ("[sudo]", step.privileged)) if on]
+        text.append(f"{number:2d}. {step.title}", style="bold" if step.destructive else "")
+        text.append(f" {' '.join(flags)}\n" if flags else "\n", style="bold")
+        text.append(f"    $ {step.command}\n", style="dim")
+        if step.undo:
+            text.append(f"    undo: {step.undo}\n", style="italic")
+    return text
+
+
+class PlanScreen(Screen):
+    """Review the plan; `x` asks for the typed confirmation and starts the restore."""
+
+    TITLE_TEXT = "Plan & confirm"
+    AUTO_FOCUS = "#plan-body"
+    HELP = (
+        "The exact commands the restore will run, in order, with what each one undoes. "
+        "The checks must all pass. Starting asks you to type the host name or 'restore': "
+        "the live datadir will be moved aside (kept, never deleted) and replaced."
+    )
+
+    BINDINGS = [
+        Binding("x", "restore", "Restore…", tooltip="Type the confirmation word and run this plan"),
+        Binding("d", "drill", "Drill", tooltip="Rehearse this point on a throwaway server instead"),
+        Binding("escape", "back", "Back", tooltip="Back to the restore points"),
+    ]
+
+    class Built(Message):
+        def __init__(self, plan, checks, state_dir) -> None:
+            super().__init__()
+            self.plan = plan
+            self.checks = checks
+            self.state_dir = state_dir
+
+    class Failed(Message):
+        def __init__(self, error: str) -> None:
+            super().__init__()
+            self.error = error
+
+    def __init__(self, point) -> None:
+        super().__init__()
+        self.point = point
+        self.plan = None
+        self.checks: list = []
+        self.state_dir = None
+        self.building = True
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        target = self.point.target
+        extra = len(self.point.members) - 1
+        title = Text(f"Restore {self.point.day.name} up to {target.name}", style="bold")
+        title.append(f"\nfull + {extra} incremental(s); nothing runs until you confirm" if extra
+                     else "\nfull backup only; nothing runs until you confirm")
+        yield Static(title, id="plan-title")
+        with VerticalScroll(id="plan-body"):
+            yield Static("Building the plan…", id="plan-text")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.build()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
+    def build(self) -> None:
+        from xtrarestore.core.errors import XtraRestoreError
+
+        from ..restore_job import build
+
+        try:
+            plan, checks, state_dir = build(self.app.settings, self.point)
+        except (XtraRestoreError, OSError) as error:
+            self.post_message(self.Failed(str(error)))
+            return
+        self.post_message(self.Built(plan, checks, state_dir))
+
+    @on(Built)
+    def built(self, message: Built) -> None:
+        self.building = False
+        self.plan, self.checks, self.state_dir = message.plan, message.checks, message.state_dir
+        self.query_one("#plan-text", Static).update(plan_text(self.plan, self.checks))
+        self.refresh_bindings()
+
+    @on(Failed)
+    def failed(self, message: Failed) -> None:
+        self.building = False
+        self.query_one("#plan-text", Static).update(
+            Text(f"[CANNOT PLAN] {message.error}\nNothing was touched.", style="bold"))
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "restore":
+            ready = self.plan is not None and all(c.ok for c in self.checks) and not self.app.job_running
+            return True if ready else None
+        return True
+
+    def action_restore(self) -> None:
+        from .confirm import ConfirmModal
+
+        plan = self.plan
+        destructive = [s.title for s in plan.steps if s.destructive]
+        message = (
+            f"This stops the server and replaces {plan.datadir}.\n"
+            f"The current datadir is kept as {plan.aside}.\n"
+            + "".join(f"  - {title}\n" for title in destructive)
+        )
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.start_restore()
+
+        self.app.push_screen(
+            ConfirmModal("Replace the live datadir?", message, confirm_label="Restore",
+                         words=(self.app.settings.host, "restore")),
+            answer,
+        )
+
+    def start_restore(self) -> None:
+        from ..restore_job import RestoreJob
+        from .run import RunScreen
+
+        job = RestoreJob(self.app.settings, self.plan, self.point, self.state_dir)
+        self.app.push_screen(RunScreen(job))
+
+    def action_drill(self) -> None:
+        from .drill import start_drill
+
+        start_drill(self.app, self.point)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

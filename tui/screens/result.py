@@ -1,0 +1,175 @@
+"""Result: did the restored server come back with the data, and where is everything.
+
+Verification (schemas, exact row counts, CHECK TABLE, binlog position) is
+asked from the restored server in a worker with the core's `verify`. While the
+previous datadir still exists beside the new one, rollback stays one key away.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+
+def reach_params(plan):
+    """Connection parameters for the restored server, from the plan's own options."""
+    from xtrarestore.core.verify import params_from
+
+    options = dict(zip(plan.reach[::2], plan.reach[1::2], strict=False))
+    port = options.get("--port")
+    return params_from(options.get("--socket"), options.get("--host"), int(port) if port else None,
+                       plan.defaults_file)
+
+
+def verify_table(report) -> Table:
+    table = Table(box=None, padding=(0, 1), header_style="bold")
+    table.add_column("Table")
+    table.add_column("Engine")
+    table.add_column("Rows", justify="right")
+    table.add_column("CHECK")
+    for entry in report.tables:
+        rows = "-" if entry.rows is None else str(entry.rows)
+        check = entry.check or "-"
+        table.add_row(f"{entry.schema}.{entry.name}", entry.engine or "", rows,
+                      f"[{check}]" if check != "OK" else "OK")
+    return table
+
+
+def binlog_text(binlog) -> str:
+    if binlog is None:
+        return "not recorded (binary log off when the backup was taken)"
+    gtid = f", GTID {binlog.gtid}" if binlog.gtid else ""
+    return f"{binlog.file}:{binlog.position}{gtid}"
+
+
+class ResultScreen(Screen):
+    """What the restore produced; b rolls back while the previous datadir is kept."""
+
+    TITLE_TEXT = "Result"
+    AUTO_FOCUS = "#result-body"
+    HELP = (
+        "The restored server's schemas, tables with exact row counts and CHECK TABLE results, "
+        "the binlog position of the backup (to replay binlogs from), and where the journal "
+        "and step logs are. Rollback puts the previous datadir back while it still exists."
+    )
+
+    BINDINGS = [
+        Binding("v", "verify", "Verify again", tooltip="Ask the restored server again"),
+        Binding("b", "rollback", "Roll back", tooltip="Put the previous datadir back (typed confirmation)"),
+        Binding("escape", "back", "Back", tooltip="Back to the run screen"),
+        Binding("i", "inventory", "Inventory", tooltip="Back to the inventory"),
+    ]
+
+    class Verified(Message):
+        def __init__(self, report, error: str | None) -> None:
+            super().__init__()
+            self.report = report
+            self.error = error
+
+    def __init__(self, job) -> None:
+        super().__init__()
+        self.job = job
+        self.report = None
+        self.verifying = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(self.heading(), id="result-title")
+        with VerticalScroll(id="result-body"):
+            yield Static("Verifying the restored server…", id="verify")
+            yield Static(self.paths(), id="paths")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def heading(self) -> Text:
+        plan = self.job.plan
+        state = self.job.state()
+        outcome = {"completed": "[RESTORED]", "rolled-back": "[ROLLED BACK]"}.get(state.outcome, "[INCOMPLETE]")
+        text = Text(f"{outcome} {plan.day} up to {plan.upto}", style="bold")
+        text.append(f"\ninto {plan.datadir}")
+        return text
+
+    def paths(self) -> Text:
+        plan = self.job.plan
+        text = Text("\nWhere things are\n", style="bold underline")
+        text.append(f"  journal       {self.job.journal_path()}\n")
+        text.append(f"  step logs     {plan.workdir / 'logs'}\n")
+        if plan.aside.exists():
+            text.append(f"  previous data {plan.aside} (kept; b rolls back to it)\n")
+        else:
+            text.append(f"  previous data {plan.aside} (no longer there: rollback is not possible)\n")
+        if plan.error_log:
+            text.append(f"  server log    {plan.error_log}\n")
+        return text
+
+    def on_mount(self) -> None:
+        self.action_verify()
+
+    def action_verify(self) -> None:
+        self.verifying = True
+        self.refresh_bindings()
+        self.query_one("#verify", Static).update("Verifying the restored server…")
+        self.verify()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="verify")
+    def verify(self) -> None:
+        from xtrarestore.core.errors import XtraRestoreError
+        from xtrarestore.core.verify import verify
+
+        plan = self.job.plan
+        try:
+            report = verify(reach_params(plan), backup_dir=plan.binlog_info.parent if plan.binlog_info else None)
+        except XtraRestoreError as error:
+            self.post_message(self.Verified(None, str(error)))
+            return
+        self.post_message(self.Verified(report, None))
+
+    @on(Verified)
+    def verified(self, message: Verified) -> None:
+        self.verifying = False
+        self.refresh_bindings()
+        widget = self.query_one("#verify", Static)
+        if message.error:
+            widget.update(Text(f"[VERIFY FAILED] {message.error}", style="bold"))
+            return
+        report = self.report = message.report
+        problems = report.problems
+        head = Text(f"{'[DATA OK]' if not problems else '[CHECK PROBLEMS]'} ", style="bold")
+        head.append(f"server {report.server_version}: {len(report.schemas)} schemas, {len(report.tables)} tables")
+        if not report.counted_all:
+            head.append(" (row counts on a sample)")
+        head.append(f"\nschemas: {', '.join(report.schemas)}")
+        head.append(f"\nbinlog position at backup: {binlog_text(report.binlog)}\n")
+        from rich.console import Group
+
+        widget.update(Group(head, verify_table(report)))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "rollback":
+            return True if self.job.plan.aside.exists() and not self.job.running else None
+        if action == "verify":
+            return None if self.verifying else True
+        return True
+
+    def action_rollback(self) -> None:
+        from .run import RunScreen
+
+        self.app.pop_screen()
+        if isinstance(self.app.screen, RunScreen):
+            self.app.screen.action_rollback()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_inventory(self) -> None:
+        from .run import RunScreen
+
+        self.app.pop_screen()
+        if isinstance(self.app.screen, RunScreen):
+            self.app.screen.action_back()
