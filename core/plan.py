@@ -15,7 +15,7 @@ import secrets
 import shlex
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -91,6 +91,7 @@ class Plan:
     error_log: Path | None = None
     stop_timeout: float = 300.0
     start_timeout: float = 300.0
+    python: str = sys.executable
 
     @property
     def extracted(self) -> Path:
@@ -98,6 +99,14 @@ class Plan:
 
     def step(self, name: str) -> Step:
         return next(s for s in self.steps if s.name == name)
+
+    def with_service(self, control: ServiceControl) -> Plan:
+        """This plan with other stop/start commands (e.g. a fixed start command for a rollback)."""
+        stop, start = service_steps(control, python=self.python, reach=self.reach, datadir=self.datadir,
+                                    stop_timeout=self.stop_timeout, start_timeout=self.start_timeout,
+                                    error_log=self.error_log)
+        swap = {"stop": stop, "start": start}
+        return replace(self, service=control.to_dict(), steps=[swap.get(s.name, s) for s in self.steps])
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -152,10 +161,8 @@ def native_extractor_available() -> bool:
 
 
 def _stem(name: str) -> str:
-    for suffix in (".xbstream", ".xbs"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
+    """The directory a backup is extracted into (the native extractor's naming)."""
+    return name[: -len(".xbstream")] if name.endswith(".xbstream") else name + ".d"
 
 
 def extract_step(member, into: Path, *, tool: Tool, key_file: Path | None, native: bool,
@@ -169,7 +176,7 @@ def extract_step(member, into: Path, *, tool: Tool, key_file: Path | None, nativ
         argv = [python, "-m", NATIVE_EXTRACTOR]
         if key_file:
             argv += ["--key-file", str(key_file)]
-        argv += ["--into", str(into), str(member.path)]
+        argv += ["--into", str(into.parent), str(member.path)]
         return Step(f"extract:{member.name}", title, argv)
     if tool.stream_tool is None:
         raise ToolNotFoundError("mbstream / xbstream not found and the native extractor is not installed")
@@ -189,6 +196,21 @@ def extract_step(member, into: Path, *, tool: Tool, key_file: Path | None, nativ
     if extra:
         argv += ["--", *extra]
     return Step(f"extract:{member.name}", title, argv)
+
+
+def service_steps(control: ServiceControl, *, python: str, reach: list[str], datadir: Path,
+                  stop_timeout: float, start_timeout: float, error_log: Path | None) -> tuple[Step, Step]:
+    """The stop and start steps: run the service command, then wait until really down / answering."""
+    service = [python, "-m", "xtrarestore.core.service"]
+    stop = Step("stop", f"Stop the server ({control.describe('stop')}) and wait until it is down",
+                [*service, "stop", *control.options(), *reach, "--datadir", str(datadir),
+                 "--timeout", str(stop_timeout)],
+                phase=SWAP, privileged=True, undo=f"start it again: {control.describe('start')}")
+    start = Step("start", f"Start the server ({control.describe('start')}) and wait until it answers",
+                 [*service, "start", *control.options(), *reach, "--timeout", str(start_timeout),
+                  *(["--error-log", str(error_log)] if error_log else [])],
+                 phase=SWAP, privileged=True, undo="rollback: stop, swap the old datadir back, start")
+    return stop, start
 
 
 def build_plan(
@@ -229,13 +251,12 @@ def build_plan(
         check += ["--last-lsn", str(target_cp.last_lsn)]
     steps.append(Step("check-lsn", "Check the prepared LSNs against the restore point", check))
 
-    service = [python, "-m", "xtrarestore.core.service"]
     reach = target.reach_options()
+    stop, start = service_steps(target.service, python=python, reach=reach, datadir=datadir,
+                                stop_timeout=target.stop_timeout, start_timeout=target.start_timeout,
+                                error_log=target.error_log)
     steps += [
-        Step("stop", f"Stop the server ({target.service.describe('stop')}) and wait until it is down",
-             [*service, "stop", *target.service.options(), *reach, "--datadir", str(datadir),
-              "--timeout", str(target.stop_timeout)],
-             phase=SWAP, privileged=True, undo=f"start it again: {target.service.describe('start')}"),
+        stop,
         Step("move-aside", f"Move the live datadir aside to {aside.name}",
              [*me, "rename", str(datadir), str(aside)], phase=SWAP, destructive=True, privileged=True,
              undo=f"rename {aside} back to {datadir}"),
@@ -248,10 +269,7 @@ def build_plan(
              undo="set the restored datadir aside and rename the old one back (rollback)"),
         Step("chown", f"Give {datadir} the old datadir's owner (dirs 750)",
              [*me, "chown", str(datadir), "--like", str(aside)], phase=SWAP, privileged=True),
-        Step("start", f"Start the server ({target.service.describe('start')}) and wait until it answers",
-             [*service, "start", *target.service.options(), *reach, "--timeout", str(target.start_timeout),
-              *(["--error-log", str(target.error_log)] if target.error_log else [])],
-             phase=SWAP, privileged=True, undo="rollback: stop, swap the old datadir back, start"),
+        start,
     ]
     verify = [python, "-m", "xtrarestore.core.verify", *reach]
     if target.defaults_file:
@@ -276,4 +294,5 @@ def build_plan(
         error_log=target.error_log,
         stop_timeout=target.stop_timeout,
         start_timeout=target.start_timeout,
+        python=python,
     )

@@ -32,8 +32,7 @@ def start(plan: Plan, runner: Runner) -> None:
 
 
 def _rename_step(plan: Plan, name: str, title: str, src, dst) -> Step:
-    python = plan.steps[0].argv[0]
-    return Step(name, title, [python, "-m", "xtrarestore.core.steps", "rename", str(src), str(dst)],
+    return Step(name, title, [plan.python, "-m", "xtrarestore.core.steps", "rename", str(src), str(dst)],
                 phase=SWAP, privileged=True)
 
 

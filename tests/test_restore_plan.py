@@ -103,7 +103,7 @@ def test_plan_orders_the_steps_and_marks_what_destroys(tmp_path):
     full = tmp_path / "work" / "data" / "full-11-20-2026_03-00-00"
     assert plan.step("copy-back").argv == ["/usr/bin/mariabackup", "--copy-back", f"--target-dir={full}",
                                            f"--datadir={tmp_path / 'mysql'}"]
-    assert plan.steps[0].argv == ["/py", "-m", "xtrarestore.core.archive.extract", "--into", str(full),
+    assert plan.steps[0].argv == ["/py", "-m", "xtrarestore.core.archive.extract", "--into", str(full.parent),
                                   "/backups/Mon/full-11-20-2026_03-00-00.xbstream"]
 
 
@@ -249,3 +249,10 @@ def test_rename_step_recognises_a_rename_already_done(tmp_path):
     src.mkdir()
     refused = subprocess.run(run, capture_output=True, text=True)
     assert refused.returncode == 1 and "refusing to overwrite" in refused.stdout and src.is_dir()
+
+
+def test_rollback_can_use_a_fixed_start_command(tmp_path):
+    plan = _plan(tmp_path).with_service(ServiceControl("custom", stop_cmd="stop2", start_cmd="start2"))
+    start = plan.step("start").argv
+    assert start[start.index("--start-cmd") + 1] == "start2" and plan.service["start_cmd"] == "start2"
+    assert [s.name for s in plan.steps][-2:] == ["start", "verify"]

@@ -25,6 +25,10 @@ def register(subparsers) -> None:
     action.add_argument("--rollback", action="store_true",
                         help="stop the server, keep the restored datadir aside, rename the old one back, start")
     parser.add_argument("--yes", action="store_true", help="act without the typed confirmation")
+    override = parser.add_argument_group("service control for --resume/--rollback (default: the plan's)")
+    override.add_argument("--service", metavar="UNIT", help="systemd unit (or sysv:NAME)")
+    override.add_argument("--stop-cmd", help="shell command that stops the server")
+    override.add_argument("--start-cmd", help="shell command that starts the server (e.g. a fixed one)")
     parser.set_defaults(run=run)
 
 
@@ -49,6 +53,15 @@ def run(args: argparse.Namespace) -> int:
     if not args.yes and not confirm(f"\nThis will {word} restore {state.plan.restore_id}.", word):
         print("xtrarestore: not confirmed; nothing was touched", file=sys.stderr)
         return 1
+    if args.service or args.stop_cmd or args.start_cmd:
+        from xtrarestore.core.service import ServiceControl, resolve_service
+
+        old = ServiceControl(**state.plan.service)
+        if args.service:
+            control = resolve_service(args.service, None, None)
+        else:
+            control = resolve_service(None, args.stop_cmd or old.stop_cmd, args.start_cmd or old.start_cmd)
+        state.plan = state.plan.with_service(control)
     password = ask_password(state.plan)
     act = recovery.resume if args.resume else recovery.rollback
     return execute(state.plan, args.state_dir, lambda runner: act(state, runner), password)
