@@ -106,6 +106,8 @@ def plan_drill(root: Path, day: str, upto: str, *, key_file: Path | None = None,
         start_timeout=120.0,
     )
     plan = build_plan(point, target, tool=tool, workdir=base / "work", key_file=key_file, restore_id=drill_id)
+    for step in plan.steps:
+        step.privileged = False  # every file and process of a drill is ours: no sudo, ever
     steps = [
         Step(FIND, "Find the restore point and check its chain", []),
         Step(SANDBOX, "Set up the throwaway server's directory (drill only)", []),
@@ -289,7 +291,8 @@ def _new_report(drill: Drill) -> DrillReport:
             "from_lsn": members[0]["from_lsn"], "to_lsn": target["to_lsn"], "last_lsn": target["last_lsn"],
             "members": members,
         },
-        server={"socket": str(drill.sandbox.socket), "datadir": str(drill.sandbox.datadir)},
+        server={"socket": str(drill.sandbox.socket), "datadir": str(drill.sandbox.datadir),
+                "pid_file": str(drill.sandbox.pid_file)},
         problems=list(drill.problems),
     )
 

@@ -1,0 +1,53 @@
+"""`xtrarestore demo`: build a demo backup root from a real server and open the console on it.
+
+The first command a newcomer runs: it needs MariaDB's server and backup tool
+(it says exactly what to install when they are missing), builds three days of
+real backups with the problems an operator must learn to read, and reuses
+them on later runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HELP = "build a demo backup root from a real sandbox MariaDB server and open the console on it"
+PROGRAMS = (["mariadbd", "mysqld"], ["mariadb-install-db", "mysql_install_db"], ["mariabackup", "mariadb-backup"])
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("demo", help=HELP, description=HELP)
+    parser.add_argument("--workdir", type=Path,
+                        help="where the demo lives (default: ~/.local/share/xtrarestore/demo)")
+    parser.add_argument("--rebuild", action="store_true", help="build it again even if one is there")
+    parser.add_argument("--no-console", action="store_true", help="build (or check) it and print where it is")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from xtrarestore.core.demo import build_demo
+    from xtrarestore.core.errors import ToolNotFoundError
+    from xtrarestore.core.programs import find_program
+
+    try:
+        for names in PROGRAMS:
+            find_program(names)
+    except ToolNotFoundError as error:
+        print(f"xtrarestore: {error}", file=sys.stderr)
+        return 1
+    demo = build_demo(args.workdir, rebuild=args.rebuild)
+    key = f" --key-file {demo.key_file}" if demo.key_file else ""
+    print(f"\nBackup root: {demo.root}")
+    for day in demo.days:
+        chain = demo.chain(day)
+        troubles = [f"{b.name} ({b.state})" for b in demo.backups if b.day == day and b.state != "ok"]
+        print(f"  {day}: {len(chain)} restorable backups" + (f"; problems: {', '.join(troubles)}" if troubles else ""))
+    if chain := demo.chain(demo.days[-1]):
+        print(f"Try a drill from the shell:\n  xtrarestore drill --root {demo.root} --day {demo.days[-1]}"
+              f" --upto {chain[-1].name}{key}")
+    if args.no_console:
+        return 0
+    from xtrarestore.tui.app import run_console
+
+    return run_console(argparse.Namespace(root=str(demo.root), key_file=str(demo.key_file) if demo.key_file else None))
