@@ -86,13 +86,16 @@ def plan_drill(root: Path, day: str, upto: str, *, key_file: Path | None = None,
     root = Path(root)
     key = load_key(key_file) if key_file else None
     inventory = scan(root, key=key)
-    point = find_restore_point(inventory, day, upto)
+    hint = f"pass --key-file (the DigitalOcean layout keeps it at {root / 'encryption_key'})"
+    try:
+        point = find_restore_point(inventory, day, upto)
+    except ChainError as error:
+        if key is None and "key-required" in str(error):
+            raise ChainError(f"{error}; {hint}") from None
+        raise
     encrypted = [m.name for m in point.members if getattr(m, "encrypted", False)]
     if encrypted and key is None:
-        raise ChainError(
-            f"{root / day / encrypted[0]}: encrypted; pass --key-file (the DigitalOcean layout keeps it at"
-            f" {root / 'encryption_key'})"
-        )
+        raise ChainError(f"{root / day / encrypted[0]}: encrypted; {hint}")
     tool = detect_tool()
     drill_id = new_restore_id()
     base = (workroot or default_workroot()) / f"xtrarestore-drill-{drill_id}"
