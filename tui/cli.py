@@ -10,7 +10,7 @@ from xtrarestore.core.errors import XtraRestoreError
 
 # Each name is a module in xtrarestore.tui.commands with `register(subparsers)`;
 # the module keeps its heavy imports inside its run function so start-up stays fast.
-COMMANDS: tuple[str, ...] = ("demo", "drill", "extract", "plan", "restore", "status")
+COMMANDS: tuple[str, ...] = ("demo", "drill", "extract", "inventory", "plan", "restore", "status")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -111,28 +111,28 @@ static PyObject *scan(PyObject *self, PyObject *args) {
     while (pos < size) {
         const unsigned char *p = fill(r, pos, PREFIX);
         if (p == NULL) {
-            snprintf(error, sizeof error, "truncated chunk header at offset %#llx", pos);
+            snprintf(error, sizeof error, "truncated chunk header at offset 0x%llx", pos);
             break;
         }
         if (memcmp(p, "XBSTCK01", 8) != 0) {
-            snprintf(error, sizeof error, "%s at offset %#llx", pos == 0 ? "not an xbstream file" : "bad chunk magic",
+            snprintf(error, sizeof error, "%s at offset 0x%llx", pos == 0 ? "not an xbstream file" : "bad chunk magic",
                      pos);
             break;
         }
         unsigned flags = p[8], type = p[9];
         uint32_t path_len = le32(p + 10);
         if (path_len >= MAX_PATH) {
-            snprintf(error, sizeof error, "member path length %u too long at offset %#llx", path_len, pos);
+            snprintf(error, sizeof error, "member path length %u too long at offset 0x%llx", path_len, pos);
             break;
         }
         if (type != 'P' && type != 'S' && type != 'E' && !(flags & 1)) {
-            snprintf(error, sizeof error, "unknown chunk type %#04x at offset %#llx", type, pos);
+            snprintf(error, sizeof error, "unknown chunk type %#04x at offset 0x%llx", type, pos);
             break;
         }
         Py_ssize_t head = PREFIX + path_len + (type == 'E' ? 0 : (type == 'S' ? 4 : 0) + PAYLOAD);
         p = fill(r, pos, head);
         if (p == NULL) {
-            snprintf(error, sizeof error, "truncated chunk header at offset %#llx", pos);
+            snprintf(error, sizeof error, "truncated chunk header at offset 0x%llx", pos);
             break;
         }
         const char *path = (const char *)p + PREFIX;
@@ -152,7 +152,7 @@ static PyObject *scan(PyObject *self, PyObject *args) {
         uint32_t checksum = le32(q + 16);
         long long data = pos + head;
         if (payload_len > (uint64_t)size || (uint64_t)data + 8 * sparse + payload_len > (uint64_t)size) {
-            snprintf(error, sizeof error, "truncated payload in chunk at offset %#llx", pos);
+            snprintf(error, sizeof error, "truncated payload in chunk at offset 0x%llx", pos);
             break;
         }
         int is_wanted = 0;
@@ -160,7 +160,7 @@ static PyObject *scan(PyObject *self, PyObject *args) {
             is_wanted = lengths[i] == (Py_ssize_t)path_len && memcmp(names[i], path, path_len) == 0;
         if (is_wanted) {
             if ((long long)payload_len > max_size) {
-                snprintf(error, sizeof error, "unexpected chunk for %.*s at offset %#llx", (int)path_len, path, pos);
+                snprintf(error, sizeof error, "unexpected chunk for %.*s at offset 0x%llx", (int)path_len, path, pos);
                 break;
             }
             PyObject *payload = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)payload_len);
@@ -168,7 +168,7 @@ static PyObject *scan(PyObject *self, PyObject *args) {
             ssize_t got = pread(fd, PyBytes_AS_STRING(payload), payload_len, (off_t)data);
             if (got != (ssize_t)payload_len) {
                 Py_DECREF(payload);
-                snprintf(error, sizeof error, "truncated payload in chunk at offset %#llx", pos);
+                snprintf(error, sizeof error, "truncated payload in chunk at offset 0x%llx", pos);
                 break;
             }
             r->read += got;
@@ -182,7 +182,7 @@ static PyObject *scan(PyObject *self, PyObject *args) {
         }
         pos = data + (long long)(8 * sparse + payload_len);
     }
-    if (r->os_error) snprintf(error, sizeof error, "read error at offset %#llx: %s", pos, strerror(r->os_error));
+    if (r->os_error) snprintf(error, sizeof error, "read error at offset 0x%llx: %s", pos, strerror(r->os_error));
     long long bytes_read = r->read;
     PyMem_Free(r);
     if (error[0]) return Py_BuildValue("(LLiNs)", chunks, bytes_read, seen, found, error);
