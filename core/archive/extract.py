@@ -223,6 +223,7 @@ class _Writer(threading.Thread):
         self.abandoned = False  # set by the reader after its own error: skip the remaining jobs
         self.files = 0
         self.written = 0
+        self._open: set[int] = set()
         self._tree = tree
         self._label = label
         self._free = free
@@ -237,9 +238,13 @@ class _Writer(threading.Thread):
                     self.error = _located(error, position)
             if buffer is not None:
                 self._free.put(buffer)
+        for fd in self._open:  # members left open by an error
+            os.close(fd)
+        self._open.clear()
 
     def open(self, member: _Member, _data) -> None:
         member.fd = self._tree.create(member.parts, self._label)
+        self._open.add(member.fd)
 
     def write(self, member: _Member, data) -> None:
         offset, payload = data
@@ -260,6 +265,7 @@ class _Writer(threading.Thread):
             elif member.crypt is None and size > member.size:
                 os.ftruncate(member.fd, size)  # a sparse file's trailing hole
         finally:
+            self._open.discard(member.fd)
             os.close(member.fd)
             member.fd = -1
         self.files += 1
@@ -300,14 +306,13 @@ class _Extraction:
         self.cancel = cancel
         self.members: dict[str, _Member] = {}
         self.free: queue.Queue = queue.Queue()
+        self.buffers = 0
         self.position = 0
         self.total = 0
         self.started = time.monotonic()
         self.reported = 0.0
 
     def run(self) -> tuple[int, int, int, float]:
-        for _ in range(BUFFERS):
-            self.free.put(bytearray(PIECE))
         tree = TargetTree(str(self.root))
         writer = _Writer(tree, self.label, self.free)
         writer.start()
@@ -321,9 +326,6 @@ class _Extraction:
             finally:
                 writer.jobs.put(None)
                 writer.join()
-                for member in self.members.values():
-                    if member.fd >= 0:
-                        os.close(member.fd)
             if writer.error is not None:
                 raise writer.error
         finally:
@@ -410,7 +412,7 @@ class _Extraction:
         crc = 0
         while remaining:
             self._check_running()
-            buffer = self.free.get()
+            buffer = self._buffer()
             count = min(remaining, PIECE)
             view = memoryview(buffer)[:count]
             _read_exact(source, view, self.label, header)
@@ -426,6 +428,16 @@ class _Extraction:
             remaining -= count
         self._check_crc(crc, header)
         member.expected += header.payload_len
+
+    def _buffer(self) -> bytearray:
+        """A free payload buffer; at most BUFFERS are ever allocated, then the reader waits for the writer."""
+        try:
+            return self.free.get_nowait()
+        except queue.Empty:
+            if self.buffers < BUFFERS:
+                self.buffers += 1
+                return bytearray(PIECE)
+        return self.free.get()
 
     def _decrypted(self, member: _Member, pieces: list[bytes]) -> None:
         for piece in pieces:
