@@ -247,7 +247,8 @@ def build_plan(
             steps.append(Step(f"prepare:{name}", f"Apply incremental {name}", argv))
     target_cp = point.members[-1].checkpoints
     check = [*me, "check-lsn", str(full), "--to-lsn", str(target_cp.to_lsn)]
-    if getattr(target_cp, "last_lsn", None):
+    # mariabackup leaves last_lsn alone when an incremental does not move the checkpoint (to_lsn).
+    if getattr(target_cp, "last_lsn", None) and (len(members) == 1 or target_cp.to_lsn != target_cp.from_lsn):
         check += ["--last-lsn", str(target_cp.last_lsn)]
     steps.append(Step("check-lsn", "Check the prepared LSNs against the restore point", check))
 
