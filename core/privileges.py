@@ -63,7 +63,7 @@ def check_sudo(password: Password | None, timeout: float = 30.0) -> None:
     try:
         answered = False
         while True:
-            index = child.expect([prompt, pexpect.EOF])
+            index = child.expect_exact([prompt, pexpect.EOF])
             if index == 1:
                 break
             if answered or password is None:
