@@ -116,8 +116,9 @@ def parse_checkpoints(text: str, source: str) -> Checkpoints:
 
 
 def _time(value: str | None) -> datetime | None:
+    """`%Y-%m-%d %H:%M:%S` as xtrabackup_info writes it (fromisoformat: strptime is 20x slower)."""
     try:
-        return datetime.strptime(value or "", "%Y-%m-%d %H:%M:%S")
+        return datetime.fromisoformat(value or "")
     except ValueError:
         return None
 
