@@ -79,7 +79,7 @@ def plan_drill(root: Path, day: str, upto: str, *, key_file: Path | None = None,
     from .keys import load_key
     from .plan import Step, Target, build_plan, new_restore_id
     from .service import CUSTOM, ServiceControl
-    from .tools import detect_tool
+    from .tools import detect_tool, flavour_of_backup
 
     began = time.monotonic()
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -96,7 +96,8 @@ def plan_drill(root: Path, day: str, upto: str, *, key_file: Path | None = None,
     encrypted = [m.name for m in point.members if getattr(m, "encrypted", False)]
     if encrypted and key is None:
         raise ChainError(f"{root / day / encrypted[0]}: encrypted; {hint}")
-    tool = detect_tool()
+    # The backup's own flavour: a Percona backup needs xtrabackup (and mysqld), not mariabackup.
+    tool = detect_tool(flavour_of_backup(getattr(getattr(point.members[0], "info", None), "tool_name", None)))
     drill_id = new_restore_id()
     base = (workroot or default_workroot()) / f"xtrarestore-drill-{drill_id}"
     sandbox = SandboxServer(base=base / "server")

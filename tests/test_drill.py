@@ -284,3 +284,25 @@ def test_report_round_trip_and_markdown_without_a_server(tmp_path):
     assert "| Extract x | done | 3.0s | 75% |" in markdown and "| playground.equipment | InnoDB | 2 | OK |" in markdown
     (tmp_path / "drill-broken.json").write_text("{not json")
     assert [r.id for _, r in reports.list_reports(tmp_path)] == [report.id]
+
+
+def test_killing_the_drill_command_stops_its_server(demo, workroot, tmp_path):
+    import subprocess
+    import sys
+
+    plain_day = demo.days[2]
+    command = [sys.executable, "-m", "xtrarestore.tui.cli", "drill", "--root", str(demo.root), "--day", plain_day,
+               "--upto", demo.chain(plain_day)[-1].name, "--workdir", str(workroot),
+               "--reports-dir", str(tmp_path)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:
+            if "Start the server" in line and "done" in line:
+                break
+        assert servers_under(workroot)
+        proc.terminate()
+        assert proc.wait(timeout=60) == 130
+    finally:
+        proc.kill()
+    assert "interrupted" in proc.stderr.read()
+    assert servers_under(workroot) == [] and list(workroot.iterdir()) == []

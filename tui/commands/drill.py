@@ -35,9 +35,14 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    import signal
+
     from xtrarestore.core import report as reports
     from xtrarestore.core.drill import plan_drill, refused_report, run_drill
     from xtrarestore.core.errors import XtraRestoreError
+
+    # A `kill` of the drill must still stop its throwaway server: treat it like Ctrl-C.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
     try:
         planned = plan_drill(args.root, args.day, args.upto, key_file=args.key_file, workroot=args.workdir)
