@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .errors import ChainError, XtraRestoreError
+from .errors import ChainError, SandboxError, XtraRestoreError
 from .report import FAILED, SUCCESS, DrillReport, StepResult, TableResult
 from .sandbox import SandboxServer
 
@@ -110,6 +110,8 @@ def plan_drill(root: Path, day: str, upto: str, *, key_file: Path | None = None,
         start_timeout=120.0,
     )
     plan = build_plan(point, target, tool=tool, workdir=base / "work", key_file=key_file, restore_id=drill_id)
+    if not all(path.is_relative_to(base) for path in (plan.datadir, plan.aside, plan.workdir)):
+        raise SandboxError(f"{base}: the drill's plan points outside its sandbox; refusing to run it")
     for step in plan.steps:
         step.privileged = False  # every file and process of a drill is ours: no sudo, ever
     steps = [

@@ -306,3 +306,15 @@ def test_killing_the_drill_command_stops_its_server(demo, workroot, tmp_path):
         proc.kill()
     assert "interrupted" in proc.stderr.read()
     assert servers_under(workroot) == [] and list(workroot.iterdir()) == []
+
+
+def test_a_drill_plan_aims_only_at_its_own_sandbox_and_creates_nothing(demo, workroot):
+    plain_day = demo.days[2]
+    planned = plan_drill(demo.root, plain_day, demo.chain(plain_day)[-1].name, workroot=workroot)
+    assert list(workroot.iterdir()) == []
+    plan = planned.plan
+    assert all(p.is_relative_to(planned.base) for p in (plan.datadir, plan.aside, plan.workdir))
+    assert plan.service["kind"] == "custom" and str(planned.base) in plan.service["start_cmd"]
+    assert not any(step.privileged for step in plan.steps)
+    assert [s.name for s in planned.steps][:2] == ["drill:find", "drill:sandbox"]
+    assert planned.steps[-1].name == "drill:cleanup" and planned.steps[-2].name == "verify"
