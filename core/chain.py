@@ -201,6 +201,8 @@ def find_restore_point(inventory: Inventory, day_name: str, upto_name: str) -> R
         for point in chain.restore_points():
             if point.target is backup:
                 return point
+    if backup.copy_of:
+        raise ChainError(f"{backup.path}: an extracted copy of {backup.copy_of}; choose {backup.copy_of} instead")
     chain = next(c for c in day.chains if backup in c.members)
     reason = chain.problems[0].message if chain.problems else "it does not start with a full backup"
     first = chain.problems[0].backup if chain.problems else backup.name

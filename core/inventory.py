@@ -231,7 +231,7 @@ def _decode(stored: str, data: bytes, key: bytes | None) -> bytes:
     return decode_member(stored, data, key)[1]
 
 
-def _read_metadata(backup: Backup, members: dict[str, bytes], where: str, key: bytes | None) -> bool:
+def _read_metadata(backup: Backup, members: dict[str, bytes], where: str, key: bytes | None, origin: str) -> bool:
     """Decode and parse checkpoints (and, if readable, info and binlog info) into *backup*.
 
     *members* maps stored names to stored bytes. Returns False when the
@@ -254,6 +254,7 @@ def _read_metadata(backup: Backup, members: dict[str, bytes], where: str, key: b
         backup.fail("unreadable", str(error) if str(error).startswith(source) else f"{source}: {error}")
         return True
     backup.kind = backup.checkpoints.kind
+    backup.lsn_source = origin
     for names, parse, attribute in ((INFO, parse_info, "info"), (BINLOG_INFO, parse_binlog_info, "binlog")):
         stored = probe.find(names)
         if stored is None:
@@ -281,7 +282,7 @@ def _read_stream(path: Path, name: str, artifact: str, key: bytes | None) -> Bac
     if meta.error:
         backup.fail("unreadable", meta.error)
         return backup
-    _read_metadata(backup, meta.members, str(path), key)
+    _read_metadata(backup, meta.members, str(path), key, "stream")
     return backup
 
 
@@ -322,8 +323,7 @@ def _read_directory(
     except OSError as error:
         backup.fail("unreadable", f"{path}: cannot read metadata: {error.strerror or error}")
         return backup
-    backup.lsn_source = "directory"
-    if not _read_metadata(backup, members, str(path), key) and lsndir is not None:
+    if not _read_metadata(backup, members, str(path), key, "directory") and lsndir is not None:
         _use_lsndir(backup, lsndir)
     return backup
 
@@ -432,7 +432,6 @@ def _judge_latest(day: Day) -> None:
         latest.completed_ok = bool(lines) and "completed OK" in lines[-1]
         if not latest.completed_ok and latest.state in ("ok", "key-required"):
             last = lines[-1].strip()[:100] if lines else "empty log"
-            latest.checkpoints = None
             latest.problems.clear()
             latest.fail("failed", f"{day.path / LOG}: the latest backup did not end with 'completed OK!': {last}")
             return
@@ -521,9 +520,6 @@ def scan(root: Path | str, key: bytes | None = None) -> Inventory:
             if backup.state == "ok" and backup.checkpoints is not None:
                 elsewhere.setdefault(backup.checkpoints.to_lsn, []).append((day.name, backup))
     for day in days:
-        for backup in day.backups:
-            if backup.lsn_source is None and backup.checkpoints is not None:
-                backup.lsn_source = "stream"
         chains.link_day(day, elsewhere)
     days.sort(key=lambda d: (max((b.timestamp for b in d.backups), default=datetime.min), d.name))
     return Inventory(root, days)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -95,6 +96,8 @@ def test_extracted_copy_is_listed_but_not_chained(inventory, tree):
     assert copy.copy_of == tree.names["mon-full"].name and copy.state == "copy"
     assert copy.checkpoints == backup(inventory, tree.names["mon-full"]).checkpoints
     assert all(copy not in c.members for c in day(inventory, "Mon").chains)
+    with pytest.raises(ChainError, match="extracted copy of"):
+        find_restore_point(inventory, "Mon", copy.name)
 
 
 def test_interrupted_backup_is_incomplete_and_leaves_the_chain_alone(inventory, tree):
@@ -146,7 +149,21 @@ def test_failed_latest_backup(inventory, tree):
     failed = backup(inventory, tree.names["sun-failed"])
     assert failed.artifact == "stream" and failed.state == "failed"
     assert codes(failed.problems) == ["failed"]
+    assert failed.problems[0].message.startswith(f"{failed.path}: ")
+    assert "empty stream" in failed.problems[0].message or "no xtrabackup_checkpoints" in failed.problems[0].message
     assert backup(inventory, tree.names["sun-full"]).state == "ok"
+
+
+def test_latest_stream_is_failed_when_its_log_lacks_completed_ok(tree, tmp_path):
+    copy = tmp_path / "Mon"
+    shutil.copytree(tree.root / "Mon", copy, ignore=shutil.ignore_patterns("restore"))
+    log = copy / "backup-progress.log"
+    log.write_text(log.read_text() + "[00] FATAL ERROR: 2026-11-16 03:20:01 failed to copy ib_logfile0\n")
+    result = scan(copy)
+    latest = next(b for b in result.backups if b.name == tree.names["mon-inc2"].name)
+    assert latest.state == "failed" and latest.completed_ok is False
+    assert latest.problems[0].message.startswith(f"{log}: ") and "FATAL ERROR" in latest.problems[0].message
+    assert [p.target.name for p in result.restore_points()] == [tree.names["mon-full"].name, tree.names["mon-inc1"].name]
 
 
 def test_compressed_day(inventory, tree):
