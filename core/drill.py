@@ -78,6 +78,7 @@ def plan_drill(root: Path, day: str, upto: str, *, key_file: Path | None = None,
     from .chain import find_restore_point
     from .keys import load_key
     from .plan import Step, Target, build_plan, new_restore_id
+    from .preflight import require, space_checks, tool_checks
     from .service import CUSTOM, ServiceControl
     from .tools import detect_tool, flavour_of_backup
 
@@ -110,6 +111,8 @@ def plan_drill(root: Path, day: str, upto: str, *, key_file: Path | None = None,
         start_timeout=120.0,
     )
     plan = build_plan(point, target, tool=tool, workdir=base / "work", key_file=key_file, restore_id=drill_id)
+    # The restore's own preconditions: disk space for extraction and copy-back, the tool, the key.
+    require(space_checks(plan, point.members) + tool_checks(tool, point.members, key_file))
     if not all(path.is_relative_to(base) for path in (plan.datadir, plan.aside, plan.workdir)):
         raise SandboxError(f"{base}: the drill's plan points outside its sandbox; refusing to run it")
     for step in plan.steps:

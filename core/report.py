@@ -87,12 +87,14 @@ class DrillReport:
         for step, raw in zip(self.steps, data["steps"]):
             raw["seconds"] = round(step.seconds, 3)
             raw["share"] = round(self.share(step), 4)
+            raw["share_of_total"] = round(step.seconds / self.total_seconds, 4) if self.total_seconds else 0.0
         return data
 
     @classmethod
     def from_dict(cls, data: dict) -> DrillReport:
         data = {k: v for k, v in data.items() if k not in ("rto_seconds", "total_seconds")}
-        data["steps"] = [StepResult(**{k: v for k, v in s.items() if k != "share"}) for s in data.get("steps", [])]
+        derived = ("share", "share_of_total")
+        data["steps"] = [StepResult(**{k: v for k, v in s.items() if k not in derived}) for s in data.get("steps", [])]
         data["tables"] = [TableResult(**t) for t in data.get("tables", [])]
         return cls(**data)
 
