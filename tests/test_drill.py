@@ -318,3 +318,18 @@ def test_a_drill_plan_aims_only_at_its_own_sandbox_and_creates_nothing(demo, wor
     assert not any(step.privileged for step in plan.steps)
     assert [s.name for s in planned.steps][:2] == ["drill:find", "drill:sandbox"]
     assert planned.steps[-1].name == "drill:cleanup" and planned.steps[-2].name == "verify"
+
+
+@pytest.mark.parametrize("now", ["2026-11-21 15:00:00", "2026-11-21 00:20:00", "2026-11-23 01:30:00"])
+def test_demo_schedule_never_puts_a_backup_in_the_future(now):
+    from datetime import datetime
+
+    from xtrarestore.core.demo import WEEKDAYS, schedule
+
+    moment = datetime.fromisoformat(now)
+    days = schedule(moment, [4, 3, 4])
+    assert [len(times) for _, times in days] == [4, 3, 4]
+    stamps = [t for _, times in days for t in times]
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps) and stamps[-1] < moment
+    assert all(WEEKDAYS[t.weekday()] == name for name, times in days for t in times)
+    assert len({name for name, _ in days}) == 3
