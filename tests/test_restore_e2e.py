@@ -151,6 +151,22 @@ def test_chain_gap_is_refused_before_anything(story):
     assert _siblings(story.server, "before-restore") == aside and story.server.ping()
 
 
+def test_plan_is_a_dry_run(story):
+    before = _siblings(story.server, "before-restore")
+    result = _cli("plan", *_args(story, story.inc))
+    assert "[ok] server datadir" in result.stdout and "DESTRUCTIVE" in result.stdout
+    assert "--prepare --target-dir=" in result.stdout and "--incremental-dir=" in result.stdout
+    assert _siblings(story.server, "before-restore") == before and story.server.ping()
+
+
+def test_second_concurrent_restore_is_refused(story):
+    from xtrarestore.core.lock import HostLock
+
+    with HostLock(story.base / "state" / "restore.lock"):
+        result = _cli("restore", *_args(story, story.inc), "--yes", check=2)
+    assert "another restore is running on this host" in result.stderr and story.server.ping()
+
+
 def test_not_enough_space_is_refused_with_numbers(story):
     small = story.base / "small"
     small.mkdir()
