@@ -47,7 +47,7 @@ from .checkpoints import (
     parse_info,
 )
 from .errors import BackupFormatError, BackupRootError, KeyFileError, WrongKeyError
-from .stream_metadata import BINLOG_INFO, CHECKPOINTS, ENCODINGS, INFO, StreamMetadata, read_stream_metadata
+from .stream_metadata import BINLOG_INFO, CHECKPOINTS, ENCODINGS, INFO, find_member, read_stream_metadata
 
 STREAM = ".xbstream"
 INCOMPLETE = ".xbstream.incomplete"
@@ -235,11 +235,11 @@ def _read_metadata(backup: Backup, members: dict[str, bytes], where: str, key: b
     """Decode and parse checkpoints (and, if readable, info and binlog info) into *backup*.
 
     *members* maps stored names to stored bytes. Returns False when the
-    checkpoints are encrypted and cannot be decoded (the caller then tries the
-    extra-lsndir copy); any other failure marks the backup unreadable.
+    checkpoints are encrypted and cannot be decoded (key-required: the caller
+    may still prove an extra-lsndir copy is this backup's); any other failure
+    marks the backup unreadable or failed.
     """
-    probe = StreamMetadata(members, None, False, 0, 0)
-    stored = probe.find(CHECKPOINTS)
+    stored = find_member(members, CHECKPOINTS)
     if stored is None:
         backup.fail("failed", f"{where}: no xtrabackup_checkpoints: the backup did not finish")
         return True
@@ -256,7 +256,7 @@ def _read_metadata(backup: Backup, members: dict[str, bytes], where: str, key: b
     backup.kind = backup.checkpoints.kind
     backup.lsn_source = origin
     for names, parse, attribute in ((INFO, parse_info, "info"), (BINLOG_INFO, parse_binlog_info, "binlog")):
-        stored = probe.find(names)
+        stored = find_member(members, names)
         if stored is None:
             continue
         try:

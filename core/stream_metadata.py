@@ -24,6 +24,7 @@ ENCODINGS = ("", ".qp", ".lz4", ".zst", ".xbcrypt", ".qp.xbcrypt", ".lz4.xbcrypt
 WANTED = tuple(name + encoding for name in (*CHECKPOINTS, *INFO, *BINLOG_INFO) for encoding in ENCODINGS)
 MAX_MEMBER = 1 << 20
 
+# The suffix bits `_scan.scan` reports.
 COMPRESSIONS = {1: "qpress", 2: "lz4", 4: "zstd"}
 ENCRYPTED = 8
 
@@ -43,18 +44,14 @@ class StreamMetadata:
     bytes_read: int
     error: str | None = None
 
-    def find(self, names: tuple[str, ...]) -> str | None:
-        """The stored name of the first member that decodes to one of *names*."""
-        for name in names:
-            for encoding in ENCODINGS:
-                if name + encoding in self.members:
-                    return name + encoding
-        return None
 
-
-def _metadata(members: dict[str, bytes], flags: int, chunks: int, read: int, error: str | None):
-    compression = next((name for flag, name in COMPRESSIONS.items() if flags & flag), None)
-    return StreamMetadata(members, compression, bool(flags & ENCRYPTED), chunks, read, error)
+def find_member(members: dict[str, bytes], names: tuple[str, ...]) -> str | None:
+    """The stored name of the first member in *members* that decodes to one of *names*."""
+    for name in names:
+        for encoding in ENCODINGS:
+            if name + encoding in members:
+                return name + encoding
+    return None
 
 
 def read_stream_metadata(path: Path) -> StreamMetadata:
@@ -75,6 +72,12 @@ def read_stream_metadata(path: Path) -> StreamMetadata:
             error = error or f"checksum mismatch in {name} at offset {position:#x}"
             break
         buffer += payload
-    plain = {name: bytes(data) for name, data in members.items()}
-    return _metadata(plain, flags, chunks, read, f"{path}: {error}" if error else None)
+    return StreamMetadata(
+        members={name: bytes(data) for name, data in members.items()},
+        compression=next((name for flag, name in COMPRESSIONS.items() if flags & flag), None),
+        encrypted=bool(flags & ENCRYPTED),
+        chunks=chunks,
+        bytes_read=read,
+        error=f"{path}: {error}" if error else None,
+    )
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from xtrarestore.core.archive.xbstream import read_members
+from xtrarestore.core.archive.xbstream import chunk_bytes, eof_bytes, iter_headers, read_members
 from xtrarestore.core.chain import find_restore_point
 from xtrarestore.core.errors import BackupRootError, ChainError
 from xtrarestore.core.inventory import scan
@@ -180,6 +180,29 @@ def test_truncated_and_non_xbstream_files_are_unreadable_with_the_reason(invento
     assert "offset 0x" in truncated.problems[0].message
     assert garbage.problems[0].message == f"{tree.names['garbage']}: not an xbstream file at offset 0x0"
     assert "\n" not in truncated.problems[0].message
+
+
+def test_damaged_checkpoints_name_the_file_and_the_problem(tree, tmp_path):
+    day_dir = tmp_path / "Mon"
+    day_dir.mkdir()
+    corrupt = day_dir / tree.names["mon-full"].name
+    shutil.copy(tree.names["mon-full"], corrupt)
+    with open(corrupt, "r+b") as stream:
+        header = next(h for h in iter_headers(stream, "x", corrupt.stat().st_size) if h.path == "xtrabackup_checkpoints")
+        stream.seek(header.data_offset)
+        stream.write(b"X")
+    garbage = day_dir / "incremental-11-16-2026_09-00-00.xbstream"
+    garbage.write_bytes(chunk_bytes("xtrabackup_checkpoints", b"\x00\x01garbage", 0) + eof_bytes("xtrabackup_checkpoints"))
+    no_lsn = shutil.copytree(tree.names["mon-copy"], day_dir / "restore" / "full-11-16-2026_08-00-00")
+    (no_lsn / "xtrabackup_checkpoints").write_text("backup_type = full-backuped\nfrom_lsn = 0\n")
+    result = {b.path: b for b in scan(day_dir).backups}
+    assert result[corrupt].state == "unreadable"
+    assert result[corrupt].problems[0].message == (
+        f"{corrupt}: checksum mismatch in xtrabackup_checkpoints at offset {header.position:#x}")
+    assert result[garbage].problems[0].message == (
+        f"{garbage}:xtrabackup_checkpoints: not a checkpoints file (binary data)")
+    assert result[no_lsn].state == "unreadable"
+    assert result[no_lsn].problems[0].message == f"{no_lsn}:xtrabackup_checkpoints: checkpoints file has no to_lsn"
 
 
 def test_encrypted_day_without_key_is_key_required_except_what_lsndir_proves(inventory, tree):
