@@ -26,10 +26,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from .archive.transcode import encrypt_stream
 from .errors import XtraRestoreError
 from .sandbox import SandboxServer
 
-DEMO_VERSION = 1
+DEMO_VERSION = 2
 MARKER = ".xtrarestore-demo"
 MANIFEST = "demo.json"
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -119,13 +120,11 @@ def load_demo(workdir: Path) -> DemoRoot | None:
                 return None
         except OSError:
             return None
-    if data.get("encryptor_missing") and _encryptor() is not None:
-        return None  # the encryptor has arrived since: build the encrypted day too
     return DemoRoot(workdir=workdir, root=root, key_file=key_file, backups=backups, reused=True)
 
 
 def build_demo(workdir: Path | None = None, *, rebuild: bool = False, say: Say = print) -> DemoRoot:
-    """Return a valid demo in *workdir*, building it (about 15 s) unless one is already there."""
+    """Return a valid demo in *workdir*, building it (about 20 s) unless one is already there."""
     workdir = (workdir or default_workdir()).expanduser().resolve()
     if not rebuild and (demo := load_demo(workdir)) is not None:
         say(f"Using the demo backup root already built in {demo.root}")
@@ -139,7 +138,7 @@ def build_demo(workdir: Path | None = None, *, rebuild: bool = False, say: Say =
     say(f"Building a demo backup root in {workdir / 'backups'}")
     demo = _Builder(workdir, partial, say).build()
     partial.rename(demo.root)
-    _write_manifest(demo, encryptor_missing=_encryptor() is None)
+    _write_manifest(demo)
     say(f"Demo ready in {time.monotonic() - started:.1f}s: {demo.root}")
     return demo
 
@@ -160,7 +159,7 @@ def _clear(workdir: Path) -> None:
             path.unlink()
 
 
-def _write_manifest(demo: DemoRoot, *, encryptor_missing: bool) -> None:
+def _write_manifest(demo: DemoRoot) -> None:
     sizes = {
         str(path.relative_to(demo.root)): path.stat().st_size
         for path in sorted(demo.root.rglob("*"))
@@ -171,22 +170,12 @@ def _write_manifest(demo: DemoRoot, *, encryptor_missing: bool) -> None:
         "built": datetime.now().isoformat(timespec="seconds"),
         "root": str(demo.root),
         "key_file": str(demo.key_file) if demo.key_file else None,
-        "encryptor_missing": encryptor_missing,
         "backups": [asdict(b) for b in demo.backups],
         "sizes": sizes,
     }
     tmp = demo.workdir / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(document, indent=2) + "\n")
     tmp.rename(demo.workdir / MANIFEST)
-
-
-def _encryptor() -> Callable[[Path, Path, bytes], object] | None:
-    """The ARCHIVE engineer's stream encryptor, once it exists (mariabackup cannot encrypt)."""
-    try:
-        from .archive.transcode import encrypt_stream
-    except ImportError:
-        return None
-    return encrypt_stream
 
 
 def schedule(now: datetime, counts: list[int]) -> list[tuple[str, list[datetime]]]:
@@ -225,8 +214,6 @@ class _Builder:
         self.server: SandboxServer | None = None
 
     def build(self) -> DemoRoot:
-        encrypt = _encryptor()
-        key_file = None
         plan = schedule(datetime.now(), [4, 3, 4])
         (gap_day, gap_times), (enc_day, enc_times), (today, today_times) = plan
         self.say("Starting a sandbox MariaDB server (real mariadbd, private socket)")
@@ -245,20 +232,19 @@ class _Builder:
             (self.root / gap_day / names[2]).unlink()
             self.backup_named(names[2]).state = "deleted"
             self.say(f"  deleted {gap_day}/{names[2]}: {names[3]} now has no base")
-            if encrypt is not None:
-                key_file = self._key()
-                self.say(f"{enc_day}: an encrypted and compressed chain (key: {key_file.name})")
-                staging = self.workdir / "staging" / enc_day
-                (self.root / enc_day).mkdir()
-                for when in enc_times:
-                    name = self._backup(staging, when, compress=True, encrypted=True, quiet=True)
-                    encrypt(staging / name, self.root / enc_day / name, key_file.read_bytes())
-                    self._said(self.root / enc_day / name, "encrypted")
-                for extra in ("xtrabackup_checkpoints", "xtrabackup_info", "backup-progress.log"):
-                    shutil.copy2(staging / extra, self.root / enc_day / extra)
-                shutil.rmtree(self.workdir / "staging")
-            else:
-                self.say(f"{enc_day}: skipped, the stream encryptor is not available in this build")
+            # mariabackup cannot encrypt: take compressed streams aside, then write them
+            # in XtraBackup's `--encrypt` layout with the key the tutorial's way.
+            key_file = self._key()
+            self.say(f"{enc_day}: an encrypted and compressed chain (key: {key_file.name})")
+            staging = self.workdir / "staging" / enc_day
+            (self.root / enc_day).mkdir()
+            for when in enc_times:
+                name = self._backup(staging, when, compress=True, encrypted=True, quiet=True)
+                encrypt_stream(staging / name, self.root / enc_day / name, key_file.read_bytes())
+                self._said(self.root / enc_day / name, "encrypted")
+            for extra in ("xtrabackup_checkpoints", "xtrabackup_info", "backup-progress.log"):
+                shutil.copy2(staging / extra, self.root / enc_day / extra)
+            shutil.rmtree(self.workdir / "staging")
             self.say(f"{today}: a plain chain, then a backup interrupted mid-stream")
             for when in today_times[:-1]:
                 self._backup(self.root / today, when)
@@ -270,8 +256,7 @@ class _Builder:
             self.say(f"  {today}/{partial.name}: killed after {partial.stat().st_size >> 10} KiB")
         self.say("Sandbox server stopped and removed")
         root = self.workdir / "backups"
-        return DemoRoot(workdir=self.workdir, root=root, key_file=root / key_file.name if key_file else None,
-                        backups=self.backups)
+        return DemoRoot(workdir=self.workdir, root=root, key_file=root / key_file.name, backups=self.backups)
 
     def backup_named(self, name: str) -> DemoBackup:
         return next(b for b in self.backups if b.name == name)
