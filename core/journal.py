@@ -138,6 +138,11 @@ class RestoreState:
     def workspace_complete(self) -> bool:
         return all(s.status == OK for s in self.steps if s.phase == WORKSPACE)
 
+    def needs_fresh_copy(self) -> bool:
+        """An unfinished extract/prepare, or an unfinished move-back (which empties the prepared copy)."""
+        moving = self.plan.step("copy-back").destructive and self.status_of("copy-back") in (RUNNING, FAILED)
+        return moving or not self.workspace_complete()
+
     def describe(self) -> list[str]:
         """Plain sentences: what happened, what is on disk, what resume and rollback would do."""
         plan = self.plan
@@ -174,7 +179,7 @@ class RestoreState:
 
 
 def resume_summary(state: RestoreState) -> list[str]:
-    if not state.workspace_complete():
+    if state.needs_fresh_copy():
         return ["discard the extracted copy", "extract and prepare again from the source backups",
                 "then run every remaining step"]
     todo = [s for s in state.steps if s.status != OK]

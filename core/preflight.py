@@ -7,9 +7,9 @@ step. The chain itself was already validated by `find_restore_point`.
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
-import grp
 import shutil
 import stat
 from dataclasses import dataclass

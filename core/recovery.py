@@ -41,12 +41,14 @@ def resume_steps(state: RestoreState) -> list[Step]:
     plan = state.plan
     if state.finished:
         return []
-    if not state.workspace_complete():
-        return [s for s in plan.steps if s.phase == WORKSPACE or state.status_of(s.name) != OK]
-    todo = [s for s in plan.steps if state.status_of(s.name) != OK]
+    if state.needs_fresh_copy():
+        todo = [s for s in plan.steps if s.phase == WORKSPACE or state.status_of(s.name) != OK]
+    else:
+        todo = [s for s in plan.steps if state.status_of(s.name) != OK]
     swap_left = {s.name for s in todo} & {"move-aside", "create-datadir", "copy-back", "chown"}
     if swap_left and plan.step("stop") not in todo:
-        todo.insert(0, plan.step("stop"))
+        first_swap = next(i for i, s in enumerate(todo) if s.phase == SWAP)
+        todo.insert(first_swap, plan.step("stop"))
     if state.status_of("copy-back") in (RUNNING, FAILED) and plan.datadir.exists():
         partial = plan.datadir.with_name(f"{plan.datadir.name}.partial-restore-{utc_stamp()}")
         at = todo.index(plan.step("copy-back"))
@@ -77,7 +79,7 @@ def rollback_steps(state: RestoreState) -> list[Step]:
 def resume(state: RestoreState, runner: Runner) -> None:
     runner.journal.append({"event": "resume"})
     steps = resume_steps(state)
-    if not state.workspace_complete():
+    if state.needs_fresh_copy():
         runner.discard_workspace("resuming: the extracted copy was not completely prepared")
     _finish(runner, steps, "restore", "completed")
 

@@ -19,7 +19,7 @@ from xtrarestore.core import recovery
 from xtrarestore.core.checkpoints import Checkpoints
 from xtrarestore.core.journal import Journal, load_state, read_records, summarize
 from xtrarestore.core.lock import HostLock, LockBusyError
-from xtrarestore.core.plan import SWAP, WORKSPACE, Plan, Target, build_plan
+from xtrarestore.core.plan import WORKSPACE, Plan, Target, build_plan
 from xtrarestore.core.preflight import datadir_checks, space_checks
 from xtrarestore.core.privileges import Password
 from xtrarestore.core.service import ServiceControl, resolve_service
@@ -256,3 +256,18 @@ def test_rollback_can_use_a_fixed_start_command(tmp_path):
     start = plan.step("start").argv
     assert start[start.index("--start-cmd") + 1] == "start2" and plan.service["start_cmd"] == "start2"
     assert [s.name for s in plan.steps][-2:] == ["start", "verify"]
+
+
+def test_interrupted_move_back_needs_a_fresh_copy(tmp_path):
+    plan = _plan(tmp_path, move_back=True)
+    journal = _journal(tmp_path, plan, *[(s.name, "ok") for s in plan.steps[:11]], ("copy-back", None))
+    plan.aside.mkdir()
+    names = [s.name for s in recovery.resume_steps(load_state(journal.paths[0]))]
+    assert names[:7] == [s.name for s in plan.steps[:7]]  # extract and prepare again, server still down
+    assert names[7:] == ["stop", "partial-aside", "create-datadir", "copy-back", "chown", "start", "verify"]
+
+
+def test_sysv_and_systemd_commands():
+    assert ServiceControl("sysv", unit="mariadb").describe("stop") == "service mariadb stop"
+    assert ServiceControl("systemd", unit="mysqld").describe("start") == "systemctl start mysqld"
+    assert resolve_service("sysv:mysql", None, None) == ServiceControl("sysv", unit="mysql")
