@@ -37,15 +37,16 @@ from ..errors import (
     UnsupportedFormatError,
     XtraRestoreError,
 )
-from .members import member_decoder
+from .members import ENCRYPTED, member_decoder
 from .safepath import TargetTree, safe_parts
-from .xbcrypt import XbcryptDecoder
 from .xbstream import TYPE_PAYLOAD, TYPE_SPARSE, ChunkHeader, read_header
 
 MARKER = ".xtrarestore-incomplete"
-PIECE = 4 << 20  # payloads move in pieces of at most this size
+PIECE = 2 << 20  # payloads move in pieces of at most this size
 BUFFERS = 8  # pieces in flight: bounds memory to about PIECE * BUFFERS
 MAX_SPARSE_PAYLOAD = 64 << 20
+DECRYPT_THREADS = 2  # AES-CTR and SHA-256 release the GIL: decrypt on both cores
+IOV_BATCH = 512
 PROGRESS_INTERVAL = 0.25
 
 
@@ -101,7 +102,7 @@ class _Member:
 
     name: str
     parts: tuple[str, ...]
-    crypt: XbcryptDecoder | None
+    crypt: object | None  # the member's XbcryptDecoder, used by the reader
     decoder: object | None
     expected: int = 0
     fd: int = -1
@@ -249,19 +250,23 @@ class _Writer(threading.Thread):
     def write(self, member: _Member, data) -> None:
         offset, payload = data
         if member.decoder is not None:
-            for piece in member.decoder.feed(payload):
-                self._append(member, piece)
-        elif member.crypt is not None:
-            self._append(member, payload)
+            self._append(member, member.decoder.feed(payload))
         else:
-            self._pwrite(member, payload, offset)
+            self._write_at(member, [payload], offset)
             member.size = max(member.size, offset + len(payload))
+
+    def decrypted(self, member: _Member, future) -> None:
+        """Plaintext pieces, in order, from the decrypting threads."""
+        pieces = future.result()
+        if member.decoder is not None:
+            self._append(member, member.decoder.feed(b"".join(pieces)))
+        else:
+            self._append(member, pieces)
 
     def close(self, member: _Member, size) -> None:
         try:
             if member.decoder is not None:
-                for piece in member.decoder.finish():
-                    self._append(member, piece)
+                self._append(member, member.decoder.finish())
             elif member.crypt is None and size > member.size:
                 os.ftruncate(member.fd, size)  # a sparse file's trailing hole
         finally:
@@ -270,18 +275,23 @@ class _Writer(threading.Thread):
             member.fd = -1
         self.files += 1
 
-    def _append(self, member: _Member, piece) -> None:
-        self._pwrite(member, piece, member.size)
-        member.size += len(piece)
+    def _append(self, member: _Member, pieces: list) -> None:
+        self._write_at(member, pieces, member.size)
+        member.size += sum(len(piece) for piece in pieces)
 
-    def _pwrite(self, member: _Member, data, offset: int) -> None:
-        view = memoryview(data)
+    def _write_at(self, member: _Member, pieces: list, offset: int) -> None:
+        """Write *pieces* back to back from *offset*, a batch per system call."""
         try:
-            while view:
-                done = os.pwrite(member.fd, view, offset)
-                view = view[done:]
-                offset += done
-                self.written += done
+            for first in range(0, len(pieces), IOV_BATCH):
+                batch = [memoryview(piece) for piece in pieces[first : first + IOV_BATCH]]
+                while batch:
+                    done = os.pwritev(member.fd, batch, offset)
+                    offset += done
+                    self.written += done
+                    while batch and done >= len(batch[0]):
+                        done -= len(batch.pop(0))
+                    if batch and done:
+                        batch[0] = batch[0][done:]
         except OSError as error:
             raise OutputError(f"{self._label}: cannot write {'/'.join(member.parts)}: {error.strerror}") from None
 
@@ -307,6 +317,7 @@ class _Extraction:
         self.members: dict[str, _Member] = {}
         self.free: queue.Queue = queue.Queue()
         self.buffers = 0
+        self.pool = None  # a ThreadPoolExecutor, once an encrypted member appears
         self.position = 0
         self.total = 0
         self.started = time.monotonic()
@@ -326,6 +337,8 @@ class _Extraction:
             finally:
                 writer.jobs.put(None)
                 writer.join()
+                if self.pool is not None:
+                    self.pool.shutdown(cancel_futures=True)
             if writer.error is not None:
                 raise writer.error
         finally:
@@ -374,7 +387,7 @@ class _Extraction:
         safe_parts(header.path, where)
         plain, pipeline = member_decoder(header.path, self.key, f"{self.label}: {header.path}")
         crypt = None
-        if pipeline is not None and isinstance(pipeline.stages[0], XbcryptDecoder):
+        if header.path.endswith(ENCRYPTED):
             crypt = pipeline.stages.pop(0)
         decoder = pipeline if pipeline is not None and pipeline.stages else None
         member = _Member(header.path, safe_parts(plain, where), crypt, decoder)
@@ -392,7 +405,7 @@ class _Extraction:
         member = self._member(header)
         if header.is_eof:
             if member.crypt is not None:
-                self._decrypted(member, member.crypt.finish())
+                member.crypt.finish()
             self._send("close", member, member.expected)
             del self.members[header.path]
             return
@@ -418,10 +431,8 @@ class _Extraction:
             _read_exact(source, view, self.label, header)
             crc = zlib.crc32(view, crc)
             if member.crypt is not None:
-                plain = member.crypt.feed(view)
-                view.release()
-                self.free.put(buffer)
-                self._decrypted(member, plain)
+                sealed = member.crypt.split(view)
+                self._send("decrypted", member, self._decryptors().submit(member.crypt.open, sealed), buffer)
             else:
                 self._send("write", member, (offset, view), buffer)
             offset += count
@@ -439,9 +450,12 @@ class _Extraction:
                 return bytearray(PIECE)
         return self.free.get()
 
-    def _decrypted(self, member: _Member, pieces: list[bytes]) -> None:
-        for piece in pieces:
-            self._send("write", member, (member.expected, piece))
+    def _decryptors(self):
+        if self.pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(DECRYPT_THREADS, thread_name_prefix="xtrarestore-decrypt")
+        return self.pool
 
     def _sparse(self, source: io.BufferedReader, header: ChunkHeader, member: _Member) -> None:
         if member.crypt is not None or member.decoder is not None:

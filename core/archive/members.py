@@ -8,13 +8,17 @@ encryption, hence `name.qp.xbcrypt`); decoding peels them off in reverse.
 
 from __future__ import annotations
 
+import importlib
+
 from ..errors import BackupFormatError
-from .frames import Lz4Decoder, ZstdDecoder
-from .qpress import QpressDecoder
-from .xbcrypt import XbcryptDecoder
 
 ENCRYPTED = ".xbcrypt"
-COMPRESSORS = {".qp": QpressDecoder, ".lz4": Lz4Decoder, ".zst": ZstdDecoder}
+# suffix -> (module, decoder class); imported on first use, so plain extraction starts fast
+COMPRESSORS = {".qp": ("qpress", "QpressDecoder"), ".lz4": ("frames", "Lz4Decoder"), ".zst": ("frames", "ZstdDecoder")}
+
+
+def _decoder_class(module: str, name: str):
+    return getattr(importlib.import_module(f"{__package__}.{module}"), name)
 
 
 class Pipeline:
@@ -58,11 +62,11 @@ def member_decoder(name: str, key: bytes | None, label: str | None = None) -> tu
     stem = name
     if stem.endswith(ENCRYPTED):
         stem = stem[: -len(ENCRYPTED)]
-        stages.append(XbcryptDecoder(key, label))
-    for suffix, decoder in COMPRESSORS.items():
+        stages.append(_decoder_class("xbcrypt", "XbcryptDecoder")(key, label))
+    for suffix, where in COMPRESSORS.items():
         if stem.endswith(suffix):
             stem = stem[: -len(suffix)]
-            stages.append(decoder(label))
+            stages.append(_decoder_class(*where)(label))
             break
     if not stem or stem.endswith("/"):
         raise BackupFormatError(f"{label}: member name has nothing left after its suffixes")

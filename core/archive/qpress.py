@@ -15,6 +15,7 @@ import zlib
 
 from ..errors import BackupFormatError, ChecksumError, UnsupportedFormatError
 from . import _quicklz
+from .framing import Framed
 
 MAGIC = b"qpress10"
 BLOCK_TAG = b"NEWBNEWB"
@@ -35,32 +36,19 @@ def block_size(head) -> int:
     return head[1]
 
 
-class QpressDecoder:
+class QpressDecoder(Framed):
     """Incremental qpress reader: feed() container bytes, get decompressed pieces; finish() checks the trailer."""
 
     def __init__(self, label: str) -> None:
-        self._label = label
-        self._buffer = bytearray()
-        self._offset = 0
+        super().__init__(label)
         self._chunk_size = 0
         self._state = "archive"
 
     def feed(self, data) -> list[bytes]:
-        self._buffer += data
-        out: list[bytes] = []
-        view = memoryview(self._buffer)
-        position = 0
-        try:
-            while (step := self._step(view, position, out)) is not None:
-                position = step
-        finally:
-            view.release()
-        del self._buffer[:position]
-        self._offset += position
-        return out
+        return self._records(data)
 
     def finish(self) -> list[bytes]:
-        if self._state != "done":
+        if self._state != "done" or self.pending:
             raise BackupFormatError(f"{self._label}: truncated qpress data at offset {self._offset:#x}")
         return []
 

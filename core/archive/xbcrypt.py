@@ -16,11 +16,13 @@ import os
 import struct
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from ..errors import BackupFormatError, ChecksumError, KeyFileError, WrongKeyError
 from ..keys import check_key
+from .framing import Framed
 
 MAGICS = {b"XBCRYP01": 1, b"XBCRYP02": 2, b"XBCRYP03": 3}
 HASH_LEN = 32
@@ -33,45 +35,44 @@ _HEAD = struct.Struct("<8sQQQI")  # magic, reserved, original size, encrypted si
 _IV_SIZE = struct.Struct("<Q")
 
 
-def _ctr(key: bytes, counter: bytes):
-    return Cipher(algorithms.AES(key), modes.CTR(counter)).decryptor()
+@dataclass(frozen=True, slots=True)
+class SealedChunk:
+    """One chunk as stored: where it starts in the member, its version, IV, CRC and ciphertext."""
+
+    offset: int
+    version: int
+    iv: bytes
+    checksum: int
+    data: memoryview | bytes
 
 
-class XbcryptDecoder:
+class XbcryptDecoder(Framed):
     """Incremental decryptor: feed() stored bytes, get plaintext pieces; finish() checks nothing is left over.
 
-    *label* names the member in error messages; offsets are within the member.
+    feed() is split() then open(): split() only frames chunks (cheap, in
+    order), open() checks and decrypts them and may run on another thread —
+    cryptography and hashlib release the GIL. *label* names the member in
+    error messages; offsets are within the member.
     """
 
     def __init__(self, key: bytes | None, label: str) -> None:
         if key is None:
             raise KeyFileError(f"{label} is encrypted: give the key file (--key-file)")
-        self._key = check_key(key)
-        self._label = label
-        self._buffer = bytearray()
-        self._offset = 0  # member offset of _buffer[0]
+        super().__init__(label)
+        self._aes = algorithms.AES(check_key(key))
 
-    def feed(self, data) -> list[bytes]:
-        self._buffer += data
-        out: list[bytes] = []
-        view = memoryview(self._buffer)
-        position = 0
-        try:
-            while (chunk := self._chunk(view, position)) is not None:
-                plain, position = chunk
-                out.append(plain)
-        finally:
-            view.release()
-        del self._buffer[:position]
-        self._offset += position
-        return out
+    def feed(self, data) -> list:
+        return self.open(self.split(data))
 
-    def finish(self) -> list[bytes]:
-        if self._buffer:
+    def split(self, data) -> list[SealedChunk]:
+        return self._records(data)
+
+    def finish(self) -> list:
+        if self.pending:
             raise BackupFormatError(f"{self._label}: truncated xbcrypt chunk at offset {self._offset:#x}")
         return []
 
-    def _chunk(self, view: memoryview, start: int) -> tuple[bytes, int] | None:
+    def _step(self, view: memoryview, start: int, out: list) -> int | None:
         if len(view) - start < _HEAD.size:
             return None
         where = self._offset + start
@@ -81,8 +82,10 @@ class XbcryptDecoder:
             raise BackupFormatError(f"{self._label}: not an xbcrypt chunk at offset {where:#x}")
         if encrypted > MAX_CHUNK or original > MAX_CHUNK:
             raise BackupFormatError(f"{self._label}: absurd xbcrypt chunk length {encrypted} at offset {where:#x}")
+        if version == 3 and encrypted < HASH_LEN:
+            raise BackupFormatError(f"{self._label}: xbcrypt chunk too short for its hash at offset {where:#x}")
         cursor = start + _HEAD.size
-        iv = b""
+        iv = ZERO_COUNTER
         if version > 1:
             if len(view) - cursor < _IV_SIZE.size:
                 return None
@@ -92,24 +95,32 @@ class XbcryptDecoder:
                 raise BackupFormatError(f"{self._label}: bad xbcrypt IV length {iv_len} at offset {where:#x}")
             if len(view) - cursor < iv_len:
                 return None
-            iv = bytes(view[cursor : cursor + iv_len])
+            if version == 3:
+                iv = bytes(view[cursor : cursor + iv_len])
             cursor += iv_len
         if len(view) - cursor < encrypted:
             return None
-        data = view[cursor : cursor + encrypted]
-        if zlib.crc32(data) != checksum:
-            raise ChecksumError(f"{self._label}: xbcrypt chunk checksum mismatch at offset {where:#x}")
-        if version < 3:
-            return _ctr(self._key, ZERO_COUNTER).update(data), cursor + encrypted
-        if encrypted < HASH_LEN:
-            raise BackupFormatError(f"{self._label}: xbcrypt chunk too short for its hash at offset {where:#x}")
-        plain = _ctr(self._key, iv).update(data)
-        body = plain[:-HASH_LEN]
-        if hashlib.sha256(body).digest() != plain[-HASH_LEN:]:
-            raise WrongKeyError(
-                f"{self._label}: wrong key — the chunk at offset {where:#x} decrypts but fails its SHA-256 check"
-            )
-        return body, cursor + encrypted
+        out.append(SealedChunk(where, version, iv, checksum, view[cursor : cursor + encrypted]))
+        return cursor + encrypted
+
+    def open(self, chunks: list[SealedChunk]) -> list:
+        """Check and decrypt framed chunks: plaintext pieces (ChecksumError, WrongKeyError on failure)."""
+        out = []
+        for chunk in chunks:
+            if zlib.crc32(chunk.data) != chunk.checksum:
+                raise ChecksumError(f"{self._label}: xbcrypt chunk checksum mismatch at offset {chunk.offset:#x}")
+            plain = Cipher(self._aes, modes.CTR(chunk.iv)).decryptor().update(chunk.data)
+            if chunk.version < 3:
+                out.append(plain)
+                continue
+            body = memoryview(plain)[:-HASH_LEN]
+            if hashlib.sha256(body).digest() != plain[-HASH_LEN:]:
+                raise WrongKeyError(
+                    f"{self._label}: wrong key — the chunk at offset {chunk.offset:#x} decrypts "
+                    "but fails its SHA-256 check"
+                )
+            out.append(body)
+        return out
 
 
 def encrypt_chunk(plain: bytes, key: bytes, iv: bytes) -> bytes:

@@ -1,0 +1,127 @@
+"""Native extraction against `mbstream -x`, on a real backup of a real server (≥ 500 MB).
+
+    .venv/bin/python bench/bench_extract.py [--megabytes 600] [--repeat 1] [--workdir DIR]
+
+Builds a sandbox MariaDB server, grows it with `fill()`, takes a plain and a
+`--compress`ed backup with real mariabackup, and encrypts the compressed one
+into XtraBackup's `--encrypt` layout. Every run is a child process (wall time
+and its own peak RSS from wait4); the stream is read once beforehand so all
+runs start from the page cache.
+
+Durability is made equal: our extractor ends with one syncfs() of the target
+file system, and mbstream (which never fsyncs) is timed together with
+`sync -f` on its output. Goals: plain ≤ 1.1× mbstream, encrypted+qpress ≤ 2.0×
+mbstream of the plain stream, peak memory ≤ 128 MiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from xtrarestore.core.archive.transcode import encrypt_stream
+from xtrarestore.core.sandbox import SandboxServer
+
+KEY = b"bench-key-bench-key-bench-key-32"
+
+
+def run_child(command: list[str], stdin_path: Path | None = None) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of one child process, which must succeed.
+
+    The peak comes from GNU time: a child forked from this Python process
+    would report this process's RSS as its own high-water mark.
+    """
+    with tempfile.NamedTemporaryFile("r") as report:
+        stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+        started = time.perf_counter()
+        status = subprocess.call(["/usr/bin/time", "-f", "%M", "-o", report.name, *command], stdin=stdin,
+                                 stdout=subprocess.DEVNULL)
+        elapsed = time.perf_counter() - started
+        if stdin_path:
+            stdin.close()
+        if status != 0:
+            raise SystemExit(f"{command[0]} failed with status {status}")
+        return elapsed, int(report.read().split()[-1]) / 1024
+
+
+def warm(path: Path) -> None:
+    with open(path, "rb") as handle:
+        while handle.read(16 << 20):
+            pass
+
+
+def mbstream(stream: Path, out: Path, sync: bool) -> tuple[float, float]:
+    out.mkdir()
+    if not sync:
+        return run_child(["mbstream", "-x", "-C", str(out)], stdin_path=stream)
+    return run_child(["sh", "-c", f'mbstream -x -C "{out}" && exec sync -f "{out}"'], stdin_path=stream)
+
+
+def native(stream: Path, into: Path, key_file: Path | None = None) -> tuple[float, float]:
+    command = [sys.executable, "-m", "xtrarestore.core.archive.extract", "--into", str(into)]
+    if key_file:
+        command += ["--key-file", str(key_file)]
+    return run_child(command + [str(stream)])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--megabytes", type=int, default=600)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="xtrarestore-bench-", dir=args.workdir))
+    work.chmod(0o711)
+    try:
+        server = SandboxServer.create(work / "server")
+        try:
+            server.fill(args.megabytes)
+            plain = server.take_backup(work / "plain")
+            compressed = server.take_backup(work / "compressed", compress=True)
+        finally:
+            server.destroy()
+        encrypted = encrypt_stream(compressed, work / "encrypted.xbstream", KEY)
+        key_file = work / "key"
+        key_file.write_bytes(KEY)
+        print(f"plain stream      {plain.stat().st_size / 1e6:8.1f} MB")
+        print(f"compressed stream {compressed.stat().st_size / 1e6:8.1f} MB (mariabackup --compress)")
+        print(f"encrypted stream  {encrypted.stat().st_size / 1e6:8.1f} MB (.qp.xbcrypt members)")
+
+        runs = (
+            ("mbstream-nosync", "mbstream -x (no sync)", plain, lambda s, o: mbstream(s, o, sync=False)),
+            ("mbstream", "mbstream -x + sync -f", plain, lambda s, o: mbstream(s, o, sync=True)),
+            ("plain", "native, plain", plain, lambda s, o: native(s, o)),
+            ("enc+qp", "native, encrypted+qpress", encrypted, lambda s, o: native(s, o, key_file)),
+        )
+        results: dict[str, list[tuple[float, float]]] = {name: [] for name, *_ in runs}
+        labels = {name: label for name, label, *_ in runs}
+        for attempt in range(args.repeat):
+            for name, _label, stream, action in runs:
+                out = work / f"out-{name}-{attempt}"
+                subprocess.run(["sync", "-f", str(work)], check=True)  # start every run with a clean page cache
+                warm(stream)
+                results[name].append(action(stream, out))
+                shutil.rmtree(out)
+
+        best = {name: min(runs) for name, runs in results.items()}
+        base = best["mbstream"][0]
+        print(f"{'run':<28}{'wall s':>8}{'ratio':>8}{'peak MiB':>10}   (ratio to mbstream -x + sync -f)")
+        for name, (seconds, rss) in best.items():
+            print(f"{labels[name]:<28}{seconds:8.2f}{seconds / base:8.2f}{rss:10.1f}")
+        ok = best["plain"][0] <= 1.1 * base and best["enc+qp"][0] <= 2.0 * base
+        ok &= max(best["plain"][1], best["enc+qp"][1]) <= 128
+        print("goals met" if ok else "goals NOT met")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
