@@ -44,6 +44,18 @@ def move_lsn(server: SandboxServer, label: str) -> None:
         time.sleep(0.05)
 
 
+def settle(server: SandboxServer, quiet_for: float = 2.0) -> None:
+    """Wait until InnoDB's LSN and checkpoint stop moving (background stats and purge are done)."""
+    deadline = time.monotonic() + 30
+    last, since = _lsns(server), time.monotonic()
+    while time.monotonic() - since < quiet_for:
+        assert time.monotonic() < deadline, "InnoDB kept writing for 30 s"
+        time.sleep(0.2)
+        current = _lsns(server)
+        if current != last:
+            last, since = current, time.monotonic()
+
+
 @dataclass
 class Tree:
     root: Path
@@ -130,6 +142,7 @@ def build(server: SandboxServer, root: Path) -> Tree:
     backup("11-24-2026", "two-inc1")
 
     # quiet: three backups with no writes between them (to_lsn does not move).
+    settle(server)
     for label in ("quiet-full", "quiet-inc1", "quiet-inc2"):
         tree.names[label] = server.take_backup(root / "quiet", when=next(clock))
     return tree
