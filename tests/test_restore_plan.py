@@ -271,3 +271,14 @@ def test_sysv_and_systemd_commands():
     assert ServiceControl("sysv", unit="mariadb").describe("stop") == "service mariadb stop"
     assert ServiceControl("systemd", unit="mysqld").describe("start") == "systemctl start mysqld"
     assert resolve_service("sysv:mysql", None, None) == ServiceControl("sysv", unit="mysql")
+
+
+def test_binlog_position_comes_from_the_backup(tmp_path):
+    from xtrarestore.core.verify import VerifyReport, read_binlog
+
+    (tmp_path / "xtrabackup_binlog_info").write_text("mysql-bin.000042\t1234\t0-1-99\n")
+    binlog = read_binlog(tmp_path)
+    assert (binlog.file, binlog.position, binlog.gtid) == ("mysql-bin.000042", 1234, "0-1-99")
+    report = VerifyReport("10.11", ["playground"], [], True, True, binlog)
+    assert "binlog position at backup: mysql-bin.000042:1234, GTID 0-1-99" in report.lines()
+    assert read_binlog(tmp_path / "nothing-here") is None

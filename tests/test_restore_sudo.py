@@ -1,7 +1,8 @@
 """A restore run by an unprivileged operator whose sudo asks for a password.
 
 A throwaway unix user gets a sudoers rule that requires its password; it runs
-the real CLI against a real sandbox server. A wrong password is refused before
+the real CLI against a real sandbox server (directories above the interpreter
+get o+x for the test's duration when the user could not reach it otherwise). A wrong password is refused before
 anything is touched; the right one restores, and the password shows up in no
 file, log, journal or process command line.
 """
@@ -29,24 +30,46 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+def _open_traversal() -> list[tuple[Path, int]]:
+    """Let other users traverse (x only, no listing) the directories above this interpreter and checkout.
+
+    A pyenv interpreter under /root (mode 0700) is otherwise unreachable for the
+    operator. Returns the directories changed, with their old modes, to put back.
+    """
+    opened = []
+    targets = {Path(os.path.realpath(sys.executable)), Path(sys.base_prefix), Path(sys.prefix),
+               Path(__file__).resolve()}
+    for target in targets:
+        for directory in target.parents:
+            mode = directory.stat().st_mode & 0o7777
+            if not mode & 0o001 and directory not in dict(opened):
+                opened.append((directory, mode))
+                directory.chmod(mode | 0o001)
+    return opened
+
+
 @pytest.fixture(scope="module")
 def operator():
     name = f"xrop{secrets.token_hex(3)}"
     password = f"pw-{secrets.token_urlsafe(12)}"
     sudoers = Path(f"/etc/sudoers.d/xtrarestore-test-{name}")
     subprocess.run(["useradd", "-m", "-s", "/bin/bash", name], check=True)
+    opened: list[tuple[Path, int]] = []
     try:
         # chpasswd reads "user:password" on stdin, so the password is never in argv.
         subprocess.run(["chpasswd"], input=f"{name}:{password}\n", text=True, check=True)
         sudoers.write_text(f"{name} ALL=(ALL:ALL) ALL\n")
         sudoers.chmod(0o440)
         subprocess.run(["visudo", "-cf", str(sudoers)], check=True, capture_output=True)
+        opened = _open_traversal()
         probe = subprocess.run(["runuser", "-u", name, "--", sys.executable, "-c", "import xtrarestore.core"],
                                capture_output=True, text=True)
         if probe.returncode != 0:
             pytest.skip(f"an unprivileged user cannot run {sys.executable} here: {probe.stderr.strip()[-120:]}")
         yield name, password
     finally:
+        for path, mode in opened:
+            path.chmod(mode)
         sudoers.unlink(missing_ok=True)
         subprocess.run(["userdel", "-r", name], capture_output=True)
 
