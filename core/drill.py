@@ -57,6 +57,7 @@ class Drill:
     started: str
     find_seconds: float
     problems: list[dict] = field(default_factory=list)
+    created: bool = False  # set once its directory exists: only then is there anything to remove
 
     @property
     def day(self) -> str:
@@ -248,6 +249,7 @@ def _now() -> str:
 def _set_up(drill: Drill) -> None:
     """The drill's own directory: 0711 so `mysql` reaches its server; the workspace stays 0700."""
     drill.base.mkdir(mode=0o711, parents=True)
+    drill.created = True
     os.chmod(drill.base, 0o711)
     SandboxServer.awaiting_restore(drill.sandbox.base)
     drill.plan.workdir.mkdir(mode=0o700)
@@ -255,6 +257,8 @@ def _set_up(drill: Drill) -> None:
 
 def _clean_up(drill: Drill, *, keep_dir: bool, keep_running: bool) -> None:
     """Stop the sandbox (by pid file, then by anything running its my.cnf) and remove it unless kept."""
+    if not drill.created:
+        return  # the directory was never ours (or never made): leave it alone
     if not keep_running:
         drill.sandbox.stop()
         for pid in drill.sandbox.server_processes():

@@ -333,3 +333,13 @@ def test_demo_schedule_never_puts_a_backup_in_the_future(now):
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps) and stamps[-1] < moment
     assert all(WEEKDAYS[t.weekday()] == name for name, times in days for t in times)
     assert len({name for name, _ in days}) == 3
+
+
+def test_a_drill_never_removes_a_directory_it_did_not_create(demo, workroot):
+    plain_day = demo.days[2]
+    planned = plan_drill(demo.root, plain_day, demo.chain(plain_day)[-1].name, workroot=workroot)
+    planned.base.mkdir()
+    (planned.base / "someone-elses").write_text("keep me")
+    result = run_drill(planned)
+    assert not result.ok and "exists" in result.error
+    assert (planned.base / "someone-elses").read_text() == "keep me"
