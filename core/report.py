@@ -195,7 +195,9 @@ def render_markdown(report: DrillReport) -> str:
         for t in report.tables:
             lines.append(f"| {t.schema}.{t.table} | {t.engine or '-'} | {t.rows} | {t.check} |")
     if report.binlog:
-        lines += ["", f"Binlog position for roll-forward: {report.binlog}"]
+        where = f"{report.binlog.get('file')}:{report.binlog.get('position')}"
+        gtid = f", GTID {report.binlog['gtid']}" if report.binlog.get("gtid") else ""
+        lines += ["", f"Binlog position at the backup, for a roll-forward: `{where}`{gtid}"]
     lines += ["", "## Problems found", ""]
     if report.problems:
         lines += [f"- `{p.get('code')}` {p.get('backup') or ''}: {p.get('message')}" for p in report.problems]

@@ -274,6 +274,7 @@ def test_report_round_trip_and_markdown_without_a_server(tmp_path):
         id="20260101T000000Z-abcd", status=reports.SUCCESS, started="2026-01-01T00:00:00+00:00",
         steps=[step, reports.StepResult("verify", "Verify", "done", 1.0), overhead],
         tables=[reports.TableResult("playground", "equipment", 2, "InnoDB", "OK")],
+        binlog={"file": "mysql-bin.000003", "position": 1234, "gtid": "0-1-42"},
     )
     assert report.rto_seconds == 4.0 and report.total_seconds == 5.0
     assert report.share(step) == 0.75 and report.share(overhead) == 0.0
@@ -281,6 +282,7 @@ def test_report_round_trip_and_markdown_without_a_server(tmp_path):
     again = reports.load(json_path)
     assert again.to_dict() == report.to_dict()
     markdown = md_path.read_text()
+    assert "`mysql-bin.000003:1234`, GTID 0-1-42" in markdown
     assert "| Extract x | done | 3.0s | 75% |" in markdown and "| playground.equipment | InnoDB | 2 | OK |" in markdown
     (tmp_path / "drill-broken.json").write_text("{not json")
     assert [r.id for _, r in reports.list_reports(tmp_path)] == [report.id]
