@@ -10,6 +10,7 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import re
 import shutil
 import stat
 from dataclasses import dataclass
@@ -106,6 +107,19 @@ def tool_checks(tool: Tool, members, key_file: Path | None) -> list[Check]:
         if getattr(member, "encrypted", False) and key_file is None:
             checks.append(Check("key file", False, f"{member.path}: is encrypted; give --key-file"))
     return checks
+
+
+_PASSWORD_OPTION = re.compile(r"(?<![\w-])(--password=|-p)(?=\S)")
+
+
+def service_checks(target: Target) -> list[Check]:
+    """Custom stop/start commands are journaled verbatim, so they must not carry a password."""
+    control = target.service
+    commands = [c for c in (control.stop_cmd, control.start_cmd) if c]
+    secret = any(_PASSWORD_OPTION.search(c) for c in commands)
+    detail = ("a custom command has a password option; it would be written to the journal — "
+              "put the credentials in an option file instead") if secret else control.describe("stop")
+    return [Check("service commands", not secret, detail)]
 
 
 def server_checks(target: Target) -> tuple[list[Check], Path | None]:

@@ -84,19 +84,20 @@ def _has_systemd() -> bool:
 
 
 def detect_systemd_units() -> list[str]:
-    """Which of mysql / mysqld / mariadb are real (not alias-only duplicates) systemd units here."""
+    """The real units behind mysql / mysqld / mariadb (Debian makes the first two aliases of mariadb)."""
     if not _has_systemd():
         return []
-    found: dict[str, str] = {}
+    found: list[str] = []
     for name in SYSTEMD_UNITS:
         result = subprocess.run(
             ["systemctl", "show", "-p", "LoadState", "-p", "Id", f"{name}.service"],
             capture_output=True, text=True, timeout=30,
         )
         props = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
-        if props.get("LoadState") == "loaded":
-            found.setdefault(props.get("Id", name), name)
-    return list(found.values())
+        unit = props.get("Id", f"{name}.service").removesuffix(".service")
+        if props.get("LoadState") == "loaded" and unit not in found:
+            found.append(unit)
+    return found
 
 
 # -- probes ----------------------------------------------------------------

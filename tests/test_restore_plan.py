@@ -282,3 +282,29 @@ def test_binlog_position_comes_from_the_backup(tmp_path):
     report = VerifyReport("10.11", ["playground"], [], True, True, binlog)
     assert "binlog position at backup: mysql-bin.000042:1234, GTID 0-1-99" in report.lines()
     assert read_binlog(tmp_path / "nothing-here") is None
+
+
+def test_custom_commands_with_a_password_are_refused(tmp_path):
+    from xtrarestore.core.preflight import service_checks
+
+    def check(stop):
+        target = Target(datadir=tmp_path, service=ServiceControl("custom", stop_cmd=stop, start_cmd="start"))
+        return service_checks(target)[0]
+
+    assert not check("mysqladmin -uroot -pS3cret shutdown").ok
+    assert not check("mysqladmin --password=S3cret shutdown").ok
+    assert "S3cret" not in check("mysqladmin -pS3cret shutdown").detail
+    assert check("mkdir -p /run/x && systemctl stop mariadb").ok
+
+
+def test_systemd_aliases_count_once(tmp_path, monkeypatch):
+    from xtrarestore.core import service
+
+    fake = tmp_path / "systemctl"
+    fake.write_text('#!/bin/sh\ncase "$6" in\n  mysql.service|mariadb.service) echo LoadState=loaded;'
+                    ' echo Id=mariadb.service;;\n  *) echo LoadState=not-found; echo Id="$6";;\nesac\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    monkeypatch.setattr(service, "_has_systemd", lambda: True)
+    assert service.detect_systemd_units() == ["mariadb"]
+    assert resolve_service("auto", None, None) == ServiceControl("systemd", unit="mariadb")

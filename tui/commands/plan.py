@@ -91,6 +91,7 @@ def prepare(args):
         target.error_log = error_log
     plan = build_plan(point, target, tool=tool, workdir=Path(args.workdir) if args.workdir else None,
                       key_file=key_file)
+    checks += preflight.service_checks(target)
     checks += preflight.tool_checks(tool, point.members, key_file)
     checks += preflight.datadir_checks(plan)
     checks += preflight.space_checks(plan, point.members, move_back=target.move_back)
