@@ -29,6 +29,7 @@ Browsing never writes: files are opened read-only and nothing is created.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -191,16 +192,20 @@ def _collect(path: Path, rel: str, names: dict[str, os.DirEntry], depth: int, ke
     if depth >= MAX_DEPTH:
         return
     for name in sorted(names):
-        entry = names[name]
-        if name.startswith(".") or not _is_dir(entry, follow=False):
+        entry, sub, label = names[name], Path(names[name].path), f"{rel}/{name}" if rel else name
+        if name.startswith("."):
             continue
-        sub = Path(entry.path)
+        if entry.is_symlink() and not sub.exists():
+            days.append(_unreadable_day(label, sub, FileNotFoundError(errno.ENOENT, "dangling symbolic link")))
+            continue
+        if not _is_dir(entry, follow=False):
+            continue
         try:
             sub_names = _listing(sub)
         except OSError as error:
-            days.append(_unreadable_day(f"{rel}/{name}" if rel else name, sub, error))
+            days.append(_unreadable_day(label, sub, error))
             continue
-        _collect(sub, f"{rel}/{name}" if rel else name, sub_names, depth + 1, key, days)
+        _collect(sub, label, sub_names, depth + 1, key, days)
 
 
 # -- reading artifacts -------------------------------------------------------

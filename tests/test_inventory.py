@@ -281,6 +281,18 @@ def test_bad_roots_fail_with_one_line_naming_them(tree, tmp_path):
         assert str(caught.value).startswith(f"{root}: ")
 
 
+def test_dangling_day_symlink_is_reported_and_the_rest_scanned(tree, tmp_path):
+    shutil.copytree(tree.root / "Tue", tmp_path / "Tue")
+    (tmp_path / "Wed").symlink_to(tmp_path / "gone")
+    result = scan(tmp_path)
+    wed = day(result, "Wed")
+    assert wed.backups == [] and codes(wed.problems) == ["unreadable"]
+    assert wed.problems[0].message == f"{tmp_path / 'Wed'}: cannot read directory: dangling symbolic link"
+    assert len(day(result, "Tue").backups) == 3
+
+
+# As root (the CI runs as root) permissions do not stop reading; the tests above use a dangling
+# symlink and a file instead, which fail for everyone.
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads a chmod 000 directory anyway")
 def test_unreadable_day_directory_is_reported(tmp_path):
     (tmp_path / "Mon").mkdir(mode=0)
