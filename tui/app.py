@@ -36,6 +36,8 @@ class ConsoleSettings:
     host: str = field(default_factory=socket.gethostname)
     now: Callable[[], datetime] = datetime.now
     """The clock for ages (snapshot tests pin it)."""
+    scanner: Callable | None = None
+    """`scan(root, key)` to use instead of core.inventory.scan (snapshot tests stabilise LSNs)."""
 
 
 class XtraRestoreApp(App[int]):

@@ -143,7 +143,7 @@ class InventoryScreen(Screen):
 
         settings = self.app.settings
         try:
-            inventory = scan(settings.root, settings.key)
+            inventory = (settings.scanner or scan)(settings.root, settings.key)
         except (XtraRestoreError, OSError) as error:
             self.post_message(self.ScanFailed(str(error)))
             return

@@ -7,6 +7,8 @@ previous datadir still exists beside the new one, rollback stays one key away.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -26,6 +28,14 @@ def reach_params(plan):
     port = options.get("--port")
     return params_from(options.get("--socket"), options.get("--host"), int(port) if port else None,
                        plan.defaults_file)
+
+
+def backup_dir(plan) -> Path | None:
+    """The prepared backup the plan's verify step reads the binlog position from."""
+    argv = next((s.argv for s in plan.steps if s.name == "verify"), [])
+    if "--backup-dir" in argv[:-1]:
+        return Path(argv[argv.index("--backup-dir") + 1])
+    return None
 
 
 def verify_table(report) -> Table:
@@ -124,9 +134,12 @@ class ResultScreen(Screen):
 
         plan = self.job.plan
         try:
-            report = verify(reach_params(plan), backup_dir=plan.binlog_info.parent if plan.binlog_info else None)
+            report = verify(reach_params(plan), backup_dir=backup_dir(plan))
         except XtraRestoreError as error:
             self.post_message(self.Verified(None, str(error)))
+            return
+        except Exception as error:  # noqa: BLE001 - shown to the operator; the worker must report
+            self.post_message(self.Verified(None, f"{type(error).__name__}: {error}"))
             return
         self.post_message(self.Verified(report, None))
 

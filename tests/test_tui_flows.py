@@ -1,0 +1,179 @@
+"""Pilot tests walking the console as an operator would, against a real MariaDB server.
+
+browse -> pick point -> plan -> typed confirm -> run -> result -> roll back,
+and the failure path (a start command that fails): banner, then rollback.
+The "production" server is a sandbox whose own backups are restored into it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+from textual.widgets import Button, Input
+from tui_support import MON, build_tree, equipment_count, new_server, screen_text, var_tmp_dir, wait_for
+
+from xtrarestore.tui.app import ConsoleSettings, XtraRestoreApp
+from xtrarestore.tui.screens.confirm import ConfirmModal
+from xtrarestore.tui.screens.inventory import InventoryScreen
+from xtrarestore.tui.screens.plan import PlanScreen
+from xtrarestore.tui.screens.result import ResultScreen
+from xtrarestore.tui.screens.run import RunScreen
+
+SIZE = (100, 40)
+
+
+@pytest.fixture(scope="module")
+def production():
+    """A real server, a backup root of it (Mon: full + 2 incrementals), and rows added since."""
+    server = new_server()
+    work = var_tmp_dir("xtrarestore-tui-flows-")
+    root = work / "backups"
+    rows = build_tree(server, root)
+    for extra in ("late-1", "late-2", "late-3"):
+        server.add_equipment(extra, 1, "red")
+    yield server, root, rows, work
+    server.destroy()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def settings_for(production, name: str, **target) -> ConsoleSettings:
+    server, root, _rows, work = production
+    options = {
+        "datadir": str(server.datadir),
+        "stop_cmd": server.stop_cmd,
+        "start_cmd": server.start_cmd,
+        "socket": str(server.socket),
+        "workdir": str(work / f"workspace-{name}"),
+        "state_dir": str(work / "state"),
+        "start_timeout": 60,
+    }
+    options.update(target)
+    return ConsoleSettings(root=root, target_options=options, host="db-test", reports_dir=work / "reports")
+
+
+async def open_plan(pilot, downs: int) -> PlanScreen:
+    """From the inventory: move to the wanted backup, Enter (restore point), Enter (plan)."""
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, InventoryScreen) and app.screen.inventory is not None)
+    for _ in range(downs):
+        await pilot.press("down")
+    await pilot.press("enter")
+    await pilot.pause()
+    assert "Each row restores everything up to and including that backup" in screen_text(app)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, PlanScreen) and app.screen.plan is not None)
+    return app.screen
+
+
+async def confirm_typed(pilot, word: str) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+    assert isinstance(app.focused, Button) and app.focused.id == "cancel", "Cancel must be focused first"
+    assert app.screen.query_one("#confirm", Button).disabled
+    await pilot.press("tab")
+    assert isinstance(app.focused, Input)
+    await pilot.press(*word)
+    assert not app.screen.query_one("#confirm", Button).disabled
+    await pilot.press("enter")
+
+
+def mon(index: int) -> str:
+    kind = "full" if index == 0 else "incremental"
+    return f"{kind}-{MON[index]:%m-%d-%Y_%H-%M-%S}.xbstream"
+
+
+def test_restore_then_rollback_from_the_result_screen(production):
+    asyncio.run(_restore_then_rollback_from_the_result_screen(production))
+
+
+async def _restore_then_rollback_from_the_result_screen(production):
+    server, _root, rows, _work = production
+    before = equipment_count(server)
+    upto = mon(1)
+    app = XtraRestoreApp(settings_for(production, "ok"))
+    async with app.run_test(size=SIZE) as pilot:
+        # Newest day (Tue) first: day, chain 1, full, incr, chain 2 ([GAP]), incr, chain 3
+        # ([INCOMPLETE]), incr, then Mon: day, chain, full, incr(06:00).
+        plan_screen = await open_plan(pilot, downs=9)
+        text = screen_text(app)
+        assert f"Restore Mon up to {upto}" in text
+        assert f"datadir    {server.datadir}" in text and "move aside" in text
+        assert "[OK]   server datadir" in text and "[FAIL]" not in text
+        await pilot.press("end")  # the plan body scrolls: the swap steps are at its end
+        text = screen_text(app)
+        assert "Move the live datadir aside" in text and "[DESTRUCTIVE]" in text
+        assert plan_screen.plan.upto == upto
+
+        await pilot.press("x")
+        await confirm_typed(pilot, "restore")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen), timeout=300)
+        await wait_for(pilot, lambda: "[DATA OK]" in screen_text(app))
+        text = screen_text(app)
+        assert f"[RESTORED] Mon up to {upto}" in text
+        line = next(line for line in text.splitlines() if "playground.equipment" in line)
+        assert line.split()[2] == str(rows[upto])
+        assert equipment_count(server) == rows[upto]
+        assert "previous data" in text and "b rolls back" in text
+
+        await pilot.press("b")
+        await confirm_typed(pilot, "rollback")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen) and "[ROLLED BACK]" in screen_text(app),
+                       timeout=300)
+    assert equipment_count(server) == before
+
+
+def test_failed_start_shows_banner_and_rolls_back(production):
+    asyncio.run(_failed_start_shows_banner_and_rolls_back(production))
+
+
+async def _failed_start_shows_banner_and_rolls_back(production):
+    server, _root, _rows, work = production
+    before = equipment_count(server)
+    flag = work / "refuse-start-once"
+    flag.write_text("")
+    failing = f"if [ -e {flag} ]; then rm -f {flag}; echo 'refusing to start'; exit 1; fi; {server.start_cmd}"
+    app = XtraRestoreApp(settings_for(production, "fail", start_cmd=failing, start_timeout=3))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_plan(pilot, downs=8)
+        await pilot.press("x")
+        await confirm_typed(pilot, "db-test")
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        await wait_for(pilot, lambda: run.outcome == "failed", timeout=300)
+        text = screen_text(app)
+        assert "[FAILED] Start the server" in text
+        assert "b: roll back" in text and "r: retry" in text and "l: log" in text
+        assert "refusing to start" in text  # the failed step's log is shown
+        assert "[FAIL]" in text and "[ OK ]" in text
+        assert not server.is_running()
+
+        await pilot.press("b")
+        await confirm_typed(pilot, "rollback")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen) and "[ROLLED BACK]" in screen_text(app),
+                       timeout=300)
+    assert server.is_running()
+    assert equipment_count(server) == before
+
+
+def test_escape_closing_the_confirm_modal_stays_on_the_plan(production):
+    asyncio.run(_escape_closing_the_confirm_modal_stays_on_the_plan(production))
+
+
+async def _escape_closing_the_confirm_modal_stays_on_the_plan(production):
+    app = XtraRestoreApp(settings_for(production, "esc"))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_plan(pilot, downs=8)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, PlanScreen)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("enter")  # Enter on the focused Cancel button
+        await pilot.pause()
+        assert isinstance(app.screen, PlanScreen)
+        assert app.job is None
