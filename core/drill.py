@@ -197,6 +197,8 @@ def run_drill(drill: Drill, *, on_event: Callable | None = None, cancel: threadi
     except (OSError, ValueError, KeyError) as error:
         report.error = f"{type(error).__name__}: {error}"
     finally:
+        if not report.tables and (drill.plan.workdir / "verify.json").exists():
+            _read_verification(drill, report)  # a failed CHECK TABLE still shows which table
         keep_running = keep and succeeded
         cleanup = drill.steps[-1]
         if keep:
