@@ -139,6 +139,26 @@ def server_checks(target: Target) -> tuple[list[Check], Path | None]:
     return [Check("server datadir", same, detail)], log
 
 
+def unfinished_checks(state_dir: Path, datadir: Path) -> list[Check]:
+    """Refuse to start over a restore of the same datadir that left the old data aside unfinished.
+
+    A new restore would move the half-restored datadir aside and bury the real
+    previous data one level deeper; the old restore must be resumed or rolled back.
+    """
+    from .journal import load_state
+
+    for path in sorted((state_dir / "journal").glob("*.jsonl")):
+        try:
+            state = load_state(path)
+        except XtraRestoreError:
+            continue
+        if state.plan.datadir == datadir and not state.finished and state.moved_aside:
+            return [Check("no unfinished restore", False,
+                          f"{path}: restore {state.plan.restore_id} left the old datadir at {state.plan.aside}; "
+                          f"finish it with `xtrarestore status --id {state.plan.restore_id} --resume` or `--rollback`")]
+    return [Check("no unfinished restore", True, f"none for {datadir} in {state_dir / 'journal'}")]
+
+
 def require(checks: list[Check]) -> None:
     failed = [c for c in checks if not c.ok]
     if failed:

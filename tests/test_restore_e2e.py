@@ -237,6 +237,8 @@ def test_kill_after_move_aside_then_resume(story):
     assert f"The previous datadir is at {state.plan.aside}" in status
     assert "resume would:" in status and "rollback would:" in status
     assert not server.ping()
+    again = _cli("restore", *_args(story, story.full), "--yes", check=2)
+    assert f"restore {state.plan.restore_id} left the old datadir at {state.plan.aside}" in again.stderr
     _cli("status", "--state-dir", str(story.base / "state"), "--resume", "--yes")
     assert _rows(server) == ["slide", "swing"] and _state(story).outcome == "completed"
 

@@ -52,7 +52,7 @@ def register(subparsers) -> None:
 def prepare(args):
     """Scan, find the restore point, detect tool and service, build the plan and check preconditions.
 
-    Returns (plan, checks, point). Raises a typed error (chain gap, missing tool, …)
+    Returns (plan, checks). Raises a typed error (chain gap, missing tool, …)
     before anything is touched.
     """
     from pathlib import Path
@@ -91,11 +91,21 @@ def prepare(args):
         target.error_log = error_log
     plan = build_plan(point, target, tool=tool, workdir=Path(args.workdir) if args.workdir else None,
                       key_file=key_file)
+    checks += preflight.unfinished_checks(state_dir(args), target.datadir)
     checks += preflight.service_checks(target)
     checks += preflight.tool_checks(tool, point.members, key_file)
     checks += preflight.datadir_checks(plan)
     checks += preflight.space_checks(plan, point.members, move_back=target.move_back)
     return plan, checks
+
+
+def state_dir(args):
+    """--state-dir, or the default for this user."""
+    from pathlib import Path
+
+    from xtrarestore.core.journal import default_state_dir
+
+    return Path(args.state_dir) if args.state_dir else default_state_dir()
 
 
 def print_checks(checks, out=sys.stdout) -> None:
