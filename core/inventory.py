@@ -253,10 +253,10 @@ def _read_metadata(backup: Backup, members: dict[str, bytes], where: str, key: b
         text = _decode(stored, members[stored], key).decode("utf-8", errors="replace")
         backup.checkpoints = parse_checkpoints(text, source)
     except (KeyFileError, WrongKeyError) as error:
-        backup.fail("key-required", f"{source}: {error}")
+        backup.fail("key-required", f"{where}: {error}")  # the decoder's message names the member
         return False
     except BackupFormatError as error:
-        backup.fail("unreadable", str(error) if str(error).startswith(source) else f"{source}: {error}")
+        backup.fail("unreadable", str(error) if str(error).startswith(source) else f"{where}: {error}")
         return True
     backup.kind = backup.checkpoints.kind
     backup.lsn_source = origin

@@ -114,6 +114,11 @@ def _lsn_range(backup) -> str:
     return f"{checkpoints.from_lsn}..{checkpoints.to_lsn}"
 
 
+def _short(message: str, backup) -> str:
+    """The message without the backup's own path, which the line already names."""
+    return message.removeprefix(str(backup.path)).lstrip(": ") or message
+
+
 SHORT_KINDS = {"full": "full", "incremental": "incr"}
 SHORT_COMPRESSIONS = {"qpress": "qp", "lz4": "lz4", "zstd": "zst"}
 STATE_STYLES = {"ok": "green", "copy": "cyan", "blocked": "yellow"}
@@ -157,7 +162,7 @@ def print_table(inventory, now) -> None:
                 state,
                 ", ".join(dict.fromkeys(p.code for p in backup.problems)),
             )
-            findings += [f"{day.name}/{backup.name}: {p.code}: {p.message}" for p in backup.problems]
+            findings += [f"{day.name}/{backup.name}: {p.code}: {_short(p.message, backup)}" for p in backup.problems]
     console.print(table)
     if findings:
         console.print("\nProblems:")
