@@ -43,7 +43,8 @@ from .xbstream import TYPE_PAYLOAD, TYPE_SPARSE, ChunkHeader, read_header
 
 MARKER = ".xtrarestore-incomplete"
 PIECE = 2 << 20  # payloads move in pieces of at most this size
-BUFFERS = 8  # pieces in flight: bounds memory to about PIECE * BUFFERS
+PLAIN_SLACK = 1 << 17  # a decrypted piece may also hold a chunk carried over from the previous one
+BUFFERS = 8  # buffers in flight (a payload piece, or its plaintext): memory stays near PIECE * BUFFERS
 MAX_SPARSE_PAYLOAD = 64 << 20
 DECRYPT_THREADS = 2  # AES-CTR and SHA-256 release the GIL: decrypt on both cores
 IOV_BATCH = 512
@@ -231,13 +232,13 @@ class _Writer(threading.Thread):
 
     def run(self) -> None:
         while (job := self.jobs.get()) is not None:
-            op, member, position, data, buffer = job
+            op, member, position, data, buffers = job
             if self.error is None and not self.abandoned:
                 try:
                     getattr(self, op)(member, data)
                 except BaseException as error:  # noqa: BLE001 - handed to the reader thread
                     self.error = _located(error, position)
-            if buffer is not None:
+            for buffer in buffers:
                 self._free.put(buffer)
         for fd in self._open:  # members left open by an error
             os.close(fd)
@@ -257,11 +258,8 @@ class _Writer(threading.Thread):
 
     def decrypted(self, member: _Member, future) -> None:
         """Plaintext pieces, in order, from the decrypting threads."""
-        pieces = future.result()
-        if member.decoder is not None:
-            self._append(member, member.decoder.feed(b"".join(pieces)))
-        else:
-            self._append(member, pieces)
+        for piece in future.result():
+            self._append(member, member.decoder.feed(piece) if member.decoder is not None else [piece])
 
     def close(self, member: _Member, size) -> None:
         try:
@@ -395,8 +393,9 @@ class _Extraction:
         self._send("open", member, None)
         return member
 
-    def _send(self, op: str, member: _Member, data, buffer=None) -> None:
-        self.writer.jobs.put((op, member, self.position, data, buffer))
+    def _send(self, op: str, member: _Member, data, *buffers: bytearray) -> None:
+        """Queue a job for the writer, which returns *buffers* to the pool once the job is done."""
+        self.writer.jobs.put((op, member, self.position, data, buffers))
 
     def _chunk(self, source: io.BufferedReader, header: ChunkHeader) -> None:
         if header.type not in (TYPE_PAYLOAD, TYPE_SPARSE) and not header.is_eof:
@@ -432,7 +431,8 @@ class _Extraction:
             crc = zlib.crc32(view, crc)
             if member.crypt is not None:
                 sealed = member.crypt.split(view)
-                self._send("decrypted", member, self._decryptors().submit(member.crypt.open, sealed), buffer)
+                plain = self._buffer()
+                self._send("decrypted", member, self._decryptors().submit(member.crypt.open, sealed, plain), buffer, plain)
             else:
                 self._send("write", member, (offset, view), buffer)
             offset += count
@@ -447,7 +447,7 @@ class _Extraction:
         except queue.Empty:
             if self.buffers < BUFFERS:
                 self.buffers += 1
-                return bytearray(PIECE)
+                return bytearray(PIECE + PLAIN_SLACK)
         return self.free.get()
 
     def _decryptors(self):

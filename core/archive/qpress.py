@@ -22,6 +22,7 @@ BLOCK_TAG = b"NEWBNEWB"
 END_TAG = b"ENDSENDS"
 MAX_CHUNK = 64 << 20  # real archives use 64 KiB; anything near this is corrupt
 MAX_NAME = 4096
+STORED_LONG = 0x46  # QuickLZ level-1 header flags of a block stored uncompressed with a 9-byte header
 
 _ARCHIVE = struct.Struct("<8sQ")
 _ENTRY = struct.Struct("<cI")
@@ -114,6 +115,9 @@ class QpressDecoder(Framed):
         block = view[head:end]
         if zlib.adler32(block) != adler:
             raise ChecksumError(f"{self._label}: qpress block checksum mismatch at offset {self._offset + start:#x}")
+        if block[0] == STORED_LONG and int.from_bytes(block[5:9], "little") == size - 9 <= self._chunk_size:
+            out.append(block[9:])  # incompressible input stored as is: no need to copy it
+            return end
         try:
             out.append(_quicklz.decompress(block, self._chunk_size))
         except ValueError as error:

@@ -103,24 +103,34 @@ class XbcryptDecoder(Framed):
         out.append(SealedChunk(where, version, iv, checksum, view[cursor : cursor + encrypted]))
         return cursor + encrypted
 
-    def open(self, chunks: list[SealedChunk]) -> list:
-        """Check and decrypt framed chunks: plaintext pieces (ChecksumError, WrongKeyError on failure)."""
-        out = []
+    def open(self, chunks: list[SealedChunk], into: bytearray | None = None) -> list:
+        """Check and decrypt framed chunks into one contiguous plaintext (ChecksumError, WrongKeyError).
+
+        Each chunk is decrypted after the previous one's plaintext, its
+        trailing hash (version 3) overwritten by the next chunk once checked.
+        The plaintext goes into *into* when it is large enough (a reused buffer).
+        """
+        if not chunks:
+            return []
+        total = sum(len(chunk.data) - (HASH_LEN if chunk.version == 3 else 0) for chunk in chunks)
+        if into is None or len(into) < total + HASH_LEN + IV_LEN:
+            into = bytearray(total + HASH_LEN + IV_LEN)
+        view = memoryview(into)
+        position = 0
         for chunk in chunks:
             if zlib.crc32(chunk.data) != chunk.checksum:
                 raise ChecksumError(f"{self._label}: xbcrypt chunk checksum mismatch at offset {chunk.offset:#x}")
-            plain = Cipher(self._aes, modes.CTR(chunk.iv)).decryptor().update(chunk.data)
-            if chunk.version < 3:
-                out.append(plain)
-                continue
-            body = memoryview(plain)[:-HASH_LEN]
-            if hashlib.sha256(body).digest() != plain[-HASH_LEN:]:
-                raise WrongKeyError(
-                    f"{self._label}: wrong key — the chunk at offset {chunk.offset:#x} decrypts "
-                    "but fails its SHA-256 check"
-                )
-            out.append(body)
-        return out
+            size = len(chunk.data)
+            Cipher(self._aes, modes.CTR(chunk.iv)).decryptor().update_into(chunk.data, view[position:])
+            if chunk.version == 3:
+                size -= HASH_LEN
+                if hashlib.sha256(view[position : position + size]).digest() != view[position + size : position + size + HASH_LEN]:
+                    raise WrongKeyError(
+                        f"{self._label}: wrong key — the chunk at offset {chunk.offset:#x} decrypts "
+                        "but fails its SHA-256 check"
+                    )
+            position += size
+        return [view[:total]]
 
 
 def encrypt_chunk(plain: bytes, key: bytes, iv: bytes) -> bytes:
