@@ -130,7 +130,7 @@ class Plan:
             f"  the current datadir will be kept as {self.aside}",
         ]
         for number, step in enumerate(self.steps, 1):
-            flags = [flag for flag, on in (("DESTRUCTIVE", step.destructive), ("sudo", step.privileged)) if on]
+            flags = [flag for flag, on in (("DESTRUCTIVE", step.destructive), ("as root", step.privileged)) if on]
             out.append(f"{number:2d}. {step.title}" + (f"  [{', '.join(flags)}]" if flags else ""))
             out.append(f"      $ {step.command}")
             if step.undo:

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import pwd
+import secrets
 import shlex
 import shutil
 import signal
@@ -28,6 +29,7 @@ from types import SimpleNamespace as NS
 import pytest
 
 from xtrarestore.core import recovery
+from xtrarestore.core.archive.transcode import encrypt_stream
 from xtrarestore.core.chain import find_restore_point
 from xtrarestore.core.errors import StepFailedError
 from xtrarestore.core.inventory import scan
@@ -72,8 +74,13 @@ def story():
         time.sleep(1.5)
         after_gap = server.take_backup(root / "Tue")
         lost.unlink()
+        # The Mon chain again, in XtraBackup's --encrypt layout (mariabackup cannot encrypt).
+        key = base / "encryption_key"
+        key.write_bytes(secrets.token_bytes(32))
+        (root / "Enc").mkdir()
+        enc = [encrypt_stream(src, root / "Enc" / src.name, key.read_bytes()) for src in (full, inc)]
         os.chmod(root, 0o755)
-        yield NS(server=server, base=base, root=root, full=full, inc=inc, after_gap=after_gap,
+        yield NS(server=server, base=base, root=root, full=full, inc=inc, after_gap=after_gap, key=key, enc=enc,
                  digest=_digest(root), runs=iter(range(1000)))
     finally:
         if server is not None:
@@ -141,6 +148,19 @@ def test_story_restore_to_full_then_to_incremental(story):
     verify = json.loads((state.plan.workdir / "verify.json").read_text())
     assert {(t["schema"], t["name"], t["rows"], t["check"]) for t in verify["tables"]} >= {
         ("playground", "equipment", 2, "OK")}
+    assert _digest(story.root) == story.digest
+
+
+def test_encrypted_chain_restores_with_the_key_file(story):
+    time.sleep(1.1)
+    missing = _cli("restore", *_args(story, story.enc[-1]), "--yes", check=2)
+    assert "encrypted" in missing.stderr and "--key-file" in missing.stderr and story.server.ping()
+    _cli("restore", *_args(story, story.enc[-1], **{"--key-file": str(story.key)}), "--yes")
+    assert _rows(story.server) == ["slide", "swing"]
+    state = _state(story)
+    key = story.key.read_bytes()
+    written = [p for p in [*state.plan.workdir.rglob("*"), *(story.base / "state").rglob("*")] if p.is_file()]
+    assert written and not any(key in p.read_bytes() or key.hex().encode() in p.read_bytes() for p in written)
     assert _digest(story.root) == story.digest
 
 
