@@ -246,7 +246,7 @@ def build_plan(
             name = members[number].name
             steps.append(Step(f"prepare:{name}", f"Apply incremental {name}", argv))
     target_cp = point.members[-1].checkpoints
-    check = [*me, "check-lsn", str(full), "--to-lsn", str(target_cp.to_lsn)]
+    check = [*me, "check-lsn", str(full), "--type", tool.prepared_type, "--to-lsn", str(target_cp.to_lsn)]
     # mariabackup leaves last_lsn alone when an incremental does not move the checkpoint (to_lsn).
     if getattr(target_cp, "last_lsn", None) and (len(members) == 1 or target_cp.to_lsn != target_cp.from_lsn):
         check += ["--last-lsn", str(target_cp.last_lsn)]

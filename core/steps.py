@@ -22,7 +22,6 @@ from .errors import XtraRestoreError
 
 OK = "completed OK!"
 CHECKPOINT_FILES = ("xtrabackup_checkpoints", "mariadb_backup_checkpoints")
-PREPARED_TYPES = ("log-applied", "full-prepared")
 
 
 class StepError(XtraRestoreError):
@@ -79,15 +78,15 @@ def chown_tree(datadir: Path, like: Path) -> None:
     _say(f"owner {uid}:{gid} on {count} files under {datadir}")
 
 
-def check_lsn(directory: Path, to_lsn: int, last_lsn: int | None) -> None:
+def check_lsn(directory: Path, backup_type: str, to_lsn: int, last_lsn: int | None) -> None:
     """The prepared copy must be prepared and end exactly at the chosen restore point."""
     path = next((directory / n for n in CHECKPOINT_FILES if (directory / n).exists()), None)
     if path is None:
         raise StepError(f"{directory}: no xtrabackup_checkpoints / mariadb_backup_checkpoints after prepare")
     found = parse_checkpoints(path.read_text(), str(path))
     _say(f"prepared: backup_type={found.backup_type} to_lsn={found.to_lsn} last_lsn={found.last_lsn}")
-    if not found.prepared:
-        raise StepError(f"{path}: backup_type is {found.backup_type!r}, expected one of {', '.join(PREPARED_TYPES)}")
+    if found.backup_type != backup_type:
+        raise StepError(f"{path}: backup_type is {found.backup_type!r} after prepare, expected {backup_type!r}")
     if found.to_lsn != to_lsn:
         raise StepError(f"{path}: prepared to_lsn {found.to_lsn} != restore point's {to_lsn}")
     if last_lsn is not None and found.last_lsn != last_lsn:
@@ -126,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--like", type=Path, required=True)
     p = sub.add_parser("check-lsn")
     p.add_argument("directory", type=Path)
+    p.add_argument("--type", required=True, choices=["log-applied", "full-prepared"])
     p.add_argument("--to-lsn", type=int, required=True)
     p.add_argument("--last-lsn", type=int)
     p = sub.add_parser("vendor-extract")
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.action == "chown":
             chown_tree(args.datadir, args.like)
         elif args.action == "check-lsn":
-            check_lsn(args.directory, args.to_lsn, args.last_lsn)
+            check_lsn(args.directory, args.type, args.to_lsn, args.last_lsn)
         elif args.action == "vendor-extract":
             vendor_extract(args.tool, args.stream, args.into, args.extra)
         else:

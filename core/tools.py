@@ -38,6 +38,11 @@ class Tool:
     stream_tool: Path | None = None
 
     @property
+    def prepared_type(self) -> str:
+        """`backup_type` after the last prepare: Percona's final prepare omits --apply-log-only."""
+        return "full-prepared" if self.flavour == PERCONA else "log-applied"
+
+    @property
     def label(self) -> str:
         name = "mariabackup" if self.flavour == MARIADB else "xtrabackup"
         return f"{name} {self.version}".strip()

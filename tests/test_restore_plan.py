@@ -99,7 +99,7 @@ def test_plan_orders_the_steps_and_marks_what_destroys(tmp_path):
     assert plan.aside == tmp_path / "mysql.before-restore-20261121T031500Z"
     assert plan.step("move-aside").argv == ["/py", "-m", "xtrarestore.core.steps", "rename",
                                             str(tmp_path / "mysql"), str(plan.aside)]
-    assert plan.step("check-lsn").argv[-4:] == ["--to-lsn", "300", "--last-lsn", "310"]
+    assert plan.step("check-lsn").argv[-6:] == ["--type", "log-applied", "--to-lsn", "300", "--last-lsn", "310"]
     full = tmp_path / "work" / "data" / "full-11-20-2026_03-00-00"
     assert plan.step("copy-back").argv == ["/usr/bin/mariabackup", "--copy-back", f"--target-dir={full}",
                                            f"--datadir={tmp_path / 'mysql'}"]
@@ -128,6 +128,7 @@ def test_percona_vendor_extraction_decrypts_and_decompresses(tmp_path):
     assert argv[-4:] == ["--", "--decompress", "--decrypt=AES256", "--encrypt-key-file=/backups/key"]
     assert plan.step("prepare:full.xbstream").argv == ["/usr/bin/xtrabackup", "--prepare",
                                                        f"--target-dir={tmp_path / 'w' / 'data' / 'full'}"]
+    assert plan.step("check-lsn").argv[5:7] == ["--type", "full-prepared"]
 
 
 def test_plan_survives_the_journal_round_trip(tmp_path):
@@ -308,3 +309,16 @@ def test_systemd_aliases_count_once(tmp_path, monkeypatch):
     monkeypatch.setattr(service, "_has_systemd", lambda: True)
     assert service.detect_systemd_units() == ["mariadb"]
     assert resolve_service("auto", None, None) == ServiceControl("systemd", unit="mariadb")
+
+
+@pytest.mark.parametrize(("text", "ok"), [
+    ("backup_type = log-applied\nfrom_lsn = 0\nto_lsn = 300\nlast_lsn = 310\n", True),
+    ("backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = 300\nlast_lsn = 310\n", False),
+    ("backup_type = log-applied\nfrom_lsn = 0\nto_lsn = 200\nlast_lsn = 210\n", False),
+])
+def test_lsn_check_after_prepare(tmp_path, text, ok):
+    (tmp_path / "xtrabackup_checkpoints").write_text(text)
+    result = subprocess.run([sys.executable, "-m", "xtrarestore.core.steps", "check-lsn", str(tmp_path),
+                             "--type", "log-applied", "--to-lsn", "300", "--last-lsn", "310"],
+                            capture_output=True, text=True)
+    assert (result.returncode == 0) == ok and ("completed OK!" in result.stdout) == ok
