@@ -1,6 +1,6 @@
 """Benchmark: inventory 1,000 backups over 30 day directories, LSNs read from inside every stream.
 
-    .venv/bin/python bench/bench_inventory.py [--dir DIR] [--keep] [--real N] [--repeat 3]
+    .venv/bin/python bench/bench_inventory.py [--dir DIR] [--keep] [--real N] [--repeat 3] [--cold]
 
 Builds a backup root of 29 synthetic day directories (1 full + 33 or 34
 incrementals each, streams shaped like mariabackup's: ~400 chunks, most
@@ -8,7 +8,8 @@ of them small members, plus 10 MiB ibdata1 chunks) and, with --real N > 0,
 one day of N real mariabackup streams from a sandbox server; 1,000 backups
 in all. Large payloads are left as holes (sparse files) but every chunk
 carries its real CRC, so the streams are valid for mbstream too. Then times
-`scan()` (page cache warm, as right after the files were written) and prints
+`scan()` (page cache warm, as right after the files were written; with
+--cold, each run first asks the kernel to drop the streams' cached pages) and prints
 backups, chunks walked, bytes read against the bytes in the streams, and
 wall time. The goal is < 1 s on this 2-core machine, reading O(chunk headers).
 """
@@ -150,12 +151,23 @@ def build_real(root: Path, count: int) -> None:
             server.take_backup(root / "real", when=when + timedelta(hours=index), compress=index % 2 == 1)
 
 
+def drop_cache(root: Path) -> None:
+    """Ask the kernel to forget the streams' cached pages (POSIX_FADV_DONTNEED), for a cold-cache figure."""
+    for path in root.rglob("*.xbstream"):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", type=Path, help="where to build the root (default: a temp dir, removed after)")
     parser.add_argument("--keep", action="store_true", help="keep the built root")
     parser.add_argument("--real", type=int, default=4, help="real mariabackup streams in a 30th day (0: none)")
     parser.add_argument("--repeat", type=int, default=3, help="timed scans (the median is reported)")
+    parser.add_argument("--cold", action="store_true", help="drop the streams from the page cache before each scan")
     args = parser.parse_args()
     base = args.dir or Path(tempfile.mkdtemp(prefix="bench-inventory-"))
     root = base / "backups"
@@ -168,6 +180,8 @@ def main() -> int:
         print(f"built {root} in {time.perf_counter() - started:.1f} s")
         times = []
         for _ in range(args.repeat):
+            if args.cold:
+                drop_cache(root)
             started = time.perf_counter()
             inventory = scan(root)
             times.append(time.perf_counter() - started)
@@ -183,7 +197,7 @@ def main() -> int:
         print(f"bytes read:    {read / 2**20:.1f} MiB of {total / 2**30:.2f} GiB in the streams "
               f"({100 * read / max(total, 1):.3f} %)")
         print(f"scan() wall:   median {statistics.median(times):.3f} s, min {min(times):.3f} s "
-              f"over {len(times)} runs (page cache warm; {os.cpu_count()} CPUs)")
+              f"over {len(times)} runs (page cache {'dropped' if args.cold else 'warm'}; {os.cpu_count()} CPUs)")
     finally:
         if not args.keep:
             shutil.rmtree(base if args.dir is None else root, ignore_errors=True)

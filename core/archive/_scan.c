@@ -20,6 +20,7 @@
 #define PAYLOAD 20    /* payload_len 8, offset 8, checksum 4 */
 #define MAX_PATH 512  /* FN_REFLEN */
 #define MAX_WANTED 64
+#define MAX_FOUND 64   /* metadata members are small: a few chunks each */
 
 enum { SUFFIX_QP = 1, SUFFIX_LZ4 = 2, SUFFIX_ZST = 4, SUFFIX_XBCRYPT = 8 };
 
@@ -71,6 +72,87 @@ static int suffixes(const char *path, Py_ssize_t n) {
     return found;
 }
 
+/* A wanted payload chunk found by the walk; its payload is read once the GIL is held again. */
+typedef struct {
+    char path[MAX_PATH];
+    uint32_t path_len;
+    uint64_t offset, length;
+    uint32_t checksum;
+    long long position, data;
+} Found;
+
+/* The walk proper: touches no Python object, so it runs with the GIL released. */
+static void walk(Reader *r, long long size, const char **names, const Py_ssize_t *lengths, Py_ssize_t n_wanted,
+                 long long max_size, Found *found, int *n_found, long long *chunks, int *seen, char *error,
+                 size_t error_size) {
+    long long pos = 0;
+    while (pos < size) {
+        const unsigned char *p = fill(r, pos, PREFIX);
+        if (p == NULL) {
+            snprintf(error, error_size, "truncated chunk header at offset 0x%llx", pos);
+            return;
+        }
+        if (memcmp(p, "XBSTCK01", 8) != 0) {
+            snprintf(error, error_size, "%s at offset 0x%llx", pos == 0 ? "not an xbstream file" : "bad chunk magic",
+                     pos);
+            return;
+        }
+        unsigned flags = p[8], type = p[9];
+        uint32_t path_len = le32(p + 10);
+        if (path_len >= MAX_PATH) {
+            snprintf(error, error_size, "member path length %u too long at offset 0x%llx", path_len, pos);
+            return;
+        }
+        if (type != 'P' && type != 'S' && type != 'E' && !(flags & 1)) {
+            snprintf(error, error_size, "unknown chunk type %#04x at offset 0x%llx", type, pos);
+            return;
+        }
+        Py_ssize_t head = PREFIX + path_len + (type == 'E' ? 0 : (type == 'S' ? 4 : 0) + PAYLOAD);
+        p = fill(r, pos, head);
+        if (p == NULL) {
+            snprintf(error, error_size, "truncated chunk header at offset 0x%llx", pos);
+            return;
+        }
+        const char *path = (const char *)p + PREFIX;
+        (*chunks)++;
+        *seen |= suffixes(path, path_len);
+        if (type == 'E') {
+            pos += head;
+            continue;
+        }
+        const unsigned char *q = p + PREFIX + path_len;
+        uint64_t sparse = 0;
+        if (type == 'S') {
+            sparse = le32(q);
+            q += 4;
+        }
+        uint64_t payload_len = le64(q);
+        long long data = pos + head;
+        if (payload_len > (uint64_t)size || (uint64_t)data + 8 * sparse + payload_len > (uint64_t)size) {
+            snprintf(error, error_size, "truncated payload in chunk at offset 0x%llx", pos);
+            return;
+        }
+        int is_wanted = 0;
+        for (Py_ssize_t i = 0; type == 'P' && i < n_wanted && !is_wanted; i++)
+            is_wanted = lengths[i] == (Py_ssize_t)path_len && memcmp(names[i], path, path_len) == 0;
+        if (is_wanted) {
+            if ((long long)payload_len > max_size || *n_found == MAX_FOUND) {
+                snprintf(error, error_size, "unexpected chunk for %.*s at offset 0x%llx", (int)path_len, path, pos);
+                return;
+            }
+            Found *f = &found[(*n_found)++];
+            memcpy(f->path, path, path_len);
+            f->path_len = path_len;
+            f->offset = le64(q + 8);
+            f->length = payload_len;
+            f->checksum = le32(q + 16);
+            f->position = pos;
+            f->data = data;
+        }
+        pos = data + (long long)(8 * sparse + payload_len);
+    }
+}
+
 PyDoc_STRVAR(scan_doc,
 "scan(fd, size, wanted, max_size) -> (chunks, bytes_read, suffixes, found, error)\n\n"
 "Walk the chunk headers of the xbstream open on *fd* (*size* bytes), reading the\n"
@@ -78,12 +160,14 @@ PyDoc_STRVAR(scan_doc,
 "*max_size* bytes). *found* lists (name, offset, payload, checksum, position) in\n"
 "stream order; *suffixes* ORs 1 .qp, 2 .lz4, 4 .zst, 8 .xbcrypt over all member\n"
 "names; *error* is None or a one-line reason with the offset, in which case the\n"
-"other values describe the stream up to that point.");
+"other values describe the stream up to that point. The GIL is released during\n"
+"the walk, so threads can walk several streams at once.");
 
 static PyObject *scan(PyObject *self, PyObject *args) {
     int fd;
     long long size, max_size;
     PyObject *wanted;
+    (void)self;
     if (!PyArg_ParseTuple(args, "iLO!L", &fd, &size, &PyTuple_Type, &wanted, &max_size)) return NULL;
     Py_ssize_t n_wanted = PyTuple_GET_SIZE(wanted);
     if (n_wanted > MAX_WANTED) {
@@ -96,101 +180,49 @@ static PyObject *scan(PyObject *self, PyObject *args) {
         names[i] = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(wanted, i), &lengths[i]);
         if (names[i] == NULL) return NULL;
     }
-    PyObject *found = PyList_New(0);
-    if (found == NULL) return NULL;
-    Reader *r = PyMem_Calloc(1, sizeof(Reader));
-    if (r == NULL) {
-        Py_DECREF(found);
+    Reader *r = PyMem_RawCalloc(1, sizeof(Reader));
+    Found *found = PyMem_RawCalloc(MAX_FOUND, sizeof(Found));
+    if (r == NULL || found == NULL) {
+        PyMem_RawFree(r);
+        PyMem_RawFree(found);
         return PyErr_NoMemory();
     }
     r->fd = fd;
     r->start = -1;
     char error[640] = "";
-    long long pos = 0, chunks = 0;
-    int seen = 0;
-    while (pos < size) {
-        const unsigned char *p = fill(r, pos, PREFIX);
-        if (p == NULL) {
-            snprintf(error, sizeof error, "truncated chunk header at offset 0x%llx", pos);
+    long long chunks = 0;
+    int seen = 0, n_found = 0;
+    Py_BEGIN_ALLOW_THREADS
+    walk(r, size, names, lengths, n_wanted, max_size, found, &n_found, &chunks, &seen, error, sizeof error);
+    Py_END_ALLOW_THREADS
+    PyObject *list = PyList_New(0);
+    for (int i = 0; list != NULL && i < n_found; i++) {
+        Found *f = &found[i];
+        PyObject *payload = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)f->length);
+        if (payload == NULL) {
+            Py_CLEAR(list);
             break;
         }
-        if (memcmp(p, "XBSTCK01", 8) != 0) {
-            snprintf(error, sizeof error, "%s at offset 0x%llx", pos == 0 ? "not an xbstream file" : "bad chunk magic",
-                     pos);
+        ssize_t got = pread(fd, PyBytes_AS_STRING(payload), f->length, (off_t)f->data);
+        if (got != (ssize_t)f->length) {
+            Py_DECREF(payload);
+            if (!error[0]) snprintf(error, sizeof error, "truncated payload in chunk at offset 0x%llx", f->position);
             break;
         }
-        unsigned flags = p[8], type = p[9];
-        uint32_t path_len = le32(p + 10);
-        if (path_len >= MAX_PATH) {
-            snprintf(error, sizeof error, "member path length %u too long at offset 0x%llx", path_len, pos);
-            break;
-        }
-        if (type != 'P' && type != 'S' && type != 'E' && !(flags & 1)) {
-            snprintf(error, sizeof error, "unknown chunk type %#04x at offset 0x%llx", type, pos);
-            break;
-        }
-        Py_ssize_t head = PREFIX + path_len + (type == 'E' ? 0 : (type == 'S' ? 4 : 0) + PAYLOAD);
-        p = fill(r, pos, head);
-        if (p == NULL) {
-            snprintf(error, sizeof error, "truncated chunk header at offset 0x%llx", pos);
-            break;
-        }
-        const char *path = (const char *)p + PREFIX;
-        chunks++;
-        seen |= suffixes(path, path_len);
-        if (type == 'E') {
-            pos += head;
-            continue;
-        }
-        const unsigned char *q = p + PREFIX + path_len;
-        uint64_t sparse = 0;
-        if (type == 'S') {
-            sparse = le32(q);
-            q += 4;
-        }
-        uint64_t payload_len = le64(q), offset = le64(q + 8);
-        uint32_t checksum = le32(q + 16);
-        long long data = pos + head;
-        if (payload_len > (uint64_t)size || (uint64_t)data + 8 * sparse + payload_len > (uint64_t)size) {
-            snprintf(error, sizeof error, "truncated payload in chunk at offset 0x%llx", pos);
-            break;
-        }
-        int is_wanted = 0;
-        for (Py_ssize_t i = 0; type == 'P' && i < n_wanted && !is_wanted; i++)
-            is_wanted = lengths[i] == (Py_ssize_t)path_len && memcmp(names[i], path, path_len) == 0;
-        if (is_wanted) {
-            if ((long long)payload_len > max_size) {
-                snprintf(error, sizeof error, "unexpected chunk for %.*s at offset 0x%llx", (int)path_len, path, pos);
-                break;
-            }
-            PyObject *payload = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)payload_len);
-            if (payload == NULL) goto fail;
-            ssize_t got = pread(fd, PyBytes_AS_STRING(payload), payload_len, (off_t)data);
-            if (got != (ssize_t)payload_len) {
-                Py_DECREF(payload);
-                snprintf(error, sizeof error, "truncated payload in chunk at offset 0x%llx", pos);
-                break;
-            }
-            r->read += got;
-            PyObject *item = Py_BuildValue("(NKNkL)", PyUnicode_DecodeUTF8(path, path_len, "surrogateescape"),
-                                           (unsigned long long)offset, payload, (unsigned long)checksum, pos);
-            if (item == NULL || PyList_Append(found, item) < 0) {
-                Py_XDECREF(item);
-                goto fail;
-            }
-            Py_DECREF(item);
-        }
-        pos = data + (long long)(8 * sparse + payload_len);
+        r->read += got;
+        PyObject *item = Py_BuildValue("(NKNkL)", PyUnicode_DecodeUTF8(f->path, f->path_len, "surrogateescape"),
+                                       (unsigned long long)f->offset, payload, (unsigned long)f->checksum,
+                                       f->position);
+        if (item == NULL || PyList_Append(list, item) < 0) Py_CLEAR(list);
+        Py_XDECREF(item);
     }
-    if (r->os_error) snprintf(error, sizeof error, "read error at offset 0x%llx: %s", pos, strerror(r->os_error));
+    if (r->os_error && !error[0]) snprintf(error, sizeof error, "read error: %s", strerror(r->os_error));
     long long bytes_read = r->read;
-    PyMem_Free(r);
-    if (error[0]) return Py_BuildValue("(LLiNs)", chunks, bytes_read, seen, found, error);
-    return Py_BuildValue("(LLiNO)", chunks, bytes_read, seen, found, Py_None);
-fail:
-    PyMem_Free(r);
-    Py_DECREF(found);
-    return NULL;
+    PyMem_RawFree(r);
+    PyMem_RawFree(found);
+    if (list == NULL) return NULL;
+    if (error[0]) return Py_BuildValue("(LLiNs)", chunks, bytes_read, seen, list, error);
+    return Py_BuildValue("(LLiNO)", chunks, bytes_read, seen, list, Py_None);
 }
 
 static PyMethodDef methods[] = {
