@@ -5,7 +5,7 @@
 Builds a sandbox MariaDB server, grows it with `fill()`, takes a plain and a
 `--compress`ed backup with real mariabackup, and encrypts the compressed one
 into XtraBackup's `--encrypt` layout. Every run is a child process (wall time
-and its own peak RSS from wait4); the stream is read once beforehand so all
+and its own peak RSS from /proc VmHWM); the stream is read once beforehand so all
 runs start from the page cache.
 
 Durability is made equal: our extractor ends with one syncfs() of the target
@@ -17,7 +17,6 @@ mbstream of the plain stream, peak memory ≤ 128 MiB.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -34,20 +33,27 @@ KEY = b"bench-key-bench-key-bench-key-32"
 def run_child(command: list[str], stdin_path: Path | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS MiB) of one child process, which must succeed.
 
-    The peak comes from GNU time: a child forked from this Python process
-    would report this process's RSS as its own high-water mark.
+    The peak is the child's VmHWM, sampled until it exits: it belongs to the
+    image after exec, unlike wait4's ru_maxrss, which would include the RSS of
+    this Python process copied at fork.
     """
-    with tempfile.NamedTemporaryFile("r") as report:
-        stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
-        started = time.perf_counter()
-        status = subprocess.call(["/usr/bin/time", "-f", "%M", "-o", report.name, *command], stdin=stdin,
-                                 stdout=subprocess.DEVNULL)
-        elapsed = time.perf_counter() - started
-        if stdin_path:
-            stdin.close()
-        if status != 0:
-            raise SystemExit(f"{command[0]} failed with status {status}")
-        return elapsed, int(report.read().split()[-1]) / 1024
+    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, stdin=stdin, stdout=subprocess.DEVNULL)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            peak = max(peak, int(status.split("VmHWM:")[1].split()[0]))
+        except (OSError, IndexError):
+            pass
+        time.sleep(0.005)
+    elapsed = time.perf_counter() - started
+    if stdin_path:
+        stdin.close()
+    if proc.returncode != 0:
+        raise SystemExit(f"{command[0]} failed with status {proc.returncode}")
+    return elapsed, peak / 1024
 
 
 def warm(path: Path) -> None:
@@ -58,9 +64,10 @@ def warm(path: Path) -> None:
 
 def mbstream(stream: Path, out: Path, sync: bool) -> tuple[float, float]:
     out.mkdir()
-    if not sync:
-        return run_child(["mbstream", "-x", "-C", str(out)], stdin_path=stream)
-    return run_child(["sh", "-c", f'mbstream -x -C "{out}" && exec sync -f "{out}"'], stdin_path=stream)
+    seconds, peak = run_child(["mbstream", "-x", "-C", str(out)], stdin_path=stream)
+    if sync:
+        seconds += run_child(["sync", "-f", str(out)])[0]
+    return seconds, peak
 
 
 def native(stream: Path, into: Path, key_file: Path | None = None) -> tuple[float, float]:

@@ -462,9 +462,10 @@ class _Extraction:
             raise UnsupportedFormatError(
                 f"{self.label}: sparse chunk in encoded member {header.path} at offset {header.position:#x}"
             )
-        if header.payload_len > MAX_SPARSE_PAYLOAD:
+        if header.payload_len + 8 * header.sparse_count > MAX_SPARSE_PAYLOAD:
             raise BackupFormatError(
-                f"{self.label}: absurd sparse payload length {header.payload_len} at offset {header.position:#x}"
+                f"{self.label}: absurd sparse chunk length {header.payload_len} "
+                f"({header.sparse_count} map entries) at offset {header.position:#x}"
             )
         raw = bytearray(header.end - header.data_offset)
         _read_exact(source, memoryview(raw), self.label, header)
