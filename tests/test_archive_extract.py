@@ -534,3 +534,35 @@ def test_fuzzed_quicklz_blocks_never_crash_the_decoder(backups):
         except ValueError:
             rejected += 1
     assert rejected > 1000
+
+
+def test_lz4_and_zstd_members_in_a_stream(tmp_path):
+    """XtraBackup 8 layouts: `.lz4`, `.zst` and `.zst.xbcrypt` members, each a concatenation of frames."""
+    import lz4.frame
+    import zstandard
+
+    from xtrarestore.core.archive.xbcrypt import encrypt
+
+    data = bytes(range(256)) * 3000
+    pieces = [data[i : i + 100000] for i in range(0, len(data), 100000)]
+    lz4_member = b"".join(lz4.frame.compress(p, content_checksum=True) for p in pieces)
+    zst_member = b"".join(zstandard.ZstdCompressor(write_checksum=True).compress(p) for p in pieces)
+    stream = write_stream(
+        tmp_path / "x8.xbstream",
+        [("db/a.ibd.lz4", lz4_member), ("db/b.ibd.zst", zst_member), ("db/c.ibd.zst.xbcrypt", encrypt(zst_member, KEY))],
+        piece=7777,
+    )
+    extract_stream(stream, tmp_path / "out", key=KEY)
+    assert tree(tmp_path / "out") == {"db/a.ibd": data, "db/b.ibd": data, "db/c.ibd": data}
+
+
+def test_absurd_sparse_map(tmp_path):
+    raw_path = b"holes"
+    header = b"XBSTCK01" + bytes([0, ord("S")]) + struct.pack("<I", len(raw_path)) + raw_path
+    stream = tmp_path / "s.xbstream"
+    stream.write_bytes(header + struct.pack("<I", 1 << 30) + struct.pack("<QQI", 0, 0, 0) + bytes(64))
+    expect_failure(stream, tmp_path / "out", BackupFormatError, r"truncated chunk at offset 0x0")
+    with open(stream, "wb") as out:  # long enough to hold the claimed map, as a hole
+        out.write(header + struct.pack("<I", 1 << 24) + struct.pack("<QQI", 0, 0, 0))
+        out.truncate(140 << 20)
+    expect_failure(stream, tmp_path / "out", BackupFormatError, r"absurd sparse chunk length 0 \(16777216 map entries\)")
