@@ -26,7 +26,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import (
@@ -99,17 +99,14 @@ class ExtractResult:
 
 @dataclass(eq=False)
 class _Member:
-    """One member being extracted. Reader-side fields first, writer-side after."""
+    """One member being extracted: `crypt` and `expected` belong to the reader, the rest to the writer."""
 
-    name: str
     parts: tuple[str, ...]
-    crypt: object | None  # the member's XbcryptDecoder, used by the reader
-    decoder: object | None
-    expected: int = 0
+    crypt: object | None  # the member's XbcryptDecoder
+    decoder: object | None  # the decompressing stages, if any
+    expected: int = 0  # next file offset the stream must supply
     fd: int = -1
-    written: int = 0
-    size: int = 0
-    pending: list = field(default_factory=list)
+    size: int = 0  # bytes of plaintext written so far (or the end of the last write)
 
 
 def target_for(stream: Path, into: Path) -> Path:
@@ -388,7 +385,7 @@ class _Extraction:
         if header.path.endswith(ENCRYPTED):
             crypt = pipeline.stages.pop(0)
         decoder = pipeline if pipeline is not None and pipeline.stages else None
-        member = _Member(header.path, safe_parts(plain, where), crypt, decoder)
+        member = _Member(safe_parts(plain, where), crypt, decoder)
         self.members[header.path] = member
         self._send("open", member, None)
         return member
