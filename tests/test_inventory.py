@@ -263,6 +263,16 @@ def test_percona_series_layout_with_lsns_copies(tree):
     assert series.chains[0].members[0] is full
 
 
+def test_day_directories_are_recognised_by_name_and_nesting(tree, tmp_path):
+    for name in ("Monday", "tue", "20261121", "11-21-2026", "misc", "host1/2026-11-20", "host1/notes"):
+        (tmp_path / name).mkdir(parents=True)
+    shutil.copy(tree.names["mon-full"], tmp_path / "host1" / "notes" / tree.names["mon-full"].name)
+    result = scan(tmp_path)
+    assert sorted(d.name for d in result.days) == sorted(
+        ["Monday", "tue", "20261121", "11-21-2026", "host1/2026-11-20", "host1/notes"])
+    assert [b.state for b in day(result, "host1/notes").backups] == ["ok"]
+
+
 def test_root_may_be_one_day_or_one_backup_directory(tree):
     one_day = scan(tree.root / "Mon")
     assert [d.name for d in one_day.days] == ["Mon"] and len(one_day.days[0].chains) == 1
