@@ -212,3 +212,26 @@ def test_qpress_container_checks():
         decode_member("t.qp", b"qpress11" + archive[8:], None)
     with pytest.raises(BackupFormatError, match="data after the qpress trailer"):
         decode_member("t.qp", archive + b"x", None)
+
+
+def test_tiny_chunks_fed_in_odd_pieces():
+    """Percona encrypts every write separately (8-byte tags, 1-byte 'F', …): chunks of any size, split anywhere."""
+    import random
+
+    from xtrarestore.core.archive.members import member_decoder
+
+    rng = random.Random(3)
+    archive = qpress_archive([qlz_stored_block(TEXT[:900]), qlz_stored_block(TEXT[900:])])
+    sealed, position = b"", 0
+    while position < len(archive):
+        size = rng.choice([1, 4, 8, 20, 300, 5000])
+        sealed += v3_chunk(archive[position : position + size], iv=rng.randbytes(16))
+        position += size
+    _name, decoder = member_decoder("t.qp.xbcrypt", KEY)
+    plain, position = [], 0
+    while position < len(sealed):
+        size = rng.randint(1, 200)
+        plain += decoder.feed(sealed[position : position + size])
+        position += size
+    plain += decoder.finish()
+    assert b"".join(plain) == TEXT
