@@ -246,6 +246,16 @@ def test_quiet_server_orders_equal_to_lsn_by_time(inventory, tree):
     assert not quiet.chains[0].problems
 
 
+def test_find_restore_point_explains_unknown_names(inventory, tree):
+    with pytest.raises(ChainError, match="no day directory 'Someday'"):
+        find_restore_point(inventory, "Someday", "x")
+    with pytest.raises(ChainError, match="no backup 'nope.xbstream' in day Mon"):
+        find_restore_point(inventory, "Mon", "nope.xbstream")
+    with pytest.raises(ChainError, match="orphan") as caught:
+        find_restore_point(inventory, "Fri", tree.names["fri-inc1"].name)
+    assert str(caught.value).startswith(str(tree.names["fri-inc1"]))
+
+
 def test_newest_restore_point(inventory, tree):
     newest = inventory.newest_restore_point()
     assert newest.day.name == "quiet" and newest.target.path == tree.names["quiet-inc2"]
