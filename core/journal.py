@@ -110,6 +110,7 @@ class RestoreState:
     steps: list[StepState]
     outcome: str | None = None
     rollback: list[StepState] = field(default_factory=list)
+    extra: list[StepState] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def status_of(self, name: str) -> str:
@@ -143,19 +144,28 @@ class RestoreState:
         moving = self.plan.step("copy-back").destructive and self.status_of("copy-back") in (RUNNING, FAILED)
         return moving or not self.workspace_complete()
 
-    def describe(self) -> list[str]:
-        """Plain sentences: what happened, what is on disk, what resume and rollback would do."""
+    def describe(self, *, running: bool = False) -> list[str]:
+        """Plain sentences: what happened, what is on disk, what resume and rollback would do.
+
+        *running* says a restore holds the host lock right now, so a started
+        step is in progress rather than interrupted.
+        """
         plan = self.plan
         out = [f"restore {plan.restore_id}: day {plan.day}, up to {plan.upto}; datadir {plan.datadir}"]
+        marks = {"ok": "done", "failed": "FAILED", "running": "RUNNING" if running else "INTERRUPTED",
+                 "pending": "not run"}
         for number, s in enumerate(self.steps, 1):
-            mark = {"ok": "done", "failed": "FAILED", "running": "INTERRUPTED", "pending": "not run"}[s.status]
-            line = f"  {number:2d}. {mark:<11} {s.title}"
+            line = f"  {number:2d}. {marks[s.status]:<11} {s.title}"
             if s.error:
                 line += f" — {s.error}"
             out.append(line)
-        for s in self.rollback:
-            out.append(f"      rollback {s.status:<8} {s.title}" + (f" — {s.error}" if s.error else ""))
+        for label, extra in (("resume", self.extra), ("rollback", self.rollback)):
+            for s in extra:
+                out.append(f"      {label} {s.status:<8} {s.title}" + (f" — {s.error}" if s.error else ""))
         out += [f"  note: {n}" for n in self.notes]
+        if running:
+            out.append("A restore is running now (it holds the host lock); run status again to follow it.")
+            return out
         if self.outcome == "completed":
             out.append(f"The restore completed. The previous datadir is kept at {plan.aside}.")
             return out
@@ -165,7 +175,7 @@ class RestoreState:
         cur = self.current()
         if cur is not None:
             how = "was interrupted during" if cur.status == RUNNING else "failed at"
-            out.append(f"The restore {how} step '{cur.title}'.")
+            out.append(f"The restore {how} step '{cur.title}'" + (f" (log: {cur.log})." if cur.log else "."))
         if not self.touched_live:
             out.append("The live server and datadir were not touched.")
         elif self.moved_aside:
@@ -208,10 +218,11 @@ def summarize(records: list[dict]) -> RestoreState:
     steps = {s.name: StepState(s.name, s.title, s.phase) for s in plan.steps}
     state = RestoreState(plan, list(steps.values()))
     rollback: dict[str, StepState] = {}
+    extra: dict[str, StepState] = {}  # steps a resume added (setting a partial copy aside)
     for record in records[1:]:
         event = record.get("event")
         name = record.get("step")
-        table = rollback if record.get("mode") == "rollback" else steps
+        table = rollback if record.get("mode") == "rollback" else steps if name in steps else extra
         if event == "start":
             if name not in table:
                 table[name] = StepState(name, record.get("title", name), record.get("phase", ""))
@@ -232,6 +243,7 @@ def summarize(records: list[dict]) -> RestoreState:
         elif event == "outcome":
             state.outcome = record["outcome"]
     state.rollback = list(rollback.values())
+    state.extra = list(extra.values())
     return state
 
 

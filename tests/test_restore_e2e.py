@@ -184,7 +184,9 @@ def test_second_concurrent_restore_is_refused(story):
 
     with HostLock(story.base / "state" / "restore.lock"):
         result = _cli("restore", *_args(story, story.inc), "--yes", check=2)
+        status = _cli("status", "--state-dir", str(story.base / "state"), "--rollback", "--yes", check=2)
     assert "another restore is running on this host" in result.stderr and story.server.ping()
+    assert "A restore is running now" in status.stdout and "wait for it" in status.stderr
 
 
 def test_not_enough_space_is_refused_with_numbers(story):

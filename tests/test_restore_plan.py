@@ -322,3 +322,12 @@ def test_lsn_check_after_prepare(tmp_path, text, ok):
                              "--type", "log-applied", "--to-lsn", "300", "--last-lsn", "310"],
                             capture_output=True, text=True)
     assert (result.returncode == 0) == ok and ("completed OK!" in result.stdout) == ok
+
+
+def test_status_while_a_restore_runs_says_running(tmp_path):
+    plan = _plan(tmp_path)
+    journal = _journal(tmp_path, plan, (plan.steps[0].name, None))
+    text = "\n".join(load_state(journal.paths[0]).describe(running=True))
+    assert "RUNNING" in text and "INTERRUPTED" not in text and "resume would" not in text
+    journal.append({"event": "start", "mode": "restore", "step": "partial-aside", "title": "Set aside"})
+    assert [s.name for s in load_state(journal.paths[0]).extra] == ["partial-aside"]

@@ -32,6 +32,16 @@ def register(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
+def _lock_busy(explicit_state_dir) -> bool:
+    from xtrarestore.core.lock import HostLock, LockBusyError, lock_path
+
+    try:
+        HostLock(lock_path(explicit_state_dir)).acquire().release()
+    except LockBusyError:
+        return True
+    return False
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -42,7 +52,11 @@ def run(args: argparse.Namespace) -> int:
 
     state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
     state = load_state(find_journal(state_dir, args.id))
-    print("\n".join(state.describe()))
+    running = _lock_busy(Path(args.state_dir) if args.state_dir else None)
+    print("\n".join(state.describe(running=running)))
+    if running and (args.resume or args.rollback):
+        print("xtrarestore: a restore is running now; wait for it before --resume/--rollback", file=sys.stderr)
+        return 2
     if not (args.resume or args.rollback):
         return 0 if state.outcome in ("completed", "rolled-back", None) else 1
     if state.finished:
