@@ -97,6 +97,20 @@ def datadir_checks(plan: Plan) -> list[Check]:
     ]
 
 
+def workspace_checks(plan: Plan, backup_root: Path) -> list[Check]:
+    """The workspace must be ours alone: outside the backup root and not holding an earlier extraction."""
+    work = plan.workdir.resolve()
+    inside = work.is_relative_to(backup_root.resolve())
+    leftover = plan.extracted.exists() and any(plan.extracted.iterdir())
+    return [
+        Check("workspace outside the backup root", not inside,
+              f"{plan.workdir}" + (f": inside {backup_root}; backups are read-only to us" if inside else "")),
+        Check("workspace free", not leftover,
+              f"{plan.extracted}" + (": holds an earlier extraction; choose another --workdir" if leftover else
+                                     ": will be created, mode 0700")),
+    ]
+
+
 def tool_checks(tool: Tool, members, key_file: Path | None) -> list[Check]:
     checks = [Check("backup tool", True, f"{tool.label} at {tool.path}")]
     for member in members:

@@ -331,3 +331,14 @@ def test_status_while_a_restore_runs_says_running(tmp_path):
     assert "RUNNING" in text and "INTERRUPTED" not in text and "resume would" not in text
     journal.append({"event": "start", "mode": "restore", "step": "partial-aside", "title": "Set aside"})
     assert [s.name for s in load_state(journal.paths[0]).extra] == ["partial-aside"]
+
+
+def test_workspace_must_be_outside_the_backup_root_and_fresh(tmp_path):
+    from xtrarestore.core.preflight import workspace_checks
+
+    plan = _plan(tmp_path)
+    assert all(c.ok for c in workspace_checks(plan, tmp_path / "backups"))
+    inside, _ = workspace_checks(plan, tmp_path)
+    assert not inside.ok and "read-only" in inside.detail
+    (plan.extracted / "full").mkdir(parents=True)
+    assert not workspace_checks(plan, tmp_path / "backups")[1].ok

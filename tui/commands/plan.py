@@ -94,6 +94,7 @@ def prepare(args):
     checks += preflight.unfinished_checks(state_dir(args), target.datadir)
     checks += preflight.service_checks(target)
     checks += preflight.tool_checks(tool, point.members, key_file)
+    checks += preflight.workspace_checks(plan, root)
     checks += preflight.datadir_checks(plan)
     checks += preflight.space_checks(plan, point.members, move_back=target.move_back)
     return plan, checks
