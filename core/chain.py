@@ -91,7 +91,9 @@ def _missing_base(backup: Backup, earlier: list[Backup], day: str, elsewhere: di
     if unknown:
         other = unknown[-1]
         return Problem(
-            other.state, backup.name, f"from_lsn {lsn}: its base may be {other.name}, whose LSNs are unknown ({other.state})"
+            other.state,
+            backup.name,
+            f"from_lsn {lsn}: its base may be {other.name}, whose LSNs are unknown ({other.state})",
         )
     foreign = [(d, b) for d, b in elsewhere.get(lsn, []) if d != day]
     if foreign:

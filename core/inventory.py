@@ -68,6 +68,7 @@ TIMESTAMPS = (
     (re.compile(r"(\d{4})(\d{2})(\d{2})[_T-]?(\d{2})(\d{2})(\d{2})"), (1, 2, 3, 4, 5, 6)),
 )
 LOG = "backup-progress.log"
+DIR_COMPRESSIONS = ((".qp", "qpress"), (".lz4", "lz4"), (".zst", "zstd"))
 # How far a stream's mtime may lie from the extra-lsndir xtrabackup_info's times and still be that backup.
 LSNDIR_SLACK = timedelta(seconds=60)
 
@@ -158,11 +159,12 @@ def _is_day(name: str, names: dict[str, os.DirEntry]) -> bool:
     return any(n.endswith((STREAM, INCOMPLETE)) for n in names)
 
 
+def _unreadable(path: Path, error: OSError) -> chains.Problem:
+    return chains.Problem("unreadable", None, f"{path}: cannot read directory: {error.strerror or error}")
+
+
 def _unreadable_day(name: str, path: Path, error: OSError) -> Day:
-    day = Day(name, path)
-    reason = error.strerror or str(error)
-    day.problems.append(chains.Problem("unreadable", None, f"{path}: cannot read directory: {reason}"))
-    return day
+    return Day(name, path, problems=[_unreadable(path, error)])
 
 
 def _find(root: Path, key: bytes | None) -> list[Day]:
@@ -322,7 +324,7 @@ def _read_directory(
     size, suffixes = _tree_size(path)
     backup = Backup(name, path, _kind_from_name(name), "directory", _timestamp(name, path), size)
     backup.encrypted = ".xbcrypt" in suffixes
-    backup.compression = next((c for s, c in ((".qp", "qpress"), (".lz4", "lz4"), (".zst", "zstd")) if s in suffixes), None)
+    backup.compression = next((name for suffix, name in DIR_COMPRESSIONS if suffix in suffixes), None)
     try:
         members = _small_files(path, names, (*CHECKPOINTS, *INFO, *BINLOG_INFO))
     except OSError as error:
@@ -415,7 +417,7 @@ def _directories_under(path: Path, label: str, key: bytes | None, day: Day) -> l
         try:
             sub_names = _listing(Path(entry.path))
         except OSError as error:
-            day.problems.append(chains.Problem("unreadable", None, f"{entry.path}: cannot read directory: {error.strerror}"))
+            day.problems.append(_unreadable(Path(entry.path), error))
             continue
         if _is_backup_dir(sub_names):
             found.append(_read_directory(Path(entry.path), f"{label}/{name}", sub_names, key, None))
@@ -474,7 +476,7 @@ def _read_series(path: Path, name: str, names: dict[str, os.DirEntry], key: byte
         try:
             children = _listing(Path(entry.path))
         except OSError as error:
-            day.problems.append(chains.Problem("unreadable", None, f"{entry.path}: cannot read directory: {error.strerror}"))
+            day.problems.append(_unreadable(Path(entry.path), error))
             continue
         for child_name in sorted(children):
             child = children[child_name]

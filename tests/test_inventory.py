@@ -163,7 +163,8 @@ def test_latest_stream_is_failed_when_its_log_lacks_completed_ok(tree, tmp_path)
     latest = next(b for b in result.backups if b.name == tree.names["mon-inc2"].name)
     assert latest.state == "failed" and latest.completed_ok is False
     assert latest.problems[0].message.startswith(f"{log}: ") and "FATAL ERROR" in latest.problems[0].message
-    assert [p.target.name for p in result.restore_points()] == [tree.names["mon-full"].name, tree.names["mon-inc1"].name]
+    targets = [p.target.name for p in result.restore_points()]
+    assert targets == [tree.names["mon-full"].name, tree.names["mon-inc1"].name]
 
 
 def test_compressed_day(inventory, tree):
@@ -188,11 +189,13 @@ def test_damaged_checkpoints_name_the_file_and_the_problem(tree, tmp_path):
     corrupt = day_dir / tree.names["mon-full"].name
     shutil.copy(tree.names["mon-full"], corrupt)
     with open(corrupt, "r+b") as stream:
-        header = next(h for h in iter_headers(stream, "x", corrupt.stat().st_size) if h.path == "xtrabackup_checkpoints")
+        headers = iter_headers(stream, "x", corrupt.stat().st_size)
+        header = next(h for h in headers if h.path == "xtrabackup_checkpoints")
         stream.seek(header.data_offset)
         stream.write(b"X")
     garbage = day_dir / "incremental-11-16-2026_09-00-00.xbstream"
-    garbage.write_bytes(chunk_bytes("xtrabackup_checkpoints", b"\x00\x01garbage", 0) + eof_bytes("xtrabackup_checkpoints"))
+    member = "xtrabackup_checkpoints"
+    garbage.write_bytes(chunk_bytes(member, b"\x00\x01garbage", 0) + eof_bytes(member))
     no_lsn = shutil.copytree(tree.names["mon-copy"], day_dir / "restore" / "full-11-16-2026_08-00-00")
     (no_lsn / "xtrabackup_checkpoints").write_text("backup_type = full-backuped\nfrom_lsn = 0\n")
     result = {b.path: b for b in scan(day_dir).backups}

@@ -150,7 +150,10 @@ def print_table(inventory, now) -> None:
         if not day.backups:
             table.add_row(day.name, "(no backups)", "", "", "", "", "", ", ".join(p.code for p in day.problems))
         for row, backup in enumerate(sorted(day.backups, key=lambda b: (b.timestamp, b.name))):
-            kind = " ".join(filter(None, (SHORT_KINDS.get(backup.kind, "?"), SHORT_COMPRESSIONS.get(backup.compression), "enc" * backup.encrypted)))
+            kind = " ".join(
+                filter(None, (SHORT_KINDS.get(backup.kind, "?"), SHORT_COMPRESSIONS.get(backup.compression),
+                              "enc" * backup.encrypted))
+            )
             state = Text(backup.state, style=STATE_STYLES.get(backup.state, "red"))
             table.add_row(
                 "" if row else day.name,
