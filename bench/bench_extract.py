@@ -17,6 +17,7 @@ mbstream of the plain stream, peak memory ≤ 128 MiB.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -30,30 +31,35 @@ from xtrarestore.core.sandbox import SandboxServer
 KEY = b"bench-key-bench-key-bench-key-32"
 
 
-def run_child(command: list[str], stdin_path: Path | None = None) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one child process, which must succeed.
+def run_child(command: list[str], stdin_path: Path | None = None) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS MiB) of one child process, which must succeed.
 
     The peak is the child's VmHWM, sampled until it exits: it belongs to the
     image after exec, unlike wait4's ru_maxrss, which would include the RSS of
-    this Python process copied at fork.
+    this Python process copied at fork. CPU time (user + system, all threads)
+    comes from wait4 and does not depend on how busy the machine is.
     """
     stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdin=stdin, stdout=subprocess.DEVNULL)
     peak = 0
-    while proc.poll() is None:
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
         try:
-            status = Path(f"/proc/{proc.pid}/status").read_text()
-            peak = max(peak, int(status.split("VmHWM:")[1].split()[0]))
+            text = Path(f"/proc/{proc.pid}/status").read_text()
+            peak = max(peak, int(text.split("VmHWM:")[1].split()[0]))
         except (OSError, IndexError):
             pass
         time.sleep(0.005)
     elapsed = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
     if stdin_path:
         stdin.close()
     if proc.returncode != 0:
         raise SystemExit(f"{command[0]} failed with status {proc.returncode}")
-    return elapsed, peak / 1024
+    return elapsed, usage.ru_utime + usage.ru_stime, peak / 1024
 
 
 def warm(path: Path) -> None:
@@ -62,15 +68,16 @@ def warm(path: Path) -> None:
             pass
 
 
-def mbstream(stream: Path, out: Path, sync: bool) -> tuple[float, float]:
+def mbstream(stream: Path, out: Path, sync: bool) -> tuple[float, float, float]:
     out.mkdir()
-    seconds, peak = run_child(["mbstream", "-x", "-C", str(out)], stdin_path=stream)
+    seconds, cpu, peak = run_child(["mbstream", "-x", "-C", str(out)], stdin_path=stream)
     if sync:
-        seconds += run_child(["sync", "-f", str(out)])[0]
-    return seconds, peak
+        synced, sync_cpu, _peak = run_child(["sync", "-f", str(out)])
+        seconds, cpu = seconds + synced, cpu + sync_cpu
+    return seconds, cpu, peak
 
 
-def native(stream: Path, into: Path, key_file: Path | None = None) -> tuple[float, float]:
+def native(stream: Path, into: Path, key_file: Path | None = None) -> tuple[float, float, float]:
     command = [sys.executable, "-m", "xtrarestore.core.archive.extract", "--into", str(into)]
     if key_file:
         command += ["--key-file", str(key_file)]
@@ -108,7 +115,7 @@ def main() -> int:
             ("qp", "native, qpress", compressed, lambda s, o: native(s, o)),
             ("enc+qp", "native, encrypted+qpress", encrypted, lambda s, o: native(s, o, key_file)),
         )
-        results: dict[str, list[tuple[float, float]]] = {name: [] for name, *_ in runs}
+        results: dict[str, list[tuple[float, float, float]]] = {name: [] for name, *_ in runs}
         labels = {name: label for name, label, *_ in runs}
         for attempt in range(args.repeat):
             for name, _label, stream, action in runs:
@@ -120,11 +127,11 @@ def main() -> int:
 
         best = {name: min(runs) for name, runs in results.items()}
         base = best["mbstream"][0]
-        print(f"{'run':<28}{'wall s':>8}{'ratio':>8}{'peak MiB':>10}   (ratio to mbstream -x + sync -f)")
-        for name, (seconds, rss) in best.items():
-            print(f"{labels[name]:<28}{seconds:8.2f}{seconds / base:8.2f}{rss:10.1f}")
+        print(f"{'run':<28}{'wall s':>8}{'ratio':>8}{'CPU s':>8}{'peak MiB':>10}   (ratio: wall / mbstream -x + sync -f)")
+        for name, (seconds, cpu, rss) in best.items():
+            print(f"{labels[name]:<28}{seconds:8.2f}{seconds / base:8.2f}{cpu:8.2f}{rss:10.1f}")
         ok = best["plain"][0] <= 1.1 * base and best["enc+qp"][0] <= 2.0 * base
-        ok &= max(best[name][1] for name in ("plain", "qp", "enc+qp")) <= 128
+        ok &= max(best[name][2] for name in ("plain", "qp", "enc+qp")) <= 128
         print("goals met" if ok else "goals NOT met")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -429,7 +429,8 @@ class _Extraction:
             if member.crypt is not None:
                 sealed = member.crypt.split(view)
                 plain = self._buffer()
-                self._send("decrypted", member, self._decryptors().submit(member.crypt.open, sealed, plain), buffer, plain)
+                future = self._decryptors().submit(member.crypt.open, sealed, plain)
+                self._send("decrypted", member, future, buffer, plain)
             else:
                 self._send("write", member, (offset, view), buffer)
             offset += count
@@ -480,7 +481,9 @@ class _Extraction:
             offset += length
             used += length
         if used != len(payload):
-            raise BackupFormatError(f"{self.label}: sparse map does not cover its payload at offset {header.position:#x}")
+            raise BackupFormatError(
+                f"{self.label}: sparse map does not cover its payload at offset {header.position:#x}"
+            )
         member.expected = offset
 
     def _check_crc(self, crc: int, header: ChunkHeader) -> None:

@@ -26,7 +26,9 @@ def unpack_command(partial: Path) -> list[str]:
     return [str(find_program(["mbstream", "xbstream"])), "-x", "-C", str(partial)]
 
 
-def decode_command(partial: Path, *, encrypted: bool, compressed: bool, key_file: Path | None, key_len: int) -> list[str]:
+def decode_command(
+    partial: Path, *, encrypted: bool, compressed: bool, key_file: Path | None, key_len: int
+) -> list[str]:
     """The `xtrabackup` call decoding *partial* in place; the key is only named by its file."""
     if encrypted:
         args = [str(find_program(["xtrabackup"])), f"--decrypt={ALGORITHMS[key_len]}", f"--encrypt-key-file={key_file}"]

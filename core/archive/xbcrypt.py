@@ -16,7 +16,7 @@ import os
 import struct
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -35,8 +35,7 @@ _HEAD = struct.Struct("<8sQQQI")  # magic, reserved, original size, encrypted si
 _IV_SIZE = struct.Struct("<Q")
 
 
-@dataclass(frozen=True, slots=True)
-class SealedChunk:
+class SealedChunk(NamedTuple):
     """One chunk as stored: where it starts in the member, its version, IV, CRC and ciphertext."""
 
     offset: int
@@ -117,16 +116,17 @@ class XbcryptDecoder(Framed):
             into = bytearray(total + HASH_LEN + IV_LEN)
         view = memoryview(into)
         position = 0
-        for chunk in chunks:
-            if zlib.crc32(chunk.data) != chunk.checksum:
-                raise ChecksumError(f"{self._label}: xbcrypt chunk checksum mismatch at offset {chunk.offset:#x}")
-            size = len(chunk.data)
-            Cipher(self._aes, modes.CTR(chunk.iv)).decryptor().update_into(chunk.data, view[position:])
-            if chunk.version == 3:
+        for offset, version, iv, checksum, data in chunks:
+            if zlib.crc32(data) != checksum:
+                raise ChecksumError(f"{self._label}: xbcrypt chunk checksum mismatch at offset {offset:#x}")
+            size = len(data)
+            Cipher(self._aes, modes.CTR(iv)).decryptor().update_into(data, view[position:])
+            if version == 3:
                 size -= HASH_LEN
-                if hashlib.sha256(view[position : position + size]).digest() != view[position + size : position + size + HASH_LEN]:
+                stored_hash = bytes(view[position + size : position + size + HASH_LEN])
+                if hashlib.sha256(view[position : position + size]).digest() != stored_hash:
                     raise WrongKeyError(
-                        f"{self._label}: wrong key — the chunk at offset {chunk.offset:#x} decrypts "
+                        f"{self._label}: wrong key — the chunk at offset {offset:#x} decrypts "
                         "but fails its SHA-256 check"
                     )
             position += size
