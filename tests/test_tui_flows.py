@@ -177,3 +177,67 @@ async def _escape_closing_the_confirm_modal_stays_on_the_plan(production):
         await pilot.pause()
         assert isinstance(app.screen, PlanScreen)
         assert app.job is None
+
+
+def test_quit_while_restoring_lets_the_step_finish_then_stops(production):
+    asyncio.run(_quit_while_restoring(production))
+
+
+async def _quit_while_restoring(production):
+    from xtrarestore.core.journal import load_state
+
+    server, _root, _rows, _work = production
+    before = equipment_count(server)
+    app = XtraRestoreApp(settings_for(production, "quit"))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_plan(pilot, downs=9)
+        await pilot.press("x")
+        await confirm_typed(pilot, "restore")
+        run = app.screen
+        await wait_for(pilot, lambda: run.running_step is not None)
+        running = run.running_step
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        assert "A restore is running" in screen_text(app)
+        assert app.focused.id == "cancel"
+        await pilot.press("tab", "enter")  # "Quit after this step"
+        await wait_for(pilot, lambda: app.return_code is not None, timeout=300)
+        job = run.job
+    state = load_state(job.journal_path())
+    finished = {s.name: s.status for s in state.steps}
+    assert finished[running] == "ok", "the step running at quit time must finish, not be killed"
+    assert finished["stop"] == "pending" and state.outcome == "failed"
+    assert not state.touched_live
+    assert server.is_running() and equipment_count(server) == before
+
+
+def test_drill_from_the_inventory_shows_its_report_and_lists_it(production):
+    asyncio.run(_drill_from_the_inventory(production))
+
+
+async def _drill_from_the_inventory(production):
+    from xtrarestore.tui.screens.drill import DrillReportScreen, DrillReportsScreen
+
+    _server, _root, rows, work = production
+    upto = mon(1)
+    settings = settings_for(production, "drill")
+    settings.drill_workroot = work
+    app = XtraRestoreApp(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.screen.inventory is not None)
+        for _ in range(9):
+            await pilot.press("down")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DrillReportScreen), timeout=300)
+        text = screen_text(app)
+        assert f"[DRILL PASSED] Mon up to {upto}" in text and "RTO" in text
+        line = next(line for line in text.splitlines() if "playground.equipment" in line)
+        assert line.split()[1] == str(rows[upto])
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, InventoryScreen)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, DrillReportsScreen) and app.screen.reports)
+        assert "[PASSED]" in screen_text(app) and f"Mon/{upto}" in screen_text(app)
+    assert not list(work.glob("xtrarestore-drill-*")), "the drill's sandbox must be removed"

@@ -31,7 +31,9 @@ SNAPSHOT_ROOT = Path("/var/tmp/xtrarestore-tui-snapshots")
 
 def var_tmp_dir(prefix: str) -> Path:
     """A directory the `mysql` user can reach and that preflight does not call temporary."""
-    return Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
+    path.chmod(0o711)
+    return path
 
 
 def new_server() -> SandboxServer:

@@ -65,6 +65,7 @@ class RunScreen(Screen):
         Binding("b", "rollback", "Roll back", tooltip="Put the previous datadir back and start the server"),
         Binding("enter", "result", "Result", priority=True, tooltip="Open the result of the finished job"),
         Binding("escape", "back", "Back", tooltip="Back to the inventory (only once the job ended)"),
+        Binding("q", "app.quit", "Quit", tooltip="Quit; a running step is never abandoned (asks first)"),
     ]
 
     class StepChanged(Message):
