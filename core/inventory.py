@@ -193,21 +193,30 @@ def _collect(path: Path, rel: str, names: dict[str, os.DirEntry], depth: int, ke
         return
     if depth >= MAX_DEPTH:
         return
+    unreadable: list[Day] = []
+    subdirs: list[tuple[Path, str, dict[str, os.DirEntry]]] = []
     for name in sorted(names):
-        entry, sub, label = names[name], Path(names[name].path), f"{rel}/{name}" if rel else name
+        entry, sub, sub_label = names[name], Path(names[name].path), f"{rel}/{name}" if rel else name
         if name.startswith("."):
             continue
         if entry.is_symlink() and not sub.exists():
-            days.append(_unreadable_day(label, sub, FileNotFoundError(errno.ENOENT, "dangling symbolic link")))
+            dangling = FileNotFoundError(errno.ENOENT, "dangling symbolic link")
+            unreadable.append(_unreadable_day(sub_label, sub, dangling))
             continue
         if not _is_dir(entry, follow=False):
             continue
         try:
             sub_names = _listing(sub)
         except OSError as error:
-            days.append(_unreadable_day(label, sub, error))
+            unreadable.append(_unreadable_day(sub_label, sub, error))
             continue
-        _collect(sub, label, sub_names, depth + 1, key, days)
+        if _is_backup_dir(sub_names):  # e.g. restore/ made by extract-mysql.sh: its backups form a day
+            days.append(_read_day(path, label, names, key))
+            return
+        subdirs.append((sub, sub_label, sub_names))
+    days += unreadable
+    for sub, sub_label, sub_names in subdirs:
+        _collect(sub, sub_label, sub_names, depth + 1, key, days)
 
 
 # -- reading artifacts -------------------------------------------------------

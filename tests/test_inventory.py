@@ -280,10 +280,13 @@ def test_day_directories_are_recognised_by_name_and_nesting(tree, tmp_path):
     for name in ("Monday", "tue", "20261121", "11-21-2026", "misc", "host1/2026-11-20", "host1/notes"):
         (tmp_path / name).mkdir(parents=True)
     shutil.copy(tree.names["mon-full"], tmp_path / "host1" / "notes" / tree.names["mon-full"].name)
+    # extract-mysql.sh run from the root leaves restore/<backup>/ there: those directories form a day
+    shutil.copytree(tree.names["mon-copy"], tmp_path / "restore" / tree.names["mon-copy"].name)
     result = scan(tmp_path)
     assert sorted(d.name for d in result.days) == sorted(
-        ["Monday", "tue", "20261121", "11-21-2026", "host1/2026-11-20", "host1/notes"])
+        ["Monday", "tue", "20261121", "11-21-2026", "host1/2026-11-20", "host1/notes", "restore"])
     assert [b.state for b in day(result, "host1/notes").backups] == ["ok"]
+    assert [(b.artifact, b.state) for b in day(result, "restore").backups] == [("directory", "ok")]
 
 
 def test_root_may_be_one_day_or_one_backup_directory(tree):
