@@ -7,9 +7,11 @@ them (weekday names `Mon`/`Monday`, or dated `2026-11-21`, `20261121`,
 `--extra-lsndir` copy of `xtrabackup_checkpoints` and `backup-progress.log`,
 and extracted backup directories (`restore/full-…/`); the Percona blog's
 `full/ incr/ lsns/` layout with timestamped backup directories or streams;
-and a root that is itself one day directory or one backup directory.
-Directories are searched three levels deep; symlinked directories are not
-followed there (a symlink loop cannot trap us) but the root may be a symlink.
+a directory holding plain backup directories (`--target-dir` backups, or
+`restore/` left at the root); and a root that is itself one day directory or
+one backup directory. Directories are searched three levels deep; symlinked
+directories are not followed there (a dangling one is reported) but the
+root may be a symlink.
 
 A backup's own state (`chain.link_day` later settles the final one):
 
