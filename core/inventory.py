@@ -22,8 +22,11 @@ A backup's own state (`chain.link_day` later settles the final one):
   stream, a stream or backup directory without checkpoints, or the day's
   latest stream when `backup-progress.log` does not end with `completed OK!`.
 * `key-required` — the checkpoints are encrypted and no key (or a wrong one)
-  was given, and the day's extra-lsndir copy cannot be proven to be this
-  backup's (see `_lsndir_copy`).
+  was given, and no extra-lsndir copy is provably this backup's (the day's
+  copy for its latest stream, see `_lsndir_matches`; `lsns/<same name>/`
+  in the `full/ incr/ lsns/` layout).
+* `copy` — an extracted directory of one of the day's streams (same name or
+  same checkpoints): listed, not chained.
 * `ok` — LSNs known.
 
 Browsing never writes: files are opened read-only and nothing is created.
