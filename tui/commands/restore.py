@@ -44,18 +44,42 @@ def ask_password(plan):
     return password
 
 
-def printer(event) -> None:
-    """Show runner events on the terminal: step headers, output lines, occasional progress."""
-    if event.kind == "started":
-        print(f"\n[{event.index}] {event.step.title}\n    $ {event.step.command}", flush=True)
-    elif event.kind == "output":
-        print(f"    {event.line}", flush=True)
-    elif event.kind == "finished":
-        print(f"    done in {event.seconds:.1f}s", flush=True)
-    elif event.kind == "failed":
-        print(f"    FAILED: {event.error}", flush=True)
-    elif event.kind == "note":
-        print(f"note: {event.line}", flush=True)
+class Printer:
+    """Show runner events on the terminal: step headers, output lines, a progress line every few seconds."""
+
+    def __init__(self, every: float = 3.0):
+        self.every = every
+        self.last = 0.0
+
+    def __call__(self, event) -> None:
+        if event.kind == "progress":
+            self.progress(event.progress)
+        elif event.kind == "started":
+            print(f"\n[{event.index}] {event.step.title}\n    $ {event.step.command}", flush=True)
+        elif event.kind == "output":
+            print(f"    {event.line}", flush=True)
+        elif event.kind == "finished":
+            print(f"    done in {event.seconds:.1f}s", flush=True)
+        elif event.kind == "failed":
+            print(f"    FAILED: {event.error}", flush=True)
+        elif event.kind == "note":
+            print(f"note: {event.line}", flush=True)
+
+    def progress(self, text: str) -> None:
+        import json
+        import time
+
+        now = time.monotonic()
+        if now - self.last < self.every:
+            return
+        try:
+            data = json.loads(text)
+            done = 100 * data["bytes_read"] / max(data["total_bytes"], 1)
+        except (ValueError, KeyError, TypeError):
+            return
+        self.last = now
+        print(f"    {done:5.1f}%  {data['bytes_read'] / 2**20:,.0f} of {data['total_bytes'] / 2**20:,.0f} MiB read",
+              flush=True)
 
 
 def execute(plan, state_dir, action, password) -> int:
@@ -73,7 +97,7 @@ def execute(plan, state_dir, action, password) -> int:
         plan.workdir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         plan.workdir.mkdir(exist_ok=True, mode=0o700)
         plan.workdir.chmod(0o700)
-        runner = Runner(plan, Journal.for_plan(plan, state_dir), on_event=printer, password=password)
+        runner = Runner(plan, Journal.for_plan(plan, state_dir), on_event=Printer(), password=password)
         try:
             action(runner)
         except StepFailedError as error:
