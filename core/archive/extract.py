@@ -270,23 +270,33 @@ class _Writer(threading.Thread):
             member.fd = -1
         self.files += 1
 
-    def _append(self, member: _Member, pieces: list) -> None:
-        self._write_at(member, pieces, member.size)
-        member.size += sum(len(piece) for piece in pieces)
+    def _append(self, member: _Member, pieces) -> None:
+        """Write *pieces* (any iterable, consumed lazily) at the end of the member's file."""
+        batch: list = []
+        batched = 0
+        for piece in pieces:
+            batch.append(piece)
+            batched += len(piece)
+            if batched >= PIECE or len(batch) >= IOV_BATCH:
+                self._write_at(member, batch, member.size)
+                member.size += batched
+                batch, batched = [], 0
+        if batch:
+            self._write_at(member, batch, member.size)
+            member.size += batched
 
     def _write_at(self, member: _Member, pieces: list, offset: int) -> None:
-        """Write *pieces* back to back from *offset*, a batch per system call."""
+        """Write *pieces* back to back from *offset* in as few system calls as the kernel allows."""
+        batch = [memoryview(piece) for piece in pieces]
         try:
-            for first in range(0, len(pieces), IOV_BATCH):
-                batch = [memoryview(piece) for piece in pieces[first : first + IOV_BATCH]]
-                while batch:
-                    done = os.pwritev(member.fd, batch, offset)
-                    offset += done
-                    self.written += done
-                    while batch and done >= len(batch[0]):
-                        done -= len(batch.pop(0))
-                    if batch and done:
-                        batch[0] = batch[0][done:]
+            while batch:
+                done = os.pwritev(member.fd, batch, offset)
+                offset += done
+                self.written += done
+                while batch and done >= len(batch[0]):
+                    done -= len(batch.pop(0))
+                if batch and done:
+                    batch[0] = batch[0][done:]
         except OSError as error:
             raise OutputError(f"{self._label}: cannot write {'/'.join(member.parts)}: {error.strerror}") from None
 

@@ -9,6 +9,8 @@ encryption, hence `name.qp.xbcrypt`); decoding peels them off in reverse.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from itertools import chain
 
 from ..errors import BackupFormatError
 
@@ -22,23 +24,29 @@ def _decoder_class(module: str, name: str):
 
 
 class Pipeline:
-    """Decoders applied in order; feed() and finish() have the same contract as each stage's."""
+    """Decoders applied in order, lazily: consume what feed() returns before feeding more."""
 
     def __init__(self, stages: list) -> None:
         self.stages = stages
 
-    def feed(self, data) -> list[bytes]:
-        pieces = [data]
+    def feed(self, data) -> Iterator:
+        pieces: Iterator = iter((data,))
         for stage in self.stages:
-            pieces = [out for piece in pieces for out in stage.feed(piece)]
+            pieces = _through(stage, pieces)
         return pieces
 
-    def finish(self) -> list[bytes]:
-        pieces: list[bytes] = []
+    def finish(self) -> Iterator:
+        pieces: Iterator = iter(())
         for stage in self.stages:
-            pieces = [out for piece in pieces for out in stage.feed(piece)]
-            pieces += stage.finish()
+            pieces = _through(stage, pieces, finish=True)
         return pieces
+
+
+def _through(stage, pieces: Iterator, finish: bool = False) -> Iterator:
+    for piece in pieces:
+        yield from stage.feed(piece)
+    if finish:
+        yield from stage.finish()
 
 
 def final_name(name: str) -> str:
@@ -82,4 +90,4 @@ def decode_member(name: str, data: bytes, key: bytes | None) -> tuple[str, bytes
     plain, pipeline = member_decoder(name, key)
     if pipeline is None:
         return plain, bytes(data)
-    return plain, b"".join(pipeline.feed(data) + pipeline.finish())
+    return plain, b"".join(chain(pipeline.feed(data), pipeline.finish()))

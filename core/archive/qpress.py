@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Iterator
 
 from ..errors import BackupFormatError, ChecksumError, UnsupportedFormatError
 from . import _quicklz
@@ -45,7 +46,8 @@ class QpressDecoder(Framed):
         self._chunk_size = 0
         self._state = "archive"
 
-    def feed(self, data) -> list[bytes]:
+    def feed(self, data) -> Iterator:
+        """Decompressed pieces, produced lazily: consume them before feeding more."""
         return self._records(data)
 
     def finish(self) -> list[bytes]:

@@ -64,7 +64,7 @@ class XbcryptDecoder(Framed):
         return self.open(self.split(data))
 
     def split(self, data) -> list[SealedChunk]:
-        return self._records(data)
+        return list(self._records(data))
 
     def finish(self) -> list:
         if self.pending:
