@@ -1,7 +1,7 @@
 """Build real backup roots for the inventory tests: one real MariaDB server, real mariabackup.
 
 Every scenario the issue names lives in its own day directory of one root, so
-one module-scoped build (~40 backups, well under a minute) serves all tests.
+one module-scoped build (~40 real backups, about a minute) serves all tests.
 Between backups rows are added and InnoDB is made to checkpoint, so each
 backup's `to_lsn` differs from the one before and gaps and forks are
 unambiguous; the `quiet` day deliberately skips that.
