@@ -35,6 +35,7 @@ from xtrarestore.core.errors import StepFailedError
 from xtrarestore.core.inventory import scan
 from xtrarestore.core.journal import Journal, find_journal, load_state
 from xtrarestore.core.plan import Target, build_plan
+from xtrarestore.core.programs import find_program
 from xtrarestore.core.runner import Runner
 from xtrarestore.core.sandbox import SandboxServer
 from xtrarestore.core.service import ServiceControl
@@ -79,8 +80,16 @@ def story():
         key.write_bytes(secrets.token_bytes(32))
         (root / "Enc").mkdir()
         enc = [encrypt_stream(src, root / "Enc" / src.name, key.read_bytes()) for src in (full, inc)]
+        # The Mon chain again as plain backup directories (what `mbstream -x` or --target-dir leaves).
+        plain = []
+        for src in (full, inc):
+            target = root / "Dirs" / src.name.removesuffix(".xbstream")
+            target.mkdir(parents=True)
+            with open(src, "rb") as stream:
+                subprocess.run([str(find_program(["mbstream"])), "-x", "-C", str(target)], stdin=stream, check=True)
+            plain.append(target)
         os.chmod(root, 0o755)
-        yield NS(server=server, base=base, root=root, full=full, inc=inc, after_gap=after_gap, key=key, enc=enc,
+        yield NS(plain=plain, server=server, base=base, root=root, full=full, inc=inc, after_gap=after_gap, key=key, enc=enc,
                  digest=_digest(root), runs=iter(range(1000)))
     finally:
         if server is not None:
@@ -161,6 +170,14 @@ def test_encrypted_chain_restores_with_the_key_file(story):
     key = story.key.read_bytes()
     written = [p for p in [*state.plan.workdir.rglob("*"), *(story.base / "state").rglob("*")] if p.is_file()]
     assert written and not any(key in p.read_bytes() or key.hex().encode() in p.read_bytes() for p in written)
+    assert _digest(story.root) == story.digest
+
+
+def test_plain_backup_directories_are_copied_not_prepared_in_place(story):
+    time.sleep(1.1)
+    result = _cli("restore", *_args(story, story.plain[-1]), "--yes")
+    assert "copy-dir" in result.stdout
+    assert _rows(story.server) == ["slide", "swing"]
     assert _digest(story.root) == story.digest
 
 
