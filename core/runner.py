@@ -83,6 +83,10 @@ class Runner:
         prefix = "rollback-" if mode == "rollback" else ""
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", step.name)
         log_path = log_dir / f"{prefix}{index:02d}-{safe}.log"
+        attempt = 1
+        while log_path.exists():  # a resumed step keeps the log of its earlier attempt
+            attempt += 1
+            log_path = log_dir / f"{prefix}{index:02d}-{safe}.{attempt}.log"
         self.journal.append({"event": "start", "mode": mode, "step": step.name, "title": step.title,
                              "phase": step.phase, "command": self._scrub(step.command), "log": str(log_path)})
         self._emit(Event("started", step, index))
@@ -111,7 +115,7 @@ class Runner:
         """Delete our extracted copy (never a source backup): it must not be prepared again."""
         if self.plan.extracted.exists():
             shutil.rmtree(self.plan.extracted)
-        self.journal.append({"event": "reset", "steps": []})
+        self.journal.append({"event": "reset"})
         self.note(f"discarded the extracted copy {self.plan.extracted} ({why}); it will be re-extracted")
 
     # -- internals ----------------------------------------------------------

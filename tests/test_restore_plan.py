@@ -189,7 +189,7 @@ def test_unfinished_prepare_is_redone_from_a_fresh_extraction(tmp_path):
 def test_discarded_copy_forgets_its_done_steps(tmp_path):
     plan = _plan(tmp_path)
     journal = _journal(tmp_path, plan, (plan.steps[0].name, "ok"), (plan.steps[3].name, "failed"))
-    journal.append({"event": "reset", "steps": []})
+    journal.append({"event": "reset"})
     state = summarize(read_records(journal.paths[0]))
     assert state.status_of(plan.steps[0].name) == "pending"
     assert state.status_of(plan.steps[3].name) == "failed"
@@ -342,3 +342,31 @@ def test_workspace_must_be_outside_the_backup_root_and_fresh(tmp_path):
     assert not inside.ok and "read-only" in inside.detail
     (plan.extracted / "full").mkdir(parents=True)
     assert not workspace_checks(plan, tmp_path / "backups")[1].ok
+
+
+def test_runner_streams_lines_checks_ok_and_journals(tmp_path):
+    from xtrarestore.core.errors import StepFailedError
+    from xtrarestore.core.plan import Step
+    from xtrarestore.core.runner import Runner
+
+    plan = _plan(tmp_path)
+    journal = _journal(tmp_path, plan)
+    events = []
+    runner = Runner(plan, journal, on_event=events.append)
+    good = Step("good", "Good", ["sh", "-c", "echo one; echo 'progress {\"n\": 1}'; echo completed OK!"])
+    silent = Step("silent", "Exits 0 without the success line", ["sh", "-c", "echo almost"])
+    (plan.extracted / "full").mkdir(parents=True)
+    runner.run([good])
+    assert [e.line for e in events if e.kind == "output"] == ["one", "completed OK!"]
+    assert [e.progress for e in events if e.kind == "progress"] == ['{"n": 1}']
+    with pytest.raises(StepFailedError, match="no 'completed OK!'"):
+        runner.run([silent])
+    assert not plan.extracted.exists()  # a failed workspace step discards the extracted copy
+    with pytest.raises(StepFailedError):
+        runner.run([silent])
+    logs = sorted(p.name for p in (plan.workdir / "logs").iterdir())
+    assert logs == ["01-good.log", "01-silent.2.log", "01-silent.log"]
+    assert "almost" in (plan.workdir / "logs" / "01-silent.log").read_text()
+    records = [r for r in read_records(journal.paths[1]) if r["event"] == "end"]
+    assert [(r["step"], r["status"], r["exit"]) for r in records] == [
+        ("good", "ok", 0), ("silent", "failed", 0), ("silent", "failed", 0)]
