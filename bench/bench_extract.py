@@ -4,9 +4,11 @@
 
 Builds a sandbox MariaDB server, grows it with `fill()`, takes a plain and a
 `--compress`ed backup with real mariabackup, and encrypts the compressed one
-into XtraBackup's `--encrypt` layout. Every run is a child process (wall time
-and its own peak RSS from /proc VmHWM); the stream is read once beforehand so all
-runs start from the page cache.
+into XtraBackup's `--encrypt` layout (64 KiB xbcrypt chunks, as XtraBackup's
+1 MiB buffer before its encrypt datasink produces). Every run is a child
+process: wall time, CPU time (user + system, all threads: independent of how
+busy the machine is) and peak RSS from /proc VmHWM. The stream is read once
+beforehand so all runs start from the page cache.
 
 Durability is made equal: our extractor ends with one syncfs() of the target
 file system, and mbstream (which never fsyncs) is timed together with
