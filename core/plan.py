@@ -64,6 +64,7 @@ class Target:
     move_back: bool = False
     stop_timeout: float = 300.0
     start_timeout: float = 300.0
+    verify_sample: int = 200
 
     def reach_options(self) -> list[str]:
         if self.socket:
@@ -275,7 +276,8 @@ def build_plan(
     verify = [python, "-m", "xtrarestore.core.verify", *reach]
     if target.defaults_file:
         verify += ["--defaults-file", str(target.defaults_file)]
-    verify += ["--backup-dir", str(dirs[-1]), "--json", str(workdir / "verify.json")]
+    verify += ["--backup-dir", str(dirs[-1]), "--sample", str(target.verify_sample),
+               "--json", str(workdir / "verify.json")]
     steps.append(Step("verify", "Verify the restored server (schemas, row counts, CHECK TABLE)", verify,
                       phase=VERIFY))
     return Plan(

@@ -41,6 +41,8 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
                         help="move (not copy) the prepared files into the datadir when space is short")
     parser.add_argument("--stop-timeout", type=float, default=300.0, help="seconds to wait for the stop")
     parser.add_argument("--start-timeout", type=float, default=300.0, help="seconds to wait for the start")
+    parser.add_argument("--verify-sample", type=int, default=200, metavar="N",
+                        help="count rows and CHECK TABLE in at most N tables (default 200)")
 
 
 def register(subparsers) -> None:
@@ -83,6 +85,7 @@ def prepare(args):
         move_back=args.move_back,
         stop_timeout=args.stop_timeout,
         start_timeout=args.start_timeout,
+        verify_sample=getattr(args, "verify_sample", 200),  # the console builds args without it
     )
     if not (target.socket or target.host):
         raise preflight.PreconditionError("give --socket or --host/--port so the restore can see the server answer")
