@@ -91,8 +91,8 @@ def build(server: SandboxServer, root: Path) -> Tree:
     backup("Tue", "tue-inc1")
     backup("Tue", "tue-partial", interrupt_after=256 * 1024)
 
-    # Wed: a gap (the middle incremental deleted).
-    for label in ("wed-full", "wed-inc1", "wed-inc2", "wed-inc3"):
+    # Wed: a gap (the middle incremental deleted), and one more incremental after it.
+    for label in ("wed-full", "wed-inc1", "wed-inc2", "wed-inc3", "wed-inc4"):
         backup("Wed", label)
     tree.names["wed-inc2"].unlink()
 

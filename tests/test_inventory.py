@@ -115,11 +115,13 @@ def test_interrupted_backup_is_incomplete_and_leaves_the_chain_alone(inventory, 
 
 def test_gap_stops_the_chain_before_the_missing_backup(inventory, tree):
     wed = day(inventory, "Wed")
-    full, inc1, inc3 = (backup(inventory, tree.names[k]) for k in ("wed-full", "wed-inc1", "wed-inc3"))
+    labels = ("wed-full", "wed-inc1", "wed-inc3", "wed-inc4")
+    full, inc1, inc3, inc4 = (backup(inventory, tree.names[k]) for k in labels)
     assert inc3.state == "gap" and codes(inc3.problems) == ["gap"]
     assert str(inc3.checkpoints.from_lsn) in inc3.problems[0].message
     assert inc1.name in inc3.problems[0].message
-    assert chain_names(wed) == [[full.name, inc1.name], [inc3.name]]
+    assert chain_names(wed) == [[full.name, inc1.name], [inc3.name, inc4.name]]
+    assert inc4.state == "blocked" and inc4.problems == []  # fine itself, but after the gap
     assert [p.target for c in wed.chains for p in c.restore_points()] == [full, inc1]
     with pytest.raises(ChainError, match="gap|missing"):
         find_restore_point(inventory, "Wed", inc3.name)
@@ -367,7 +369,7 @@ def test_cli_json_document(tree, capsys):
     assert inc3["problems"][0]["code"] == "gap" and inc3["problems"][0]["backup"] == inc3["name"]
     assert wed["chains"][0]["members"] == [tree.names["wed-full"].name, tree.names["wed-inc1"].name]
     assert wed["chains"][0]["restore_points"][-1] == wed["chains"][0]["members"]
-    assert wed["chains"][1]["problems"][0]["code"] == "gap"
+    assert wed["chains"][1]["problems"][0]["code"] == "gap" and wed["chains"][1]["restore_points"] == []
 
 
 def test_cli_table(tree, capsys):
