@@ -24,10 +24,11 @@ import stat
 import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from zlib_ng import zlib_ng  # zlib's CRC-32 and Adler-32, with SIMD: ~4x faster than Debian's zlib
 
 from ..errors import (
     BackupFormatError,
@@ -435,7 +436,7 @@ class _Extraction:
             count = min(remaining, PIECE)
             view = memoryview(buffer)[:count]
             _read_exact(source, view, self.label, header)
-            crc = zlib.crc32(view, crc)
+            crc = zlib_ng.crc32(view, crc)
             if member.crypt is not None:
                 sealed = member.crypt.split(view)
                 plain = self._buffer()
@@ -478,7 +479,7 @@ class _Extraction:
         raw = bytearray(header.end - header.data_offset)
         _read_exact(source, memoryview(raw), self.label, header)
         map_len = 8 * header.sparse_count
-        self._check_crc(zlib.crc32(raw), header)
+        self._check_crc(zlib_ng.crc32(raw), header)
         payload = memoryview(raw)[map_len:]
         offset = header.offset
         used = 0

@@ -14,11 +14,12 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-import zlib
 from collections.abc import Callable
 from typing import NamedTuple
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from zlib_ng import zlib_ng  # zlib's CRC-32 and Adler-32, with SIMD: ~4x faster than Debian's zlib
 
 from ..errors import BackupFormatError, ChecksumError, KeyFileError, WrongKeyError
 from ..keys import check_key
@@ -117,7 +118,7 @@ class XbcryptDecoder(Framed):
         view = memoryview(into)
         position = 0
         for offset, version, iv, checksum, data in chunks:
-            if zlib.crc32(data) != checksum:
+            if zlib_ng.crc32(data) != checksum:
                 raise ChecksumError(f"{self._label}: xbcrypt chunk checksum mismatch at offset {offset:#x}")
             size = len(data)
             Cipher(self._aes, modes.CTR(iv)).decryptor().update_into(data, view[position:])
@@ -137,7 +138,7 @@ def encrypt_chunk(plain: bytes, key: bytes, iv: bytes) -> bytes:
     """One version-3 chunk of *plain* under *key*, with AES-CTR starting at *iv*."""
     digest = hashlib.sha256(plain).digest()
     data = Cipher(algorithms.AES(key), modes.CTR(iv)).encryptor().update(plain + digest)
-    header = _HEAD.pack(b"XBCRYP03", 0, len(data), len(data), zlib.crc32(data))
+    header = _HEAD.pack(b"XBCRYP03", 0, len(data), len(data), zlib_ng.crc32(data))
     return header + _IV_SIZE.pack(len(iv)) + iv + data
 
 
