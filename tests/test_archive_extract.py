@@ -567,3 +567,11 @@ def test_absurd_sparse_map(tmp_path):
         out.write(header + struct.pack("<I", 1 << 24) + struct.pack("<QQI", 0, 0, 0))
         out.truncate(140 << 20)
     expect_failure(stream, tmp_path / "out", BackupFormatError, r"absurd sparse chunk length 0 \(16777216 map entries\)")
+
+
+def test_encrypted_uncompressed_stream_matches_the_plain_one(backups, tmp_path):
+    """`--encrypt` without `--compress`: every member is `name.xbcrypt`."""
+    sealed = encrypt_stream(backups.plain, tmp_path / "sealed.xbstream", KEY)
+    extract_stream(sealed, tmp_path / "enc", key=KEY)
+    extract_stream(backups.plain, tmp_path / "plain")
+    assert tree(tmp_path / "enc") == tree(tmp_path / "plain")
