@@ -9,16 +9,19 @@ incrementals, each based on the one before (a prefix of a chain). The rules:
   stands in a one-member chain of its own carrying its problem. Extracted
   copies of a stream of the same day (`restore/full-…/`) are left out: they
   would double every chain.
-* A full starts a chain. An incremental's base is the *latest earlier*
-  linkable backup (in time order) whose `to_lsn` equals its `from_lsn`,
-  ranked by `last_lsn`, then time: on a quiet MariaDB server `to_lsn` does
-  not move, so several backups share it and the newest one is the base that
-  `backup-mysql.sh` would have used.
+* Linkable backups are taken in LSN order: `to_lsn`, then `last_lsn`, then
+  time. A base's `to_lsn` never exceeds its incremental's, so this order
+  holds even when names or mtimes lie about time (DST, a prepared directory
+  touched later). On a quiet MariaDB server `to_lsn` does not move, so
+  several backups share it; `last_lsn` and time then order them.
+* A full starts a chain. An incremental's base is the *latest* backup before
+  it in that order whose `to_lsn` equals its `from_lsn`: among equals, the
+  newest is the one `backup-mysql.sh` took the day's checkpoints from.
 * An incremental with no base starts a chain whose first member carries the
-  problem: `key-required` / `unreadable` when an earlier backup of the day
-  has unknown LSNs (it may be the base), `orphan` when its `from_lsn` matches
-  a backup of another day or the day has no earlier full, else `gap` (a
-  backup in between is missing).
+  problem: `key-required` / `unreadable` when a backup of the day taken
+  before it has unknown LSNs (it may be the base), `orphan` when its
+  `from_lsn` matches a backup of another day or no full precedes it, else
+  `gap` (a backup in between is missing).
 * Two incrementals on one base are a `fork`: each branch is a chain of its
   own, and the branches after the first (in time) carry the problem.
 * A chain's restore points are its prefixes up to, not including, the first
@@ -84,10 +87,13 @@ def _linkable(backup: Backup) -> bool:
     return backup.state == "ok" and backup.checkpoints is not None and backup.kind is not None
 
 
-def _missing_base(backup: Backup, earlier: list[Backup], day: str, elsewhere: dict[int, list]) -> Problem:
-    """Why an incremental has no base in its day (see the module docstring for the order of rules)."""
+def _missing_base(backup: Backup, linked: list[Backup], day: Day, elsewhere: dict[int, list]) -> Problem:
+    """Why an incremental has no base; *linked* are the linkable backups before it in LSN order."""
     lsn = backup.checkpoints.from_lsn
-    unknown = [b for b in earlier if b.state in ("unreadable", "key-required")]
+    unknown = [
+        b for b in day.backups if b.state in ("unreadable", "key-required") and b.timestamp <= backup.timestamp
+    ]
+    unknown.sort(key=lambda b: (b.timestamp, b.name))
     if unknown:
         other = unknown[-1]
         return Problem(
@@ -95,13 +101,12 @@ def _missing_base(backup: Backup, earlier: list[Backup], day: str, elsewhere: di
             backup.name,
             f"from_lsn {lsn}: its base may be {other.name}, whose LSNs are unknown ({other.state})",
         )
-    foreign = [(d, b) for d, b in elsewhere.get(lsn, []) if d != day]
+    foreign = [(d, b) for d, b in elsewhere.get(lsn, []) if d != day.name]
     if foreign:
         other_day, other = foreign[-1]
         return Problem("orphan", backup.name, f"from_lsn {lsn} matches {other.name} in day {other_day}, not this day")
-    linked = [b for b in earlier if _linkable(b)]
     if not any(b.kind == "full" for b in linked):
-        return Problem("orphan", backup.name, f"from_lsn {lsn}: no full backup before it in day {day}")
+        return Problem("orphan", backup.name, f"from_lsn {lsn}: no full backup before it in day {day.name}")
     previous = linked[-1]
     return Problem(
         "gap",
@@ -120,30 +125,28 @@ def link_day(day: Day, elsewhere: dict[int, list] | None = None) -> None:
     problem code, or `blocked` (fine itself, but after a problem in its chain).
     """
     backups = sorted(day.backups, key=lambda b: (b.timestamp, b.name))
+    chains = [Chain([b], list(b.problems[:1]), day) for b in backups if not b.copy_of and not _linkable(b)]
+    linkable = sorted(
+        (b for b in backups if not b.copy_of and _linkable(b)),
+        key=lambda b: (b.checkpoints.to_lsn, b.checkpoints.last_lsn, b.timestamp, b.name),
+    )
     by_to_lsn: dict[int, list[Backup]] = defaultdict(list)
     children: dict[int, list[Backup]] = defaultdict(list)
     roots: list[tuple[Backup, Problem | None]] = []
-    chains: list[Chain] = []
-    for index, backup in enumerate(backups):
-        if backup.copy_of:
-            continue
-        if not _linkable(backup):
-            chains.append(Chain([backup], list(backup.problems[:1]), day))
-            continue
+    for index, backup in enumerate(linkable):
         checkpoints = backup.checkpoints
         if backup.kind == "full":
             roots.append((backup, None))
         elif bases := by_to_lsn.get(checkpoints.from_lsn):
-            base = max(bases, key=lambda b: (b.checkpoints.last_lsn, b.timestamp, b.name))
-            children[id(base)].append(backup)
+            children[id(bases[-1])].append(backup)  # the latest in LSN order of those sharing to_lsn
         else:
-            roots.append((backup, _missing_base(backup, backups[:index], day.name, elsewhere or {})))
+            roots.append((backup, _missing_base(backup, linkable[:index], day, elsewhere or {})))
         by_to_lsn[checkpoints.to_lsn].append(backup)
     for root, problem in roots:
         chains += _branches(root, problem, children, day)
     chains.sort(key=lambda c: (c.members[0].timestamp, c.members[0].name))
     day.chains = chains
-    fulls = [b for b in backups if _linkable(b) and b.kind == "full"]
+    fulls = [b for b in backups if not b.copy_of and _linkable(b) and b.kind == "full"]
     for extra in fulls[1:] if day.single_full else ():
         day.problems.append(Problem(EXTRA_FULL, extra.name, f"{extra.name} is a second full backup in day {day.name}"))
     _settle_states(chains)

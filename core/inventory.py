@@ -98,6 +98,7 @@ class Backup:
     lsn_source: str | None = None  # "stream", "directory" or the extra-lsndir file the LSNs came from
     completed_ok: bool | None = None  # what backup-progress.log says, when it is about this backup
     copy_of: str | None = None  # the stream this extracted directory was made from
+    named_time: bool = False  # whether `timestamp` came from the name
     chunks: int = 0
     bytes_read: int = 0
 
@@ -227,8 +228,8 @@ def _collect(path: Path, rel: str, names: dict[str, os.DirEntry], depth: int, ke
 # -- reading artifacts -------------------------------------------------------
 
 
-def _timestamp(name: str, path: Path) -> datetime:
-    """The time in the artifact's name (see TIMESTAMPS), else its modification time."""
+def _name_time(name: str) -> datetime | None:
+    """The time in an artifact's name (see TIMESTAMPS), if it has one."""
     for pattern, order in TIMESTAMPS:
         match = pattern.search(name)
         if match:
@@ -236,7 +237,20 @@ def _timestamp(name: str, path: Path) -> datetime:
                 return datetime(*(int(match.group(i)) for i in order))
             except ValueError:
                 continue
-    return datetime.fromtimestamp(os.stat(path).st_mtime)
+    return None
+
+
+def _new_backup(path: Path, name: str, artifact: str, size: int) -> Backup:
+    """A backup timed by its name, else (until its xtrabackup_info is read) by its mtime."""
+    named = _name_time(name)
+    when = named or datetime.fromtimestamp(os.stat(path).st_mtime)
+    return Backup(name, path, _kind_from_name(name), artifact, when, size, named_time=named is not None)
+
+
+def _time_from_info(backup: Backup) -> None:
+    """Without a time in the name, the backup's own start time beats an mtime that copies and prepares change."""
+    if not backup.named_time and backup.info is not None and backup.info.start_time is not None:
+        backup.timestamp = backup.info.start_time
 
 
 def _kind_from_name(name: str) -> str | None:
@@ -289,7 +303,7 @@ def _read_metadata(backup: Backup, members: dict[str, bytes], where: str, key: b
 
 def _read_stream(path: Path, name: str, artifact: str, key: bytes | None) -> Backup:
     info = os.stat(path)
-    backup = Backup(name, path, _kind_from_name(name), artifact, _timestamp(name, path), info.st_size)
+    backup = _new_backup(path, name, artifact, info.st_size)
     if artifact == "incomplete":
         backup.fail("incomplete", f"{path}: backup still running or interrupted (.incomplete)")
     elif info.st_size == 0:
@@ -304,6 +318,7 @@ def _read_stream(path: Path, name: str, artifact: str, key: bytes | None) -> Bac
         backup.fail("unreadable", meta.error)
         return backup
     _read_metadata(backup, meta.members, str(path), key, "stream")
+    _time_from_info(backup)
     return backup
 
 
@@ -336,7 +351,7 @@ def _read_directory(
     path: Path, name: str, names: dict[str, os.DirEntry], key: bytes | None, lsndir: Path | None
 ) -> Backup:
     size, suffixes = _tree_size(path)
-    backup = Backup(name, path, _kind_from_name(name), "directory", _timestamp(name, path), size)
+    backup = _new_backup(path, name, "directory", size)
     backup.encrypted = ".xbcrypt" in suffixes
     backup.compression = next((name for suffix, name in DIR_COMPRESSIONS if suffix in suffixes), None)
     try:
@@ -346,6 +361,7 @@ def _read_directory(
         return backup
     if not _read_metadata(backup, members, str(path), key, "directory") and lsndir is not None:
         _use_lsndir(backup, lsndir)
+    _time_from_info(backup)
     return backup
 
 

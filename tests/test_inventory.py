@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from xtrarestore.core.sandbox import SandboxServer
 from xtrarestore.core.stream_metadata import WANTED, read_stream_metadata
 from xtrarestore.tui.cli import main
 
-from inventory_tree import KEY, build, build_series
+from inventory_tree import KEY, build, build_series, extract
 
 
 @pytest.fixture(scope="module")
@@ -289,6 +290,19 @@ def test_day_directories_are_recognised_by_name_and_nesting(tree, tmp_path):
         ["Monday", "tue", "20261121", "11-21-2026", "host1/2026-11-20", "host1/notes", "restore"])
     assert [b.state for b in day(result, "host1/notes").backups] == ["ok"]
     assert [(b.artifact, b.state) for b in day(result, "restore").backups] == [("directory", "ok")]
+
+
+def test_plain_target_dirs_chain_by_lsn_even_when_mtimes_mislead(tree, tmp_path):
+    # The Percona manual's layout: /data/backups/base, inc1, inc2 (no time in the names).
+    for label, name in (("mon-full", "base"), ("mon-inc1", "inc1"), ("mon-inc2", "inc2")):
+        extract(tree.names[label], tmp_path / name)
+    os.utime(tmp_path / "base", (0, 2_000_000_000))  # touched later, e.g. by --prepare
+    result = scan(tmp_path)
+    assert [d.name for d in result.days] == [tmp_path.name]
+    assert chain_names(result.days[0]) == [["base", "inc1", "inc2"]]
+    base = result.days[0].chains[0].members[0]
+    assert base.timestamp == base.info.start_time and base.timestamp.year == datetime.now().year
+    assert [b.state for b in result.backups] == ["ok", "ok", "ok"]
 
 
 def test_root_may_be_one_day_or_one_backup_directory(tree):
