@@ -1,11 +1,13 @@
 """One-pass extraction of an xbstream into plain files ready for `--prepare`.
 
 The stream is read once; `.xbcrypt`, `.qp`, `.lz4` and `.zst` members are
-decoded on the fly and only final plaintext files are written. Two threads
-share the work: the caller's thread reads chunks, checks their CRC32 and
-order and decrypts; a writer thread decompresses and writes. Payloads travel
-in a small pool of reusable buffers, so memory stays bounded whatever the
-stream size.
+decoded on the fly and only final plaintext files are written. The work is
+pipelined over threads: the caller's thread reads chunks and checks their
+CRC32, order and paths; two decrypting threads check and decrypt xbcrypt
+chunks; a writer thread decompresses and writes, in stream order. Payloads
+travel in a small pool of reusable buffers and decoded data is written as it
+is produced, so memory stays bounded whatever the stream size. Files are
+synced with one syncfs() at the end rather than an fsync each.
 
 Output goes to `<target>.partial` (holding an `.xtrarestore-incomplete`
 marker) and is renamed to `<target>` only after everything was written and
