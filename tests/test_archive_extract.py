@@ -77,8 +77,9 @@ def backups(tmp_path_factory):
     base = Path(tempfile.mkdtemp(prefix="xtrarestore-archive-"))
     base.chmod(0o711)  # the server runs as mysql and must reach its datadir
     root = tmp_path_factory.mktemp("archive")
-    server = SandboxServer.create(base / "server")
+    server = None
     try:
+        server = SandboxServer.create(base / "server")
         server.load_playground()
         server.add_equipment("slide", 2, "blue")
         server.fill(4)
@@ -100,7 +101,8 @@ def backups(tmp_path_factory):
             rows=rows, bulk=bulk, mini_qp=mini_qp, mini_enc=mini_enc,
         )
     finally:
-        server.destroy()
+        if server is not None:
+            server.destroy()
         shutil.rmtree(base, ignore_errors=True)
 
 
