@@ -341,9 +341,10 @@ def _tree_size(path: Path) -> tuple[int, set[str]]:
                 total += os.lstat(os.path.join(folder, file)).st_size
             except OSError:
                 continue
-            for suffix in (".xbcrypt", ".qp", ".lz4", ".zst"):
-                if file.endswith(suffix) or file.endswith(suffix + ".xbcrypt"):
-                    suffixes.add(suffix)
+            stem = file.removesuffix(".xbcrypt")
+            if stem != file:
+                suffixes.add(".xbcrypt")
+            suffixes.update(suffix for suffix, _name in DIR_COMPRESSIONS if stem.endswith(suffix))
     return total, suffixes
 
 
@@ -353,7 +354,7 @@ def _read_directory(
     size, suffixes = _tree_size(path)
     backup = _new_backup(path, name, "directory", size)
     backup.encrypted = ".xbcrypt" in suffixes
-    backup.compression = next((name for suffix, name in DIR_COMPRESSIONS if suffix in suffixes), None)
+    backup.compression = next((codec for suffix, codec in DIR_COMPRESSIONS if suffix in suffixes), None)
     try:
         members = _small_files(path, names, (*CHECKPOINTS, *INFO, *BINLOG_INFO))
     except OSError as error:

@@ -303,6 +303,7 @@ def test_plain_target_dirs_chain_by_lsn_even_when_mtimes_mislead(tree, tmp_path)
     base = result.days[0].chains[0].members[0]
     assert base.timestamp == base.info.start_time and base.timestamp.year == datetime.now().year
     assert [b.state for b in result.backups] == ["ok", "ok", "ok"]
+    assert [b.compression for b in result.days[0].chains[0].members] == [None, None, "qpress"]
 
 
 def test_root_may_be_one_day_or_one_backup_directory(tree):
