@@ -190,6 +190,8 @@ def test_chain_gap_is_refused_before_anything(story):
 
 def test_plan_is_a_dry_run(story):
     before = _siblings(story.server, "before-restore")
+    unconfirmed = _cli("restore", *_args(story, story.inc), check=1)  # no --yes, nobody types 'restore'
+    assert "not confirmed; nothing was touched" in unconfirmed.stderr
     result = _cli("plan", *_args(story, story.inc))
     assert "[ok] server datadir" in result.stdout and "DESTRUCTIVE" in result.stdout
     assert "--prepare --target-dir=" in result.stdout and "--incremental-dir=" in result.stdout

@@ -27,7 +27,11 @@ def register(subparsers) -> None:
 
 
 def confirm(question: str, word: str = CONFIRM_WORD) -> bool:
-    answer = input(f"{question} Type '{word}' to go on: ")
+    """Ask for a typed word; anything else, or no terminal to ask on, means no."""
+    try:
+        answer = input(f"{question} Type '{word}' to go on: ")
+    except EOFError:
+        return False
     return answer.strip() == word
 
 
