@@ -4,6 +4,15 @@ The newest restore point comes first because it is the question at 3 a.m.;
 problem messages follow the table in full, since a table cell would cut them.
 Exit status 0 whenever the root was scanned, even if backups have problems
 (those are findings, not failures); 2 when the root or key file cannot be read.
+
+`--json` prints {"root", "newest_restore_point": {"day", "backup", "members",
+"timestamp", "age_seconds"} | null, "days": [{"name", "path", "problems",
+"backups": [{"name", "path", "type", "artifact", "timestamp", "from_lsn",
+"to_lsn", "last_lsn", "backup_type", "lsn_source", "size", "compressed",
+"compression", "encrypted", "tool", "tool_version", "server_version",
+"completed_ok", "copy_of", "state", "problems"}], "chains": [{"members",
+"problems", "restore_points"}]}]}; a problem is {"code", "backup", "message"}.
+Keys are only ever added.
 """
 
 from __future__ import annotations
