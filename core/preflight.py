@@ -77,6 +77,9 @@ def space_checks(plan: Plan, members, *, move_back: bool = False) -> list[Check]
 
 def datadir_checks(plan: Plan) -> list[Check]:
     datadir = plan.datadir
+    if datadir.is_symlink():
+        return [Check("datadir", False, f"{datadir}: is a symlink; renaming it would move only the link — "
+                                        f"give the real path --datadir {datadir.resolve()}")]
     if not datadir.is_dir():
         return [Check("datadir", False, f"{datadir}: not a directory")]
     info = os.stat(datadir)

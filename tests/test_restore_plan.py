@@ -370,3 +370,13 @@ def test_runner_streams_lines_checks_ok_and_journals(tmp_path):
     records = [r for r in read_records(journal.paths[1]) if r["event"] == "end"]
     assert [(r["step"], r["status"], r["exit"]) for r in records] == [
         ("good", "ok", 0), ("silent", "failed", 0), ("silent", "failed", 0)]
+
+
+def test_symlinked_datadir_is_refused_with_the_real_path(tmp_path):
+    real = tmp_path / "data" / "mysql"
+    real.mkdir(parents=True)
+    (tmp_path / "link").symlink_to(real)
+    plan = build_plan(POINT, Target(datadir=tmp_path / "link", service=CUSTOM, socket=Path("/s")),
+                      tool=Tool(MARIADB, Path("/mb"), "10.11"), workdir=tmp_path / "w", native=True)
+    [check] = datadir_checks(plan)
+    assert not check.ok and f"--datadir {real}" in check.detail
