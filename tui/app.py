@@ -115,16 +115,15 @@ class XtraRestoreApp(App[int]):
         seen: set[str] = set()
         for active in screen.active_bindings.values():
             binding = active.binding
-            if not binding.description or binding.action in seen or not active.enabled:
+            if active.node is not screen or not binding.description or binding.action in seen:
+                continue
+            if not active.enabled:
                 continue
             seen.add(binding.action)
-            if active.node is self:
-                continue
-            node = active.node
             yield SystemCommand(
                 binding.description,
                 binding.tooltip or binding.description,
-                _runner(node, binding.action),
+                _runner(screen, binding.action),
             )
         yield SystemCommand("Help", "Keys and what this screen does", self.action_help)
         yield SystemCommand("Quit", "Quit xtrarestore (asks first while a restore runs)", self.action_quit)

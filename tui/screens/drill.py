@@ -125,10 +125,10 @@ class DrillReportsScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#reports", DataTable)
-        table.add_column("Started (UTC)", key="started")
-        table.add_column("Verdict", key="status")
-        table.add_column("RTO", key="rto")
-        table.add_column("Point", key="point")
+        table.add_column("Started (UTC)", key="started", width=19)
+        table.add_column("Verdict", key="status", width=8)
+        table.add_column("RTO", key="rto", width=8)
+        table.add_column("Point", key="point", width=60)
         self.action_reload()
 
     def action_reload(self) -> None:

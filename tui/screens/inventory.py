@@ -120,12 +120,13 @@ class InventoryScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#backups", DataTable)
-        table.add_column("Backup", key="backup")
-        table.add_column("Age", key="age")
-        table.add_column("Size", key="size")
-        table.add_column("Enc", key="enc")
-        table.add_column("State", key="state")
-        table.add_column("LSN from..to", key="lsn")
+        # Fixed widths: a thousand rows need no measuring, and the layout never shifts.
+        table.add_column("Backup", key="backup", width=15)
+        table.add_column("Age", key="age", width=7)
+        table.add_column("Size", key="size", width=8)
+        table.add_column("Enc", key="enc", width=10)
+        table.add_column("State", key="state", width=12)
+        table.add_column("LSN from..to", key="lsn", width=23)
         self.action_refresh()
 
     # -- scanning ---------------------------------------------------------------

@@ -71,9 +71,11 @@ class PlanScreen(Screen):
             super().__init__()
             self.error = error
 
-    def __init__(self, point) -> None:
+    def __init__(self, point, built: tuple | None = None) -> None:
+        """*built* is an already made (plan, checks, state_dir); otherwise the screen builds it."""
         super().__init__()
         self.point = point
+        self.built_plan = built
         self.plan = None
         self.checks: list = []
         self.state_dir = None
@@ -92,7 +94,10 @@ class PlanScreen(Screen):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.build()
+        if self.built_plan is not None:
+            self.post_message(self.Built(*self.built_plan))
+        else:
+            self.build()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
     def build(self) -> None:

@@ -72,9 +72,9 @@ class RestorePointScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one("#point-table", DataTable)
         table.add_column("#", key="n", width=3)
-        table.add_column("Restore up to (data as of)", key="name")
-        table.add_column("Reaches LSN", key="lsn")
-        table.add_column("Status", key="status")
+        table.add_column("Restore up to (data as of)", key="name", width=31)
+        table.add_column("Reaches LSN", key="lsn", width=11)
+        table.add_column("Status", key="status", width=120)
         first_bad = None
         for number, backup in enumerate(self.chain.members, 1):
             ok = id(backup) in self.points

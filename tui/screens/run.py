@@ -33,17 +33,18 @@ STATE_TEXT = {
 }
 
 
-def parse_progress(payload: str) -> tuple[int, int | None] | None:
-    """Bytes done and total from a `progress <json>` line of an extractor."""
+def parse_progress(payload: str) -> tuple[int, int | None, float | None] | None:
+    """Bytes done, total and seconds elapsed from a `progress <json>` line of an extractor."""
     try:
         data = json.loads(payload)
     except ValueError:
         return None
     done = next((data[k] for k in ("bytes_done", "done", "bytes", "read", "bytes_read") if k in data), None)
     total = next((data[k] for k in ("bytes_total", "total", "size", "total_bytes") if k in data), None)
+    elapsed = data.get("elapsed")
     if not isinstance(done, int):
         return None
-    return done, total if isinstance(total, int) else None
+    return done, total if isinstance(total, int) else None, elapsed if isinstance(elapsed, (int, float)) else None
 
 
 class RunScreen(Screen):
@@ -115,7 +116,7 @@ class RunScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one("#steps", DataTable)
         table.add_column("State", key="state", width=6)
-        table.add_column("Step", key="title")
+        table.add_column("Step", key="title", width=max((len(s.title) for s in self.job.steps), default=40))
         table.add_column("Time", key="time", width=8)
         for step in self.job.steps:
             table.add_row(STATE_TEXT["pending"], step.title, "", key=step.name)

@@ -91,8 +91,9 @@ class ScenariosScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one("#tasks", DataTable)
         table.add_column("Done", key="done", width=4)
-        table.add_column("Step", key="text")
-        table.add_column("Go", key="go")
+        width = max(len(task.text) for scenario in SCENARIOS for task in scenario.tasks) + 5
+        table.add_column("Step", key="text", width=width)
+        table.add_column("Go", key="go", width=15)
         for number, scenario in enumerate(SCENARIOS, 1):
             table.add_row("", Text(f"{number}. {scenario.title}", style="bold"), "", key=f"s{number}")
             for index, task in enumerate(scenario.tasks, 1):

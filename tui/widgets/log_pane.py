@@ -102,8 +102,8 @@ class LogPane(ScrollView, can_focus=True):
         at_end = self.following or self.scroll_y >= self.max_scroll_y
         self.virtual_size = Size(self.source.width, len(self.source.lines))
         if at_end:
-            self.scroll_to(y=max(0, len(self.source.lines) - self.scrollable_content_region.height),
-                           animate=False, immediate=True)
+            # After the next layout: the new virtual size must be known before scrolling to its end.
+            self.scroll_end(animate=False, x_axis=False)
         self.following = at_end
         self.refresh()
 

@@ -44,10 +44,11 @@ class TransferProgress(Vertical):
         bar.update(total=total, progress=0)
         self.query_one(Label).update(f"{what}: starting")
 
-    def advance(self, done: int, total: int | None) -> None:
+    def advance(self, done: int, total: int | None, elapsed: float | None = None) -> None:
+        """*elapsed* is the tool's own measure when it reports one (else our clock since start)."""
         if self.began is None:
             self.start(self.what or "Transfer", total)
-        seconds = self.clock() - (self.began or 0.0)
+        seconds = elapsed if elapsed is not None else self.clock() - (self.began or 0.0)
         bar = self.query_one(ProgressBar)
         bar.update(total=total, progress=done)
         parts = [f"{self.what}: {display.size(done)}"]
