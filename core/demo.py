@@ -223,9 +223,6 @@ class _Builder:
             server.execute(
                 "CREATE TABLE playground.visits ("
                 " id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, equipment_id INT, minutes INT)",
-                # Checkpoints must advance between backups, or a deleted incremental leaves no gap.
-                "SET GLOBAL innodb_max_dirty_pages_pct_lwm = 0",
-                "SET GLOBAL innodb_max_dirty_pages_pct = 0",
             )
             self.say(f"{gap_day}: a compressed chain whose second incremental gets deleted (a gap)")
             names = [self._backup(self.root / gap_day, when, compress=True) for when in gap_times]
@@ -282,13 +279,12 @@ class _Builder:
     def _grow(self, settle: bool = False) -> None:
         """Add one piece of equipment and its visits.
 
-        With *settle* (before an incremental), wait (under a second) for InnoDB
-        to checkpoint them, so the incremental's `to_lsn` moves: on a quiet
-        MariaDB it does not, a deleted incremental would then leave no visible
-        gap, and a prepared chain would not reach the incremental's `last_lsn`.
+        With *settle* (before an incremental), wait for InnoDB to checkpoint
+        them, so the incremental's `to_lsn` moves: on a quiet MariaDB it does
+        not, a deleted incremental would then leave no visible gap, and a
+        prepared chain would not reach the incremental's `last_lsn`.
         """
         assert self.server is not None
-        before = self._checkpoint()
         kind, quant, color = EQUIPMENT[self.equipment % len(EQUIPMENT)]
         self.server.add_equipment(kind, quant, color)
         self.equipment += 1
@@ -298,16 +294,8 @@ class _Builder:
             params=(self.equipment,),
         )
         self.visits += VISITS_PER_BACKUP
-        if not settle:
-            return
-        deadline = time.monotonic() + 10
-        while self._checkpoint() <= before and time.monotonic() < deadline:
-            time.sleep(0.05)
-
-    def _checkpoint(self) -> int:
-        assert self.server is not None
-        rows = self.server.execute("SHOW GLOBAL STATUS LIKE 'Innodb_lsn_last_checkpoint'")
-        return int(rows[0][1])
+        if settle:
+            self.server.checkpoint()
 
     def _rows(self) -> dict[str, int]:
         return {"playground.equipment": self.equipment, "playground.visits": self.visits}

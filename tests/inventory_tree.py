@@ -10,7 +10,6 @@ unambiguous; the `quiet` day deliberately skips that.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import time
@@ -27,21 +26,14 @@ START = datetime(2026, 11, 16, 1, 0, 0)
 
 
 def _lsns(server: SandboxServer) -> tuple[int, int]:
-    status = server.execute("SHOW ENGINE INNODB STATUS")[0][2]
-    lsn = int(re.search(r"Log sequence number\s+(\d+)", status).group(1))
-    checkpoint = int(re.search(r"Last checkpoint at\s+(\d+)", status).group(1))
-    return lsn, checkpoint
+    status = dict(server.execute("SHOW GLOBAL STATUS LIKE 'Innodb_lsn_%'"))
+    return int(status["Innodb_lsn_current"]), int(status["Innodb_lsn_last_checkpoint"])
 
 
 def move_lsn(server: SandboxServer, label: str) -> None:
     """Write a row and wait until InnoDB's checkpoint passes it, so the next backup's to_lsn moves."""
     server.add_equipment(label, 1, "grey")
-    target, _ = _lsns(server)
-    server.execute("SET GLOBAL innodb_max_dirty_pages_pct_lwm=0.001", "SET GLOBAL innodb_max_dirty_pages_pct=0")
-    deadline = time.monotonic() + 30
-    while _lsns(server)[1] < target:
-        assert time.monotonic() < deadline, "InnoDB did not checkpoint within 30 s"
-        time.sleep(0.05)
+    server.checkpoint()
 
 
 def settle(server: SandboxServer, quiet_for: float = 2.0) -> None:
