@@ -112,22 +112,19 @@ class XtraRestoreApp(App[int]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette lists the current screen's actions first (only those available now)."""
-        seen: set[str] = set()
-        for active in screen.active_bindings.values():
-            binding = active.binding
-            if active.node is not screen or not binding.description or binding.action in seen:
+        for binding in _own_bindings(screen):
+            if not binding.show or binding.action.startswith("app.") or not screen.check_action(binding.action, ()):
                 continue
-            if not active.enabled:
-                continue
-            seen.add(binding.action)
-            yield SystemCommand(
-                binding.description,
-                binding.tooltip or binding.description,
-                _runner(screen, binding.action),
-            )
+            yield SystemCommand(binding.description, binding.tooltip or binding.description,
+                                _runner(screen, binding.action))
         yield SystemCommand("Help", "Keys and what this screen does", self.action_help)
         yield SystemCommand("Quit", "Quit xtrarestore (asks first while a restore runs)", self.action_quit)
         yield SystemCommand("Theme", "Change the colours", self.action_change_theme)
+
+
+def _own_bindings(screen: Screen) -> list[Binding]:
+    """The bindings the screen's class declares (not the widgets' or Textual's built-ins)."""
+    return [b for b in type(screen).__dict__.get("BINDINGS", []) if isinstance(b, Binding)]
 
 
 def _runner(node, action: str) -> Callable[[], object]:

@@ -24,9 +24,10 @@ def key_table(screen: Screen) -> Table:
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
     seen: set[str] = set()
+    own = {b.action for b in type(screen).__dict__.get("BINDINGS", []) if isinstance(b, Binding)}
     for key, active in screen.active_bindings.items():
         binding = active.binding
-        if not binding.description or binding.action in seen:
+        if binding.action not in own or not binding.description or binding.action in seen:
             continue
         seen.add(binding.action)
         keys = binding.key_display or screen.app.get_key_display(binding)

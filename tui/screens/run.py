@@ -101,6 +101,7 @@ class RunScreen(Screen):
         self.latest_progress: tuple[str, str] | None = None
         self.progress_step: str | None = None
         self._shown: str | None = None
+        self.step_error: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -198,6 +199,9 @@ class RunScreen(Screen):
         if name not in self.states:
             self.add_step(event.step)
         if event.kind == "started":
+            if self.progress_step not in (None, name):
+                self.progress_step = None
+                self.query_one("#transfer", TransferProgress).display = False
             self.states[name] = "running"
             self.running_step = name
             self.job.current_title = event.step.title
@@ -209,6 +213,7 @@ class RunScreen(Screen):
                     f"{event.step.title}: done in {display.duration(event.seconds)}")
         elif event.kind == "failed":
             self.states[name] = "failed"
+            self.step_error = event.error
             self.seconds[name] = event.seconds
             self.failed_step = name
             self.book.post(name, f"FAILED: {event.error}")
@@ -251,7 +256,7 @@ class RunScreen(Screen):
         banner = self.query_one("#banner", Static)
         step = self.titles.get(self.failed_step or "", "the job")
         text = Text(f"[FAILED] {step}\n", style="bold")
-        text.append(self.error or "stopped")
+        text.append((self.step_error if self.failed_step else None) or self.error or "stopped")
         actions = ["l: log"]
         if self.job.can_retry():
             actions.insert(0, "r: retry")
@@ -320,6 +325,7 @@ class RunScreen(Screen):
             self.seconds.pop(name, None)
             self.update_row(name)
         self.failed_step = None
+        self.step_error = None
         self.follow_running = True
         self.start("retry")
 
