@@ -48,13 +48,13 @@ def report_body(report, path: Path | None) -> Group:
     steps.add_column("RTO %", justify="right")
     for step in report.steps:
         share = f"{report.share(step) * 100:.0f}%" if step.in_rto else "-"
-        steps.add_row(step.title, f"[{step.status}]", display.duration(step.seconds), share)
+        steps.add_row(step.title, Text(f"[{step.status}]"), display.duration(step.seconds), share)
     tables = Table(box=None, padding=(0, 1), header_style="bold", title="Data", title_justify="left")
     tables.add_column("Table")
     tables.add_column("Rows", justify="right")
     tables.add_column("CHECK")
     for entry in report.tables:
-        tables.add_row(f"{entry.schema}.{entry.table}", str(entry.rows), entry.check)
+        tables.add_row(f"{entry.schema}.{entry.table}", str(entry.rows), Text(entry.check))
     tail = Text()
     binlog = report.binlog or {}
     if binlog:
@@ -147,8 +147,8 @@ class DrillReportsScreen(Screen):
         table.clear()
         for number, (_path, report) in enumerate(self.reports):
             verdict = "[PASSED]" if report.ok else "[FAILED]"
-            table.add_row(report.started.replace("T", " ")[:19], verdict, display.duration(report.rto_seconds),
-                          f"{report.day}/{report.upto}", key=str(number))
+            table.add_row(report.started.replace("T", " ")[:19], Text(verdict), display.duration(report.rto_seconds),
+                          Text(f"{report.day}/{report.upto}"), key=str(number))
         title = f"Past drills: {len(self.reports)}" if self.reports else "No drills yet: press d on a backup."
         self.query_one("#reports-title", Static).update(title)
         self.refresh_bindings()

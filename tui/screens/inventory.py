@@ -227,7 +227,7 @@ class InventoryScreen(Screen):
                 rows.append((key, [label, "", display.size(total), "", f"{len(day.backups)} backups", ""]))
                 rows.extend(day_rows)
         for key, cells in rows:
-            table.add_row(*cells, key=key)
+            table.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in cells), key=key)
         if not rows:
             self.query_one("#detail", Static).update("No backups match." if needle else "No backups found.")
         if selected in self.rows:

@@ -48,7 +48,7 @@ def verify_table(report) -> Table:
         rows = "-" if entry.rows is None else str(entry.rows)
         check = entry.check or "-"
         table.add_row(f"{entry.schema}.{entry.name}", entry.engine or "", rows,
-                      f"[{check}]" if check != "OK" else "OK")
+                      Text(f"[{check}]" if check != "OK" else "OK"))
     return table
 
 

@@ -120,7 +120,7 @@ class RunScreen(Screen):
         table.add_column("Step", key="title", width=max((len(s.title) for s in self.job.steps), default=40))
         table.add_column("Time", key="time", width=8)
         for step in self.job.steps:
-            table.add_row(STATE_TEXT["pending"], step.title, "", key=step.name)
+            table.add_row(Text(STATE_TEXT["pending"]), Text(step.title), "", key=step.name)
         self.query_one("#transfer").display = False
         self.set_interval(self.tick, self.drain)
         self.app.job = self.job
@@ -226,7 +226,7 @@ class RunScreen(Screen):
         """Steps not in the plan (rollback, verification) appear as they start."""
         self.states[step.name] = "pending"
         self.titles[step.name] = step.title
-        self.query_one("#steps", DataTable).add_row("", step.title, "", key=step.name)
+        self.query_one("#steps", DataTable).add_row("", Text(step.title), "", key=step.name)
 
     def update_row(self, name: str) -> None:
         table = self.query_one("#steps", DataTable)

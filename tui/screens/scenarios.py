@@ -99,7 +99,8 @@ class ScenariosScreen(Screen):
             for index, task in enumerate(scenario.tasks, 1):
                 key = f"s{number}t{index}"
                 self.tasks[key] = task
-                table.add_row("[ ]", f"  {index}. {task.text}", f"-> {task.go}" if task.go else "", key=key)
+                table.add_row(Text("[ ]"), Text(f"  {index}. {task.text}"), Text(f"-> {task.go}" if task.go else ""),
+                              key=key)
         table.move_cursor(row=1)
 
     def current(self) -> tuple[str | None, Task | None]:
@@ -124,7 +125,7 @@ class ScenariosScreen(Screen):
             return
         self.done.symmetric_difference_update({key})
         table = self.query_one("#tasks", DataTable)
-        table.update_cell(key, "done", "[x]" if key in self.done else "[ ]")
+        table.update_cell(key, "done", Text("[x]" if key in self.done else "[ ]"))
 
     def action_go(self) -> None:
         from .drill import start_drill
