@@ -67,6 +67,9 @@ def problems_of(day, backup) -> list:
     return found
 
 
+EXPANDED_DAYS = 7
+
+
 class InventoryScreen(Screen):
     """Days, chains and backups; choose a backup to restore up to it, or drill it."""
 
@@ -77,12 +80,14 @@ class InventoryScreen(Screen):
         "(a full backup and the incrementals applied on top of it, in order). "
         "Problems are shown as text badges; the line under the table explains the "
         "highlighted row. The line at the top is the newest point you could restore "
-        "now and how old it is."
+        "now and how old it is. The newest week of days is unfolded; Enter or Space on a "
+        "day (+) shows or hides its backups, and a filter searches every day."
     )
 
     BINDINGS = [
         Binding("enter", "choose", "Restore…", priority=True,
                 tooltip="Choose a restore point in this backup's chain"),
+        Binding("space", "fold", "Fold", show=False, tooltip="Show or hide this day's backups"),
         Binding("d", "drill", "Drill", tooltip="Rehearse: restore this point into a throwaway server"),
         Binding("slash", "filter", "Find", tooltip="Show only rows matching some text"),
         Binding("r", "refresh", "Refresh", tooltip="Scan the backup root again"),
@@ -107,6 +112,8 @@ class InventoryScreen(Screen):
         self.inventory = None
         self.rows: dict[str, Row] = {}
         self.scanning = False
+        self.expanded: set[str] | None = None
+        """Days whose backups are listed; older days start folded (a thousand rows stay fast)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -153,6 +160,8 @@ class InventoryScreen(Screen):
     @on(Scanned)
     def scanned(self, message: Scanned) -> None:
         self.scanning = False
+        self.expanded: set[str] | None = None
+        """Days whose backups are listed; older days start folded (a thousand rows stay fast)."""
         self.inventory = message.inventory
         self.show_rpo()
         self.fill_table()
@@ -161,6 +170,8 @@ class InventoryScreen(Screen):
     @on(ScanFailed)
     def scan_failed(self, message: ScanFailed) -> None:
         self.scanning = False
+        self.expanded: set[str] | None = None
+        """Days whose backups are listed; older days start folded (a thousand rows stay fast)."""
         self.query_one("#rpo", Static).update(Text(f"[ERROR] {message.error}", style="bold"))
         self.refresh_bindings()
 
@@ -198,7 +209,14 @@ class InventoryScreen(Screen):
         self.rows.clear()
         rows = []
         days = sorted(self.inventory.days, key=_newest_timestamp, reverse=True)
+        if self.expanded is None:
+            self.expanded = {day.name for day in days[:EXPANDED_DAYS]}
         for day in days:
+            if not needle and day.name not in self.expanded:
+                key = f"day:{day.name}"
+                self.rows[key] = Row(day)
+                rows.append((key, self.day_cells(day, folded=True)))
+                continue
             groups = [(chain, list(chain.members)) for chain in day.chains]
             chained = {id(b) for _, members in groups for b in members}
             loose = [b for b in day.backups if id(b) not in chained]
@@ -220,11 +238,9 @@ class InventoryScreen(Screen):
                     self.rows[key] = Row(day, chain, backup)
                     day_rows.append((key, self.backup_cells(backup, problems, now)))
             if day_rows:
-                total = sum(b.size or 0 for b in day.backups)
                 key = f"day:{day.name}"
                 self.rows[key] = Row(day)
-                label = Text(day.name, style="bold")
-                rows.append((key, [label, "", display.size(total), "", f"{len(day.backups)} backups", ""]))
+                rows.append((key, self.day_cells(day, folded=False)))
                 rows.extend(day_rows)
         for key, cells in rows:
             table.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in cells), key=key)
@@ -237,6 +253,11 @@ class InventoryScreen(Screen):
             if first is not None:
                 table.move_cursor(row=table.get_row_index(first))
         self.show_detail()
+
+    def day_cells(self, day, *, folded: bool) -> list:
+        total = sum(b.size or 0 for b in day.backups)
+        label = Text(f"{'+' if folded else '-'} {day.name}", style="bold")
+        return [label, "", display.size(total), "", f"{len(day.backups)} backups", ""]
 
     def backup_cells(self, backup, problems, now) -> list:
         kind = {"full": "full", "incremental": "incr"}.get(backup.kind or "", "?")
@@ -306,6 +327,10 @@ class InventoryScreen(Screen):
     # -- actions ----------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "choose":
+            row = self.highlighted()
+            if row is not None and row.chain is None and row.backup is None:
+                return True  # Enter on a day folds or unfolds it
         if action in ("choose", "drill"):
             row = self.highlighted()
             if row is None or row.chain is None or not row.chain.restore_points():
@@ -325,11 +350,24 @@ class InventoryScreen(Screen):
         points = row.chain.restore_points()
         return points[-1] if points else None
 
+    def action_fold(self) -> None:
+        row = self.highlighted()
+        if row is None or self.expanded is None:
+            return
+        self.expanded.symmetric_difference_update({row.day.name})
+        self.fill_table()
+        table = self.query_one("#backups", DataTable)
+        table.move_cursor(row=table.get_row_index(f"day:{row.day.name}"))
+
     def action_choose(self) -> None:
         from .restore_point import RestorePointScreen
 
         if isinstance(self.focused, Input):
             self.query_one("#backups", DataTable).focus()
+            return
+        row = self.highlighted()
+        if row is not None and row.chain is None and row.backup is None:
+            self.action_fold()
             return
         row = self.highlighted()
         if row is None or row.chain is None:
