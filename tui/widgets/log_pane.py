@@ -21,14 +21,14 @@ from textual.strip import Strip
 
 # ANSI escape sequences and C0 controls other than tab: tools write progress
 # bars with \r and colours; the pane shows plain text.
-_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f]")  # keeps \t (0x09)
 
 
 def clean_line(text: str) -> str:
     """One printable line: the last carriage-return segment, without escapes."""
     if "\r" in text:
         text = text.rstrip("\r").rsplit("\r", 1)[-1]
-    return _CONTROL.sub("", text.expandtabs(4))
+    return _CONTROL.sub("", text).expandtabs(4)
 
 
 @dataclass
