@@ -230,7 +230,7 @@ async def _drill_from_the_inventory(production):
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(app.screen, DrillReportScreen), timeout=300)
         text = screen_text(app)
-        assert f"[DRILL PASSED] Mon up to {upto}" in text and "RTO" in text
+        assert f"[DRILL PASSED] Mon up to {upto}" in text and "RTO" in text, text
         line = next(line for line in text.splitlines() if "playground.equipment" in line)
         assert line.split()[1] == str(rows[upto])
         await pilot.press("escape")

@@ -142,10 +142,16 @@ def run_console(args) -> int:
         from xtrarestore.core.keys import load_key
 
         key = load_key(key_file)
+    from .restore_job import TARGET_OPTIONS
+
+    # The restore target comes from the same options as `xtrarestore plan` when the
+    # command line offers them (--datadir, --service or --stop-cmd/--start-cmd, --socket…).
+    given = {name: getattr(args, name) for name in TARGET_OPTIONS if getattr(args, name, None) is not None}
     settings = ConsoleSettings(
         root=Path(args.root) if getattr(args, "root", None) else DEFAULT_ROOT,
         key=key,
         key_file=key_file,
+        target_options=given or None,
     )
     result = XtraRestoreApp(settings).run()
     return result or 0

@@ -28,7 +28,12 @@ TARGET_OPTIONS = (
 
 def target_args(settings, point) -> argparse.Namespace:
     """The `plan` command's arguments for this point and the console's target options."""
-    given = dict(settings.target_options or DEFAULT_TARGET)
+    given = {k: v for k, v in (settings.target_options or {}).items() if v is not None}
+    given.setdefault("datadir", DEFAULT_TARGET["datadir"])
+    if not (given.get("socket") or given.get("host")):
+        given["socket"] = DEFAULT_TARGET["socket"]
+    if not (given.get("service") or given.get("stop_cmd") or given.get("start_cmd")):
+        given["service"] = DEFAULT_TARGET["service"]
     values = {name: given.get(name) for name in TARGET_OPTIONS}
     values["move_back"] = bool(values["move_back"])
     values["stop_timeout"] = float(values["stop_timeout"] or 300.0)

@@ -10,6 +10,9 @@ finished step's log can be shown by moving the cursor onto it.
 from __future__ import annotations
 
 import json
+import os
+import time
+from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -31,6 +34,29 @@ STATE_TEXT = {
     "failed": "[FAIL]",
     "stopped": "[STOP]",
 }
+
+
+def tree_size(path: Path) -> int:
+    """Bytes of regular files under *path* (a datadir has hundreds of files: cheap)."""
+    total = 0
+    for folder, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def copy_paths(step) -> tuple[Path, Path] | None:
+    """(prepared backup, datadir) of a `--copy-back`/`--move-back` step, from its own command."""
+    argv = getattr(step, "argv", None) or []
+    options = dict(arg[2:].split("=", 1) for arg in argv if arg.startswith("--") and "=" in arg)
+    if not any(arg in ("--copy-back", "--move-back") for arg in argv):
+        return None
+    if "target-dir" not in options or "datadir" not in options:
+        return None
+    return Path(options["target-dir"]), Path(options["datadir"])
 
 
 def parse_progress(payload: str) -> tuple[int, int | None, float | None] | None:
@@ -134,10 +160,10 @@ class RunScreen(Screen):
         self.query_one("#banner", Static).add_class("hidden")
         self.job.running = True
         self.refresh_bindings()
-        self.work(how)
+        self.run_job(how)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="job")
-    def work(self, how: str) -> None:
+    def run_job(self, how: str) -> None:
         from xtrarestore.core.errors import XtraRestoreError
 
         ok, error = False, None
@@ -153,6 +179,21 @@ class RunScreen(Screen):
         finally:
             self.job.running = False
             self.post_message(self.JobEnded(ok, error))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="copy-progress")
+    def watch_copy(self, name: str, source: Path, datadir: Path) -> None:
+        """Copy-back prints no byte counts: measure the datadir filling up against the prepared copy."""
+        from textual.worker import get_current_worker
+
+        worker = get_current_worker()
+        total = tree_size(source)
+        began = time.monotonic()
+        while not worker.is_cancelled and self.states.get(name) == "running":
+            done = tree_size(datadir) if datadir.exists() else 0
+            payload = json.dumps({"bytes_read": min(done, total), "total_bytes": total,
+                                  "elapsed": time.monotonic() - began})
+            self.latest_progress = (name, payload)
+            time.sleep(0.5)
 
     def on_job_event(self, event) -> None:
         """Called on the worker thread: hand over, never touch widgets here."""
@@ -173,7 +214,7 @@ class RunScreen(Screen):
         if self.shown_step() in grown:
             pane.update()
         progress, self.latest_progress = self.latest_progress, None
-        if progress is not None:
+        if progress is not None and self.states.get(progress[0]) == "running":
             step, payload = progress
             parsed = parse_progress(payload)
             if parsed is not None:
@@ -205,6 +246,9 @@ class RunScreen(Screen):
             self.states[name] = "running"
             self.running_step = name
             self.job.current_title = event.step.title
+            paths = copy_paths(event.step)
+            if paths is not None:
+                self.watch_copy(name, *paths)
         elif event.kind == "finished":
             self.states[name] = "ok"
             self.seconds[name] = event.seconds
@@ -255,14 +299,16 @@ class RunScreen(Screen):
     def show_banner(self) -> None:
         banner = self.query_one("#banner", Static)
         step = self.titles.get(self.failed_step or "", "the job")
-        text = Text(f"[FAILED] {step}\n", style="bold")
-        text.append((self.step_error if self.failed_step else None) or self.error or "stopped")
         actions = ["l: log"]
         if self.job.can_retry():
             actions.insert(0, "r: retry")
         if self.job.can_rollback():
             actions.insert(1 if len(actions) > 1 else 0, "b: roll back")
-        text.append(f"\nNext: {', '.join(actions)}. {self.job.failure_advice()}")
+        # What to do next comes before the (possibly long) error: the banner's height is capped.
+        room = max(20, self.size.width - 16)
+        text = Text(f"[FAILED] {step if len(step) <= room else step[: room - 1] + '…'}\n", style="bold")
+        text.append(f"Next: {', '.join(actions)}. {self.job.failure_advice()}\n", style="bold")
+        text.append((self.step_error if self.failed_step else None) or self.error or "stopped")
         banner.update(text)
         banner.remove_class("hidden")
         if self.failed_step:
