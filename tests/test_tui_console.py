@@ -183,3 +183,21 @@ async def _fold(root):
         assert len(screen.rows) < before and "+ Tue" in screen_text(app)
         await pilot.press("space")
         assert len(screen.rows) == before and "- Tue" in screen_text(app)
+
+
+def test_copy_back_progress_reads_source_and_datadir_from_the_plans_own_step(root, tmp_path):
+    from tui_support import fixed_plan
+
+    from xtrarestore.core.chain import find_restore_point
+    from xtrarestore.core.inventory import scan
+    from xtrarestore.tui.screens.run import copy_paths, tree_size
+
+    point = find_restore_point(scan(root), "Mon", "incremental-11-16-2026_06-00-00.xbstream")
+    plan = fixed_plan(point)
+    source, datadir = copy_paths(plan.step("copy-back"))
+    assert datadir == plan.datadir and source.parent == plan.extracted
+    assert copy_paths(plan.step("chown")) is None
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "ibdata1").write_bytes(b"x" * 5000)
+    (tmp_path / "b.ibd").write_bytes(b"y" * 700)
+    assert tree_size(tmp_path) == 5700
