@@ -240,3 +240,34 @@ async def _drill_from_the_inventory(production):
         await wait_for(pilot, lambda: isinstance(app.screen, DrillReportsScreen) and app.screen.reports)
         assert "[PASSED]" in screen_text(app) and f"Mon/{upto}" in screen_text(app)
     assert not list(work.glob("xtrarestore-drill-*")), "the drill's sandbox must be removed"
+
+
+def test_retry_after_a_failed_start_completes_the_restore(production):
+    asyncio.run(_retry_after_failed_start(production))
+
+
+async def _retry_after_failed_start(production):
+    server, _root, rows, work = production
+    before = equipment_count(server)
+    upto = mon(0)
+    flag = work / "refuse-start-once-retry"
+    flag.write_text("")
+    failing = f"if [ -e {flag} ]; then rm -f {flag}; echo 'refusing to start'; exit 1; fi; {server.start_cmd}"
+    app = XtraRestoreApp(settings_for(production, "retry", start_cmd=failing, start_timeout=3))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_plan(pilot, downs=8)
+        await pilot.press("x")
+        await confirm_typed(pilot, "restore")
+        run = app.screen
+        await wait_for(pilot, lambda: run.outcome == "failed", timeout=300)
+        assert "r: retry" in screen_text(app)
+        await pilot.press("r")  # resume from the journal: only the start step is left
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen) and app.screen.report is not None,
+                       timeout=300)
+        assert f"[RESTORED] Mon up to {upto}" in screen_text(app)
+        assert equipment_count(server) == rows[upto]
+        await pilot.press("b")
+        await confirm_typed(pilot, "rollback")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen) and "[ROLLED BACK]" in screen_text(app),
+                       timeout=300)
+    assert equipment_count(server) == before

@@ -136,6 +136,7 @@ async def wait_for(pilot, condition, timeout: float = 120.0, step: float = 0.1) 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out; screen was:\n{screen_text(pilot.app)}")
         await pilot.pause(step)
+    await pilot.pause()  # let the handlers that changed the state repaint
 
 
 # -- display-only stand-ins for snapshots -------------------------------------------
