@@ -1,7 +1,8 @@
 """Restore time through our plan and runner vs the same steps typed by hand.
 
 Builds a real sandbox server, fills it, takes a full and two incrementals
-(>= 500 MB of streams together), then restores the incremental chain three times:
+(>= 500 MB of streams together), then restores the incremental chain in three
+ways, --repeat times each in turn (medians are printed):
 
 1. by hand: mbstream -x ×3, mariabackup --prepare ×3, stop, mv, mkdir,
    --copy-back, chown -R, start — the DigitalOcean tutorial's sequence;
@@ -10,7 +11,7 @@ Builds a real sandbox server, fills it, takes a full and two incrementals
    LSN check, waiting, chown in Python) plus the verify step;
 3. the same with the native extractor, for information.
 
-Usage: .venv/bin/python bench/bench_restore.py [--full-mb 300] [--inc-mb 120]
+Usage: .venv/bin/python bench/bench_restore.py [--full-mb 300] [--inc-mb 120] [--repeat 3]
 Prints the figures; it asserts nothing (timings depend on the machine).
 """
 
@@ -20,6 +21,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -51,6 +53,7 @@ def wait(condition, timeout: float = 300.0) -> None:
 def by_hand(server: SandboxServer, streams: list[Path], work: Path) -> float:
     tool = detect_tool()
     dirs = [work / s.name.removesuffix(".xbstream") for s in streams]
+    os.sync()  # nobody pays for the previous run's write-back
     began = time.monotonic()
     for stream, target in zip(streams, dirs, strict=True):
         target.mkdir(parents=True)
@@ -75,6 +78,7 @@ def through_plan(server: SandboxServer, root: Path, day: str, upto: str, work: P
     target = Target(datadir=server.datadir, socket=server.socket, defaults_file=server.config,
                     service=ServiceControl("custom", stop_cmd=server.stop_cmd, start_cmd=server.start_cmd))
     plan = build_plan(point, target, tool=detect_tool(), workdir=work, native=native)
+    os.sync()  # nobody pays for the previous run's write-back
     began = time.monotonic()
     journal = Journal.for_plan(plan, work / "state")
     recovery.start(plan, Runner(plan, journal))
@@ -83,10 +87,16 @@ def through_plan(server: SandboxServer, root: Path, day: str, upto: str, work: P
     return elapsed, {r["step"]: r["seconds"] for r in ends if r.get("event") == "end"}
 
 
+def _median_run(runs: list[tuple[float, dict[str, float]]]) -> tuple[float, dict[str, float]]:
+    """The run with the median total time (its own per-step figures)."""
+    return sorted(runs, key=lambda run: run[0])[len(runs) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full-mb", type=int, default=300)
     parser.add_argument("--inc-mb", type=int, default=120)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="bench-restore-", dir="/var/tmp"))
     os.chmod(base, 0o755)
@@ -101,12 +111,20 @@ def main() -> None:
             total = sum(s.stat().st_size for s in streams)
             print(f"chain: {len(streams)} streams, {total / 2**20:.0f} MiB "
                   f"({', '.join(f'{s.stat().st_size / 2**20:.0f}' for s in streams)} MiB)")
-            manual = by_hand(server, streams, base / "hand")
-            ours, steps = through_plan(server, day.parent, "Mon", streams[-1].name, base / "plan-vendor", False)
-            native, native_steps = through_plan(server, day.parent, "Mon", streams[-1].name,
-                                                base / "plan-native", True)
+            manuals, ours_runs, native_runs = [], [], []
+            for round_ in range(args.repeat):
+                manuals.append(by_hand(server, streams, base / f"hand-{round_}"))
+                ours_runs.append(through_plan(server, day.parent, "Mon", streams[-1].name,
+                                              base / f"plan-vendor-{round_}", False))
+                native_runs.append(through_plan(server, day.parent, "Mon", streams[-1].name,
+                                                base / f"plan-native-{round_}", True))
+            manual = statistics.median(manuals)
+            ours, steps = _median_run(ours_runs)
+            native, native_steps = _median_run(native_runs)
             extra = steps["verify"] + steps["check-lsn"]
-            print(f"by hand (mbstream, prepare x3, stop, mv, copy-back, chown, start): {manual:7.2f} s")
+            print(f"runs: {args.repeat} of each, in turn; medians")
+            print(f"by hand (mbstream, prepare x3, stop, mv, copy-back, chown, start): {manual:7.2f} s"
+                  f"  (runs: {', '.join(f'{m:.2f}' for m in manuals)})")
             print(f"xtrarestore, vendor extraction, all steps:          {ours:7.2f} s")
             print(f"  same steps as by hand (without LSN check, verify): {ours - extra:7.2f} s"
                   f"  overhead {100 * (ours - extra - manual) / manual:+.1f}%")

@@ -145,6 +145,7 @@ class Runner:
                     except pexpect.TIMEOUT:
                         chunk = ""
                     except pexpect.EOF:
+                        child.wait()
                         break
                     pending += chunk
                     *lines, pending = _LINE_END.split(pending)
@@ -177,6 +178,8 @@ class Runner:
                     last = self._scrub(pending.strip()) or last
                 log.flush()
         finally:
+            if not child.isalive():
+                child.ptyproc.delayafterclose = 0  # reaped already: skip pexpect's 0.1 s grace sleep
             child.close()
         status = child.exitstatus if child.exitstatus is not None else 128 + (child.signalstatus or 0)
         return status, saw_ok, last
