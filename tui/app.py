@@ -136,6 +136,12 @@ def _runner(node, action: str) -> Callable[[], object]:
 
 def run_console(args) -> int:
     """Entry point for `xtrarestore` without a subcommand."""
+    result = XtraRestoreApp(settings_from_args(args)).run()
+    return result or 0
+
+
+def settings_from_args(args) -> ConsoleSettings:
+    """The console's settings from the top-level command line (root, key, restore target)."""
     key_file = Path(args.key_file) if getattr(args, "key_file", None) else None
     key = None
     if key_file is not None:
@@ -147,11 +153,9 @@ def run_console(args) -> int:
     # The restore target comes from the same options as `xtrarestore plan` when the
     # command line offers them (--datadir, --service or --stop-cmd/--start-cmd, --socket…).
     given = {name: getattr(args, name) for name in TARGET_OPTIONS if getattr(args, name, None) is not None}
-    settings = ConsoleSettings(
+    return ConsoleSettings(
         root=Path(args.root) if getattr(args, "root", None) else DEFAULT_ROOT,
         key=key,
         key_file=key_file,
         target_options=given or None,
     )
-    result = XtraRestoreApp(settings).run()
-    return result or 0

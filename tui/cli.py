@@ -7,6 +7,7 @@ import importlib
 import sys
 
 from xtrarestore.core.errors import XtraRestoreError
+from xtrarestore.tui.commands.plan import add_server_arguments
 
 # Each name is a module in xtrarestore.tui.commands with `register(subparsers)`;
 # the module keeps its heavy imports inside its run function so start-up stays fast.
@@ -20,6 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--root", help="backup root to open in the console (default: /backups/mysql)")
     parser.add_argument("--key-file", help="encryption key file for encrypted backups")
+    parser.add_argument("--datadir", help="data directory the console restores into (default: /var/lib/mysql)")
+    add_server_arguments(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"xtrarestore.tui.commands.{name}").register(subparsers)

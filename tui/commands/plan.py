@@ -19,6 +19,15 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--upto", required=True,
                         help="last backup to include: an incremental's file name, or the full's")
     parser.add_argument("--datadir", required=True, help="the server's data directory to replace")
+    add_server_arguments(parser)
+    parser.add_argument("--key-file", default=argparse.SUPPRESS, help="encryption key file (path only)")
+
+
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """How to stop, start and reach the server, and where the restore keeps its files.
+
+    Shared by `plan`/`restore` and the console (which restores into the server they name).
+    """
     service = parser.add_argument_group("service control (one of)")
     service.add_argument("--service", metavar="UNIT",
                          help="systemd unit (or sysv:NAME); 'auto' detects mysql/mysqld/mariadb")
@@ -33,7 +42,6 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     reach.add_argument("--error-log", help="server error log (default: asked from the running server)")
     reach.add_argument("--server-config",
                        help="server my.cnf passed to copy-back as --defaults-file (innodb file locations)")
-    parser.add_argument("--key-file", default=argparse.SUPPRESS, help="encryption key file (path only)")
     parser.add_argument("--workdir", help="restore workspace (default /var/tmp/xtrarestore/<id>, mode 0700)")
     parser.add_argument("--state-dir",
                         help="journal and lock directory (default /var/lib/xtrarestore, or ~/.local/state/xtrarestore)")
