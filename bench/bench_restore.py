@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import tempfile
 import time
@@ -50,26 +49,41 @@ def wait(condition, timeout: float = 300.0) -> None:
         time.sleep(0.1)
 
 
-def by_hand(server: SandboxServer, streams: list[Path], work: Path) -> float:
+def by_hand(server: SandboxServer, streams: list[Path], work: Path) -> tuple[float, dict[str, float]]:
+    """The tutorial's commands one after the other; returns the total and each command's time."""
     tool = detect_tool()
     dirs = [work / s.name.removesuffix(".xbstream") for s in streams]
+    steps: dict[str, float] = {}
+
+    def timed(name: str, action) -> None:
+        began = time.monotonic()
+        action()
+        steps[name] = steps.get(name, 0.0) + time.monotonic() - began
+
     os.sync()  # nobody pays for the previous run's write-back
     began = time.monotonic()
     for stream, target in zip(streams, dirs, strict=True):
         target.mkdir(parents=True)
-        sh(f"{tool.stream_tool} -x -C {target} < {stream}")
-    sh(f"{tool.path} --prepare --target-dir={dirs[0]}")
+        timed("extract", lambda: sh(f"{tool.stream_tool} -x -C {target} < {stream}"))
+    timed("prepare", lambda: sh(f"{tool.path} --prepare --target-dir={dirs[0]}"))
     for inc in dirs[1:]:
-        sh(f"{tool.path} --prepare --target-dir={dirs[0]} --incremental-dir={inc}")
-    sh(server.stop_cmd)
-    wait(lambda: not server.is_running())
-    sh(f"mv {server.datadir} {server.datadir}.by-hand-{time.time_ns()}")
-    sh(f"mkdir {server.datadir}")
-    sh(f"{tool.path} --copy-back --target-dir={dirs[0]} --datadir={server.datadir}")
-    sh(f"chown -R {server.user or 'root'}: {server.datadir}")
-    sh(server.start_cmd)
-    wait(server.ping)
-    return time.monotonic() - began
+        timed("prepare", lambda: sh(f"{tool.path} --prepare --target-dir={dirs[0]} --incremental-dir={inc}"))
+    timed("stop", lambda: (sh(server.stop_cmd), wait(lambda: not server.is_running())))
+    timed("move-aside", lambda: sh(f"mv {server.datadir} {server.datadir}.by-hand-{time.time_ns()}"))
+    timed("create-datadir", lambda: sh(f"mkdir {server.datadir}"))
+    timed("copy-back", lambda: sh(f"{tool.path} --copy-back --target-dir={dirs[0]} --datadir={server.datadir}"))
+    timed("chown", lambda: sh(f"chown -R {server.user or 'root'}: {server.datadir}"))
+    timed("start", lambda: (sh(server.start_cmd), wait(server.ping)))
+    return time.monotonic() - began, steps
+
+
+def _grouped(steps: dict[str, float]) -> dict[str, float]:
+    """Per-step times added up by kind (extract ×3, prepare ×3, …) to compare with by_hand's."""
+    kinds: dict[str, float] = {}
+    for name, seconds in steps.items():
+        kind = name.split(":")[0]
+        kinds[kind] = kinds.get(kind, 0.0) + seconds
+    return kinds
 
 
 def through_plan(server: SandboxServer, root: Path, day: str, upto: str, work: Path,
@@ -118,13 +132,16 @@ def main() -> None:
                                               base / f"plan-vendor-{round_}", False))
                 native_runs.append(through_plan(server, day.parent, "Mon", streams[-1].name,
                                                 base / f"plan-native-{round_}", True))
-            manual = statistics.median(manuals)
+            manual, manual_steps = _median_run(manuals)
             ours, steps = _median_run(ours_runs)
             native, native_steps = _median_run(native_runs)
             extra = steps["verify"] + steps["check-lsn"]
             print(f"runs: {args.repeat} of each, in turn; medians")
             print(f"by hand (mbstream, prepare x3, stop, mv, copy-back, chown, start): {manual:7.2f} s"
-                  f"  (runs: {', '.join(f'{m:.2f}' for m in manuals)})")
+                  f"  (runs: {', '.join(f'{m:.2f}' for m, _ in manuals)})")
+            ours_by_kind = _grouped(steps)
+            print("  by kind, by hand vs ours: " + ", ".join(
+                f"{kind} {seconds:.2f}/{ours_by_kind.get(kind, 0.0):.2f}" for kind, seconds in manual_steps.items()))
             print(f"xtrarestore, vendor extraction, all steps:          {ours:7.2f} s")
             print(f"  same steps as by hand (without LSN check, verify): {ours - extra:7.2f} s"
                   f"  overhead {100 * (ours - extra - manual) / manual:+.1f}%")

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import threading
 
 import pytest
 from textual.widgets import Button, Input
 from tui_support import MON, build_tree, equipment_count, new_server, screen_text, var_tmp_dir, wait_for
 
+from xtrarestore.tui import restore_job
 from xtrarestore.tui.app import ConsoleSettings, XtraRestoreApp
 from xtrarestore.tui.screens.confirm import ConfirmModal
 from xtrarestore.tui.screens.inventory import InventoryScreen
@@ -178,11 +180,22 @@ async def _escape_closing_the_confirm_modal_stays_on_the_plan(production):
         assert app.job is None
 
 
-def test_quit_while_restoring_lets_the_step_finish_then_stops(production):
-    asyncio.run(_quit_while_restoring(production))
+def test_quit_while_restoring_lets_the_step_finish_then_stops(production, monkeypatch):
+    # The first step is held (after it shows as running, before its command starts) until
+    # the quit is confirmed, so the test does not race the restore's own speed.
+    gate = threading.Event()
+    show = restore_job._LockedRunner.on_event
+
+    def held(self, event) -> None:
+        show(self, event)
+        if event.kind == "started":
+            gate.wait(60)
+
+    monkeypatch.setattr(restore_job._LockedRunner, "on_event", held)
+    asyncio.run(_quit_while_restoring(production, gate))
 
 
-async def _quit_while_restoring(production):
+async def _quit_while_restoring(production, gate: threading.Event):
     from xtrarestore.core.journal import load_state
 
     server, _root, _rows, _work = production
@@ -200,6 +213,7 @@ async def _quit_while_restoring(production):
         assert "A restore is running" in screen_text(app)
         assert app.focused.id == "cancel"
         await pilot.press("tab", "enter")  # "Quit after this step"
+        gate.set()
         await wait_for(pilot, lambda: app.return_code is not None, timeout=300)
         job = run.job
     state = load_state(job.journal_path())
