@@ -43,6 +43,11 @@ def is_root() -> bool:
     return os.geteuid() == 0
 
 
+def needs_password(plan) -> bool:
+    """A sudo password is needed iff we are not root and some step of *plan* is privileged."""
+    return not is_root() and any(step.privileged for step in plan.steps)
+
+
 def new_prompt() -> str:
     """A prompt no program would print by chance, so only sudo's question is answered."""
     return f"[xtrarestore-sudo-{secrets.token_hex(8)}]:"

@@ -107,6 +107,15 @@ async def confirm(pilot, server):
     await steady_inputs(pilot)
 
 
+async def password(pilot, server):
+    from xtrarestore.tui.screens.password import PasswordModal
+
+    await plan(pilot, server)  # pushed directly: this root test process never needs sudo
+    await pilot.app.push_screen(PasswordModal())
+    await pilot.press(*"secret")
+    await steady_inputs(pilot)
+
+
 async def run(pilot, server):
     from xtrarestore.tui.screens.run import RunScreen
 
@@ -168,6 +177,7 @@ SCREENS = {
     "RestorePointScreen": restore_point,
     "PlanScreen": plan,
     "ConfirmModal": confirm,
+    "PasswordModal": password,
     "RunScreen": run,
     "ResultScreen": result,
     "HelpScreen": help_screen,

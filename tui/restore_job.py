@@ -62,7 +62,8 @@ class RestoreJob:
     kind = "restore"
 
     def __init__(self, settings, plan, point, state_dir: Path | None, *,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, password=None):
+        """*password* is the checked sudo `Password` (None when root or nothing is privileged)."""
         from xtrarestore.core.journal import default_state_dir
 
         self.settings = settings
@@ -71,6 +72,7 @@ class RestoreJob:
         self.state_option = state_dir
         self.state_dir = state_dir or default_state_dir()
         self.clock = clock
+        self.password = password  # a core.privileges.Password: held in memory only, never printed
         self.steps = list(plan.steps)
         self.title = f"Restore {plan.day} up to {plan.upto} into {plan.datadir}"
         self.running = False
@@ -173,7 +175,8 @@ class _LockedRunner:
         job.cancel.clear()
         self.lock = HostLock(lock_path(job.state_option)).acquire()
         journal = Journal.for_plan(job.plan, job.state_dir)
-        return Runner(job.plan, journal, on_event=self.on_event, cancel=job.cancel)
+        return Runner(job.plan, journal, on_event=self.on_event, cancel=job.cancel,
+                      password=job.password)
 
     def on_event(self, event) -> None:
         if event.kind in ("finished", "failed") and self.job.stop_requested:

@@ -39,9 +39,9 @@ def ask_password(plan):
     """The sudo password, typed once without echo, when privileged steps need it."""
     from getpass import getpass
 
-    from xtrarestore.core.privileges import Password, check_sudo, is_root
+    from xtrarestore.core.privileges import Password, check_sudo, needs_password
 
-    if is_root() or not any(step.privileged for step in plan.steps):
+    if not needs_password(plan):
         return None
     password = Password(getpass("sudo password (for the privileged steps): "))
     check_sudo(password)

@@ -71,6 +71,14 @@ class PlanScreen(Screen):
             super().__init__()
             self.error = error
 
+    class SudoChecked(Message):
+        """The sudo check's outcome: the checked password, or why it was refused."""
+
+        def __init__(self, password, error: str | None) -> None:
+            super().__init__()
+            self.password = password
+            self.error = error
+
     def __init__(self, point, built: tuple | None = None) -> None:
         """*built* is an already made (plan, checks, state_dir); otherwise the screen builds it."""
         super().__init__()
@@ -80,6 +88,7 @@ class PlanScreen(Screen):
         self.checks: list = []
         self.state_dir = None
         self.building = True
+        self.checking = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -129,6 +138,7 @@ class PlanScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "restore":
             ready = self.plan is not None and all(c.ok for c in self.checks) and not self.app.job_running
+            ready = ready and not self.checking
             return True if ready else None
         return True
 
@@ -145,7 +155,7 @@ class PlanScreen(Screen):
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self.start_restore()
+                self.after_confirm()
 
         self.app.push_screen(
             ConfirmModal("Replace the live datadir?", message, confirm_label="Restore",
@@ -153,11 +163,57 @@ class PlanScreen(Screen):
             answer,
         )
 
-    def start_restore(self) -> None:
+    def after_confirm(self) -> None:
+        """Not root and privileged steps: ask the sudo password once and check it before starting."""
+        from xtrarestore.core import privileges
+
+        from .password import PasswordModal
+
+        if not privileges.needs_password(self.plan):
+            self.start_restore()
+            return
+
+        def typed(password) -> None:
+            if password is not None:
+                self.checking = True
+                self.refresh_bindings()
+                self.notify("Checking the sudo password…", timeout=3)
+                self.check_password(password)
+
+        self.app.push_screen(PasswordModal(), typed)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sudo")
+    def check_password(self, password) -> None:
+        """`sudo -k; sudo -v` with the typed password; the result comes back as a message."""
+        from xtrarestore.core import privileges
+
+        try:
+            privileges.check_sudo(password)
+        except privileges.PrivilegeError as error:
+            self.post_message(self.SudoChecked(None, str(error)))
+        except Exception as error:  # noqa: BLE001 - sudo missing, pty trouble: never show its text
+            self.post_message(self.SudoChecked(None, f"could not run sudo ({type(error).__name__})"))
+        else:
+            self.post_message(self.SudoChecked(password, None))
+
+    @on(SudoChecked)
+    def sudo_checked(self, message: SudoChecked) -> None:
+        self.checking = False
+        self.refresh_bindings()
+        if message.error is not None:
+            error = message.error.removesuffix("; nothing was touched")
+            text = Text()
+            text.append(f"[SUDO] {error} — nothing was touched\n\n", style="bold")
+            text.append_text(plan_text(self.plan, self.checks))
+            self.query_one("#plan-text", Static).update(text)
+            return
+        self.start_restore(message.password)
+
+    def start_restore(self, password=None) -> None:
         from ..restore_job import RestoreJob
         from .run import RunScreen
 
-        job = RestoreJob(self.app.settings, self.plan, self.point, self.state_dir)
+        job = RestoreJob(self.app.settings, self.plan, self.point, self.state_dir, password=password)
         self.app.push_screen(RunScreen(job))
 
     def action_drill(self) -> None:
