@@ -11,7 +11,7 @@ ways, --repeat times each in turn (medians are printed):
    LSN check, waiting, chown in Python) plus the verify step;
 3. the same with the native extractor, for information.
 
-Usage: .venv/bin/python bench/bench_restore.py [--full-mb 300] [--inc-mb 120] [--repeat 3]
+Usage: .venv/bin/python bench/bench_restore.py [--full-mb 300] [--inc-mb 120] [--repeat 3] [--dir /var/tmp]
 Prints the figures; it asserts nothing (timings depend on the machine).
 """
 
@@ -101,6 +101,13 @@ def through_plan(server: SandboxServer, root: Path, day: str, upto: str, work: P
     return elapsed, {r["step"]: r["seconds"] for r in ends if r.get("event") == "end"}
 
 
+def _tidy(server: SandboxServer, work: Path) -> None:
+    """Remove a run's workspace and the datadir it moved aside, so runs do not fill the disk."""
+    shutil.rmtree(work, ignore_errors=True)
+    for aside in server.datadir.parent.glob(server.datadir.name + ".*"):
+        shutil.rmtree(aside, ignore_errors=True)
+
+
 def _median_run(runs: list[tuple[float, dict[str, float]]]) -> tuple[float, dict[str, float]]:
     """The run with the median total time (its own per-step figures)."""
     return sorted(runs, key=lambda run: run[0])[len(runs) // 2]
@@ -111,8 +118,10 @@ def main() -> None:
     parser.add_argument("--full-mb", type=int, default=300)
     parser.add_argument("--inc-mb", type=int, default=120)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--dir", default="/var/tmp",
+                        help="where everything lives; /dev/shm takes the disk's write-back noise out")
     args = parser.parse_args()
-    base = Path(tempfile.mkdtemp(prefix="bench-restore-", dir="/var/tmp"))
+    base = Path(tempfile.mkdtemp(prefix="bench-restore-", dir=args.dir))
     os.chmod(base, 0o755)
     try:
         with SandboxServer.create(base / "prod") as server:
@@ -128,10 +137,13 @@ def main() -> None:
             manuals, ours_runs, native_runs = [], [], []
             for round_ in range(args.repeat):
                 manuals.append(by_hand(server, streams, base / f"hand-{round_}"))
+                _tidy(server, base / f"hand-{round_}")
                 ours_runs.append(through_plan(server, day.parent, "Mon", streams[-1].name,
                                               base / f"plan-vendor-{round_}", False))
+                _tidy(server, base / f"plan-vendor-{round_}")
                 native_runs.append(through_plan(server, day.parent, "Mon", streams[-1].name,
                                                 base / f"plan-native-{round_}", True))
+                _tidy(server, base / f"plan-native-{round_}")
             manual, manual_steps = _median_run(manuals)
             ours, steps = _median_run(ours_runs)
             native, native_steps = _median_run(native_runs)

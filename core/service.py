@@ -179,7 +179,7 @@ def stop(control: ServiceControl, *, socket_path: str | None, host: str | None, 
         if not answers(socket_path, host, port) and not innodb_locked(datadir):
             print("server is down", flush=True)
             return
-        time.sleep(0.2)
+        time.sleep(0.05)
     where = socket_path or f"{host}:{port}"
     raise ServiceError(
         f"{datadir}: the server is still running {timeout:.0f}s after "
@@ -199,7 +199,7 @@ def start(control: ServiceControl, *, socket_path: str | None, host: str | None,
         if answers(socket_path, host, port):
             print("server answers", flush=True)
             return
-        time.sleep(0.2)
+        time.sleep(0.05)
     print(f"--- tail of {error_log} ---\n{error_tail(error_log)}", flush=True)
     where = socket_path or f"{host}:{port}"
     raise ServiceError(
