@@ -84,6 +84,7 @@ async def _log_pane_follows():
         assert pane.line_count == 200_000
         assert "line 199999" in screen_text(app)
         await pilot.press("home")
+        await pilot.pause()
         assert "line 0" in screen_text(app) and "line 199999" not in screen_text(app)
         book.post("step", "line 200000")
         book.drain()

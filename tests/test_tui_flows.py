@@ -104,8 +104,8 @@ async def _restore_then_rollback_from_the_result_screen(production):
         assert f"datadir    {server.datadir}" in text and "move aside" in text
         assert "[OK]   server datadir" in text and "[FAIL]" not in text
         await pilot.press("end")  # the plan body scrolls: the swap steps are at its end
-        text = screen_text(app)
-        assert "Move the live datadir aside" in text and "[DESTRUCTIVE]" in text
+        await wait_for(pilot, lambda: "Move the live datadir aside" in screen_text(app), timeout=10)
+        assert "[DESTRUCTIVE]" in screen_text(app)
         assert plan_screen.plan.upto == upto
 
         await pilot.press("x")
