@@ -2,16 +2,18 @@
 
 Builds a real sandbox server, fills it, takes a full and two incrementals
 (>= 500 MB of streams together), then restores the incremental chain in three
-ways, --repeat times each in turn (medians are printed):
+ways, --repeat rounds in rotating order (medians and bests are printed):
 
 1. by hand: mbstream -x ×3, mariabackup --prepare ×3, stop, mv, mkdir,
    --copy-back, chown -R, start — the DigitalOcean tutorial's sequence;
-2. through build_plan + Runner with vendor extraction (mbstream): the same
-   tools, so the difference is our orchestration (pexpect, journal, logs,
-   LSN check, waiting, chown in Python) plus the verify step;
-3. the same with the native extractor, for information.
+2. through build_plan + Runner, as `xtrarestore restore` runs it: the native
+   extractor (the chain's streams side by side), the same prepare and
+   copy-back commands, our stop/start waits, LSN check, journal and logs;
+3. the same with vendor extraction (mbstream, one stream after another).
 
-Usage: .venv/bin/python bench/bench_restore.py [--full-mb 300] [--inc-mb 120] [--repeat 3] [--dir /var/tmp]
+Our verify step is reported apart: the by-hand sequence has nothing like it.
+
+Usage: .venv/bin/python bench/bench_restore.py [--full-mb 300] [--inc-mb 120] [--repeat 5] [--dir /var/tmp]
 Prints the figures; it asserts nothing (timings depend on the machine).
 """
 
@@ -108,16 +110,37 @@ def _tidy(server: SandboxServer, work: Path) -> None:
         shutil.rmtree(aside, ignore_errors=True)
 
 
-def _median_run(runs: list[tuple[float, dict[str, float]]]) -> tuple[float, dict[str, float]]:
-    """The run with the median total time (its own per-step figures)."""
-    return sorted(runs, key=lambda run: run[0])[len(runs) // 2]
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _same_steps(run: tuple[float, dict[str, float]]) -> float:
+    """Our total without the verify step, which the by-hand sequence does not have (the LSN check stays in)."""
+    total, steps = run
+    return total - steps.get("verify", 0.0)
+
+
+def _by_kind(runs: list[tuple[float, dict[str, float]]]) -> dict[str, float]:
+    """The median over runs of each kind's time (extract, prepare, …)."""
+    kinds = [_grouped(steps) for _total, steps in runs]
+    return {kind: _median([k.get(kind, 0.0) for k in kinds]) for kind in kinds[0]}
+
+
+def _report(label: str, runs: list[tuple[float, dict[str, float]]], manual: list[float]) -> None:
+    same = [_same_steps(run) for run in runs]
+    median, best = _median(same), min(same)
+    print(f"{label:<40} median {median:6.2f} s ({100 * (median / _median(manual) - 1):+5.1f}%)   "
+          f"best {best:6.2f} s ({100 * (best / min(manual) - 1):+5.1f}%)   runs: {', '.join(f'{t:.2f}' for t in same)}")
+    print("    by kind: " + ", ".join(f"{kind} {sec:.2f}" for kind, sec in _by_kind(runs).items()))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full-mb", type=int, default=300)
     parser.add_argument("--inc-mb", type=int, default=120)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--dir", default="/var/tmp",
                         help="where everything lives; /dev/shm takes the disk's write-back noise out")
     args = parser.parse_args()
@@ -133,33 +156,29 @@ def main() -> None:
                 streams.append(server.take_backup(day))
             total = sum(s.stat().st_size for s in streams)
             print(f"chain: {len(streams)} streams, {total / 2**20:.0f} MiB "
-                  f"({', '.join(f'{s.stat().st_size / 2**20:.0f}' for s in streams)} MiB)")
-            manuals, ours_runs, native_runs = [], [], []
+                  f"({', '.join(f'{s.stat().st_size / 2**20:.0f}' for s in streams)} MiB) in {args.dir}")
+            ways = {
+                "by hand": lambda work: by_hand(server, streams, work),
+                "native": lambda work: through_plan(server, day.parent, "Mon", streams[-1].name, work, True),
+                "vendor": lambda work: through_plan(server, day.parent, "Mon", streams[-1].name, work, False),
+            }
+            runs: dict[str, list[tuple[float, dict[str, float]]]] = {name: [] for name in ways}
+            order = list(ways)
             for round_ in range(args.repeat):
-                manuals.append(by_hand(server, streams, base / f"hand-{round_}"))
-                _tidy(server, base / f"hand-{round_}")
-                ours_runs.append(through_plan(server, day.parent, "Mon", streams[-1].name,
-                                              base / f"plan-vendor-{round_}", False))
-                _tidy(server, base / f"plan-vendor-{round_}")
-                native_runs.append(through_plan(server, day.parent, "Mon", streams[-1].name,
-                                                base / f"plan-native-{round_}", True))
-                _tidy(server, base / f"plan-native-{round_}")
-            manual, manual_steps = _median_run(manuals)
-            ours, steps = _median_run(ours_runs)
-            native, native_steps = _median_run(native_runs)
-            extra = steps["verify"] + steps["check-lsn"]
-            print(f"runs: {args.repeat} of each, in turn; medians")
-            print(f"by hand (mbstream, prepare x3, stop, mv, copy-back, chown, start): {manual:7.2f} s"
-                  f"  (runs: {', '.join(f'{m:.2f}' for m, _ in manuals)})")
-            ours_by_kind = _grouped(steps)
-            print("  by kind, by hand vs ours: " + ", ".join(
-                f"{kind} {seconds:.2f}/{ours_by_kind.get(kind, 0.0):.2f}" for kind, seconds in manual_steps.items()))
-            print(f"xtrarestore, vendor extraction, all steps:          {ours:7.2f} s")
-            print(f"  same steps as by hand (without LSN check, verify): {ours - extra:7.2f} s"
-                  f"  overhead {100 * (ours - extra - manual) / manual:+.1f}%")
-            print("  per step: " + ", ".join(f"{name.split(':')[0]} {sec:.2f}" for name, sec in steps.items()))
-            print(f"xtrarestore, native extraction, all steps:          {native:7.2f} s")
-            print("  per step: " + ", ".join(f"{n.split(':')[0]} {sec:.2f}" for n, sec in native_steps.items()))
+                for name in order[round_ % 3:] + order[: round_ % 3]:  # nobody always goes first
+                    work = base / f"{name.replace(' ', '-')}-{round_}"
+                    runs[name].append(ways[name](work))
+                    _tidy(server, work)
+            manual = [total for total, _steps in runs["by hand"]]
+            print(f"{args.repeat} runs of each, in rotating order; times exclude our verify step")
+            print(f"{'by hand (mbstream x3, prepare x3, stop, mv,':<40} median {_median(manual):6.2f} s"
+                  f"            best {min(manual):6.2f} s           runs: {', '.join(f'{t:.2f}' for t in manual)}")
+            print("    mkdir, copy-back, chown -R, start)")
+            print("    by kind: " + ", ".join(f"{kind} {sec:.2f}" for kind, sec in _by_kind(runs["by hand"]).items()))
+            _report("xtrarestore, native extraction (default)", runs["native"], manual)
+            _report("xtrarestore, vendor extraction (mbstream)", runs["vendor"], manual)
+            verify = _median([steps["verify"] for _total, steps in runs["native"]])
+            print(f"our verify step (not counted above): {verify:.2f} s median")
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

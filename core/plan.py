@@ -166,19 +166,47 @@ def _stem(name: str) -> str:
     return name[: -len(".xbstream")] if name.endswith(".xbstream") else name + ".d"
 
 
-def extract_step(member, into: Path, *, tool: Tool, key_file: Path | None, native: bool,
-                 python: str) -> Step:
-    """The command that turns one backup (stream or directory) into a directory of ours."""
+def _is_directory(member) -> bool:
+    return getattr(member, "artifact", "stream") == "directory"
+
+
+def native_extract_step(streams: Sequence, into: Path, *, key_file: Path | None, jobs: int | None,
+                        python: str) -> Step:
+    """One command extracting every stream member side by side (*jobs* at a time, else the extractor's default)."""
+    argv = [python, "-m", NATIVE_EXTRACTOR]
+    if key_file:
+        argv += ["--key-file", str(key_file)]
+    if jobs is not None:
+        argv += ["--jobs", str(jobs)]
+    argv += ["--into", str(into), *(str(m.path) for m in streams)]
+    if len(streams) == 1:
+        return Step(f"extract:{streams[0].name}", f"Extract {streams[0].name}", argv)
+    return Step("extract:chain", f"Extract the {len(streams)} streams side by side", argv)
+
+
+def extract_steps(members: Sequence, dirs: Sequence[Path], *, tool: Tool, key_file: Path | None, native: bool,
+                  jobs: int | None, python: str) -> list[Step]:
+    """The commands that turn the chain's backups into directories of ours.
+
+    Natively, all streams are one step extracting them side by side; copied
+    directories (and vendor extraction) are a step per backup.
+    """
+    streams = [m for m in members if not _is_directory(m)]
+    steps = []
+    for member, into in zip(members, dirs, strict=True):
+        if _is_directory(member):
+            argv = [python, "-m", "xtrarestore.core.steps", "copy-dir", str(member.path), str(into)]
+            steps.append(Step(f"extract:{member.name}", f"Copy {member.name}", argv))
+        elif not native:
+            steps.append(extract_step(member, into, tool=tool, key_file=key_file, python=python))
+    if native and streams:
+        steps.append(native_extract_step(streams, dirs[0].parent, key_file=key_file, jobs=jobs, python=python))
+    return steps
+
+
+def extract_step(member, into: Path, *, tool: Tool, key_file: Path | None, python: str) -> Step:
+    """The vendor command (mbstream / xbstream -x) that extracts one stream into a directory of ours."""
     title = f"Extract {member.name}"
-    if getattr(member, "artifact", "stream") == "directory":
-        argv = [python, "-m", "xtrarestore.core.steps", "copy-dir", str(member.path), str(into)]
-        return Step(f"extract:{member.name}", f"Copy {member.name}", argv)
-    if native:
-        argv = [python, "-m", NATIVE_EXTRACTOR]
-        if key_file:
-            argv += ["--key-file", str(key_file)]
-        argv += ["--into", str(into.parent), str(member.path)]
-        return Step(f"extract:{member.name}", title, argv)
     if tool.stream_tool is None:
         raise ToolNotFoundError("mbstream / xbstream not found and the native extractor is not installed")
     extra: list[str] = []
@@ -224,6 +252,7 @@ def build_plan(
     restore_id: str | None = None,
     now: datetime | None = None,
     native: bool | None = None,
+    extract_jobs: int | None = None,
     python: str = sys.executable,
 ) -> Plan:
     """Turn a restore point (full + incrementals) and a target into the ordered steps."""
@@ -238,8 +267,8 @@ def build_plan(
     aside = datadir.with_name(f"{datadir.name}.before-restore-{utc_stamp(now)}")
     me = [python, "-m", "xtrarestore.core.steps"]
 
-    steps = [extract_step(m, d, tool=tool, key_file=key_file, native=native, python=python)
-             for m, d in zip(members, dirs, strict=True)]
+    steps = extract_steps(members, dirs, tool=tool, key_file=key_file, native=native, jobs=extract_jobs,
+                          python=python)
     for number, argv in enumerate(tool.prepare_commands(full, incrementals)):
         if number == 0:
             steps.append(Step(f"prepare:{members[0].name}", f"Prepare the full backup {members[0].name}", argv))

@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import ServiceError
 
@@ -32,9 +31,8 @@ SYSV = "sysv"
 CUSTOM = "custom"
 
 
-@dataclass(frozen=True)
-class ServiceControl:
-    """How this host stops and starts its server."""
+class ServiceControl(NamedTuple):
+    """How this host stops and starts its server (a named tuple: this module is a step's entry point)."""
 
     kind: str
     unit: str | None = None
@@ -80,6 +78,8 @@ def resolve_service(unit: str | None, stop_cmd: str | None, start_cmd: str | Non
 
 
 def _has_systemd() -> bool:
+    import shutil
+
     return Path("/run/systemd/system").is_dir() and shutil.which("systemctl") is not None
 
 

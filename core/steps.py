@@ -4,20 +4,19 @@ Moving the datadir aside, creating the new one, chown, the LSN check and vendor
 extraction are Python, but they run as commands like every other step, so the
 runner can run them under sudo, stream their output and journal them the same
 way. Every action is idempotent where a resumed restore may repeat it (a rename
-already done is recognised, not redone) and none deletes live data.
+already done is recognised, not redone) and none deletes live data. Each step
+is an interpreter of its own, so modules only one action needs are imported
+inside that action: start-up time is restore time.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
-from .checkpoints import parse_checkpoints
 from .errors import XtraRestoreError
 
 OK = "completed OK!"
@@ -80,6 +79,8 @@ def chown_tree(datadir: Path, like: Path) -> None:
 
 def check_lsn(directory: Path, backup_type: str, to_lsn: int, last_lsn: int | None) -> None:
     """The prepared copy must be prepared and end exactly at the chosen restore point."""
+    from .checkpoints import parse_checkpoints
+
     path = next((directory / n for n in CHECKPOINT_FILES if (directory / n).exists()), None)
     if path is None:
         raise StepError(f"{directory}: no xtrabackup_checkpoints / mariadb_backup_checkpoints after prepare")
@@ -96,6 +97,8 @@ def check_lsn(directory: Path, backup_type: str, to_lsn: int, last_lsn: int | No
 
 def vendor_extract(tool: Path, stream: Path, into: Path, extra: list[str]) -> None:
     """Run `mbstream`/`xbstream -x` with the stream on stdin (the stream file is only read)."""
+    import subprocess
+
     into.mkdir(parents=True, exist_ok=False, mode=0o700)
     with open(stream, "rb") as source:
         result = subprocess.run([str(tool), "-x", "-C", str(into), *extra], stdin=source)
@@ -106,6 +109,8 @@ def vendor_extract(tool: Path, stream: Path, into: Path, extra: list[str]) -> No
 
 def copy_directory(src: Path, into: Path) -> None:
     """Copy an already-extracted backup directory, so prepare never touches the source."""
+    import shutil
+
     shutil.copytree(src, into, symlinks=True)
     os.chmod(into, 0o700)
     _say(f"copied {src} into {into}")

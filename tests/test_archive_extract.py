@@ -23,6 +23,7 @@ from types import SimpleNamespace
 import pytest
 
 from xtrarestore.core.archive.extract import MARKER, extract_stream, target_for
+from xtrarestore.core.archive.parallel import extract_all
 from xtrarestore.core.archive.transcode import encrypt_stream
 from xtrarestore.core.archive.xbstream import chunk_bytes, eof_bytes, iter_headers
 from xtrarestore.core.errors import (
@@ -357,6 +358,34 @@ def test_cli_extracts_one_directory_per_stream(backups, tmp_path):
     assert sorted(p.name for p in into.iterdir()) == ["mini-enc", "mini-qp"]
     assert tree(into / "mini-enc") == tree(into / "mini-qp") != {}
     assert KEY.decode() not in result.stdout + result.stderr
+
+
+def test_chain_extracted_side_by_side_matches_one_by_one(backups, tmp_path):
+    seen = []
+    results = extract_all(backups.encrypted, tmp_path / "together", key=KEY, progress=seen.append)
+    assert [r.stream for r in results] == backups.encrypted
+    for stream in backups.encrypted:
+        alone = extract_stream(stream, tmp_path / "alone" / stream.name, key=KEY)
+        assert tree(target_for(stream, tmp_path / "together")) == tree(alone.target) != {}
+    total = sum(s.stat().st_size for s in backups.encrypted)
+    assert seen[-1]["streams"] == seen[-1]["streams_done"] == 2
+    assert seen[-1]["bytes_read"] == seen[-1]["total_bytes"] == total
+    assert seen[-1]["files"] == sum(r.files for r in results)
+
+
+def test_a_broken_stream_stops_the_chain_and_is_the_error_named(backups, tmp_path):
+    data = backups.incremental.read_bytes()
+    cut = tmp_path / "incremental-cut.xbstream"
+    cut.write_bytes(data[: len(data) // 3])
+    before = digest(backups.full)
+    into = tmp_path / "into"
+    with pytest.raises(BackupFormatError) as caught:
+        extract_all([backups.full, cut], into)
+    message = str(caught.value)
+    assert str(cut) in message and "\n" not in message
+    assert digest(backups.full) == before
+    assert not target_for(cut, into).exists()
+    assert not [p for p in into.rglob("*") if p.name.endswith(".partial") or p.name == MARKER]
 
 
 def test_cli_reports_a_key_with_trailing_newline(backups, tmp_path):

@@ -88,14 +88,14 @@ def test_plan_orders_the_steps_and_marks_what_destroys(tmp_path):
     plan = _plan(tmp_path)
     names = [s.name for s in plan.steps]
     assert names == [
-        *(f"extract:{m.name}" for m in POINT.members),
+        "extract:chain",
         *(f"prepare:{m.name}" for m in POINT.members),
         "check-lsn", "stop", "move-aside", "create-datadir", "copy-back", "chown", "start", "verify",
     ]
     assert [s.name for s in plan.steps if s.destructive] == ["move-aside"]
     assert {s.name for s in plan.steps if s.privileged} == {
         "stop", "move-aside", "create-datadir", "copy-back", "chown", "start"}
-    assert all(s.phase == WORKSPACE for s in plan.steps[:7])
+    assert all(s.phase == WORKSPACE for s in plan.steps[:5])
     assert plan.aside == tmp_path / "mysql.before-restore-20261121T031500Z"
     assert plan.step("move-aside").argv == ["/py", "-m", "xtrarestore.core.steps", "rename",
                                             str(tmp_path / "mysql"), str(plan.aside)]
@@ -104,7 +104,7 @@ def test_plan_orders_the_steps_and_marks_what_destroys(tmp_path):
     assert plan.step("copy-back").argv == ["/usr/bin/mariabackup", "--copy-back", f"--target-dir={full}",
                                            f"--datadir={tmp_path / 'mysql'}"]
     assert plan.steps[0].argv == ["/py", "-m", "xtrarestore.core.archive.extract", "--into", str(full.parent),
-                                  "/backups/Mon/full-11-20-2026_03-00-00.xbstream"]
+                                  *(str(m.path) for m in POINT.members)]
 
 
 def test_plan_passes_key_file_path_and_server_config(tmp_path):
@@ -148,9 +148,15 @@ def _journal(tmp_path, plan, *events):
     return journal
 
 
+def ok_before(plan, name: str) -> list[tuple[str, str]]:
+    """Journal entries saying every step before *name* went well."""
+    names = [s.name for s in plan.steps]
+    return [(n, "ok") for n in names[: names.index(name)]]
+
+
 def test_killed_after_move_aside_status_resume_and_rollback(tmp_path):
     plan = _plan(tmp_path)
-    done = [(s.name, "ok") for s in plan.steps[:9]]  # up to move-aside
+    done = ok_before(plan, "create-datadir")  # up to move-aside
     journal = _journal(tmp_path, plan, *done, ("create-datadir", None))
     plan.datadir.rename(plan.aside)  # what the move-aside did
     state = load_state(journal.paths[1])
@@ -167,7 +173,7 @@ def test_killed_after_move_aside_status_resume_and_rollback(tmp_path):
 
 def test_interrupted_copy_back_sets_the_partial_copy_aside(tmp_path):
     plan = _plan(tmp_path)
-    journal = _journal(tmp_path, plan, *[(s.name, "ok") for s in plan.steps[:11]], ("copy-back", None))
+    journal = _journal(tmp_path, plan, *ok_before(plan, "copy-back"), ("copy-back", None))
     plan.aside.mkdir()
     state = load_state(journal.paths[0])
     steps = recovery.resume_steps(state)
@@ -178,7 +184,8 @@ def test_interrupted_copy_back_sets_the_partial_copy_aside(tmp_path):
 
 def test_unfinished_prepare_is_redone_from_a_fresh_extraction(tmp_path):
     plan = _plan(tmp_path)
-    journal = _journal(tmp_path, plan, *[(s.name, "ok") for s in plan.steps[:4]], (plan.steps[4].name, None))
+    last_prepare = f"prepare:{POINT.members[-1].name}"
+    journal = _journal(tmp_path, plan, *ok_before(plan, last_prepare), (last_prepare, None))
     state = load_state(journal.paths[0])
     assert not state.workspace_complete() and not state.touched_live
     assert [s.name for s in recovery.resume_steps(state)] == [s.name for s in plan.steps]
@@ -261,11 +268,12 @@ def test_rollback_can_use_a_fixed_start_command(tmp_path):
 
 def test_interrupted_move_back_needs_a_fresh_copy(tmp_path):
     plan = _plan(tmp_path, move_back=True)
-    journal = _journal(tmp_path, plan, *[(s.name, "ok") for s in plan.steps[:11]], ("copy-back", None))
+    journal = _journal(tmp_path, plan, *ok_before(plan, "copy-back"), ("copy-back", None))
     plan.aside.mkdir()
     names = [s.name for s in recovery.resume_steps(load_state(journal.paths[0]))]
-    assert names[:7] == [s.name for s in plan.steps[:7]]  # extract and prepare again, server still down
-    assert names[7:] == ["stop", "partial-aside", "create-datadir", "copy-back", "chown", "start", "verify"]
+    workspace = [name for name, _ in ok_before(plan, "stop")]
+    assert names[:len(workspace)] == workspace  # extract and prepare again, server still down
+    assert names[len(workspace):] == ["stop", "partial-aside", "create-datadir", "copy-back", "chown", "start", "verify"]
 
 
 def test_sysv_and_systemd_commands():

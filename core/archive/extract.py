@@ -532,34 +532,37 @@ def _skip(source: io.BufferedReader, count: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m xtrarestore.core.archive.extract`: machine-readable extraction for the restore runner."""
+    """`python -m xtrarestore.core.archive.extract`: machine-readable extraction for the restore runner.
+
+    Several streams (a chain) are extracted side by side, `--jobs` at a time;
+    the `progress` lines sum them all.
+    """
     import argparse
     import json
     import sys
 
     from ..keys import load_key
+    from .parallel import DEFAULT_JOBS, extract_all
 
     parser = argparse.ArgumentParser(prog="python -m xtrarestore.core.archive.extract")
     parser.add_argument("--key-file", help="encryption key file (the key is never taken from the command line)")
     parser.add_argument("--vendor", action="store_true", help="use mbstream/xbstream and xtrabackup instead")
+    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help="streams extracted at the same time")
     parser.add_argument("--into", required=True, help="directory receiving one sub-directory per stream")
     parser.add_argument("streams", nargs="+", metavar="STREAM")
     args = parser.parse_args(argv)
 
-    def report(snapshot: ExtractProgress) -> None:
-        print("progress " + json.dumps(snapshot.as_dict()), flush=True)
+    def report(record: dict) -> None:
+        print("progress " + json.dumps(record), flush=True)
+
+    def done(result: ExtractResult) -> None:
+        print(f"extracted {result.stream} into {result.target}: {result.files} files "
+              f"in {result.seconds:.1f}s", flush=True)
 
     try:
         key = load_key(args.key_file) if args.key_file else None
-        for stream in map(Path, args.streams):
-            result = extract_stream(
-                stream,
-                target_for(stream, Path(args.into)),
-                key=key,
-                progress=report,
-                method="vendor" if args.vendor else "auto",
-            )
-            print(f"extracted {result.stream} into {result.target}: {result.files} files", flush=True)
+        extract_all([Path(s) for s in args.streams], Path(args.into), key=key, jobs=args.jobs, progress=report,
+                    done=done, method="vendor" if args.vendor else "auto")
     except XtraRestoreError as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         return 2
