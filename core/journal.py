@@ -7,6 +7,10 @@ lives in the workspace and, identically, in a state directory
 otherwise) where `status` finds it even when the workspace is on another disk.
 The first record holds the whole plan; `summarize` turns the records into a
 `RestoreState` that says what resume and rollback would do.
+
+Every record carries the kernel's boot id. The extracted copy is not synced to
+disk (its write-back overlaps the next steps); if the machine restarted after
+it was made and before copy-back finished, a resume makes it again.
 """
 
 from __future__ import annotations
@@ -34,6 +38,14 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def boot_id() -> str:
+    """This boot's id (Linux); empty where the kernel does not say."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
 class Journal:
     """Append JSON lines to the workspace journal and its copy in the state directory."""
 
@@ -45,7 +57,7 @@ class Journal:
         return cls([plan.workdir / "journal.jsonl", journal_path(state_dir, plan.restore_id)])
 
     def append(self, record: dict) -> None:
-        line = json.dumps({"time": now_iso(), **record}, sort_keys=True) + "\n"
+        line = json.dumps({"time": now_iso(), "boot": boot_id(), **record}, sort_keys=True) + "\n"
         for path in self.paths:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -100,6 +112,7 @@ class StepState:
     ended: str | None = None
     log: str | None = None
     error: str | None = None
+    boot: str = ""  # the boot id its end record was written in
 
 
 @dataclass
@@ -139,10 +152,17 @@ class RestoreState:
     def workspace_complete(self) -> bool:
         return all(s.status == OK for s in self.steps if s.phase == WORKSPACE)
 
+    def copy_from_earlier_boot(self) -> bool:
+        """Was the extracted copy, still needed, made before the machine last restarted?"""
+        now = boot_id()
+        made = [s.boot for s in self.steps if s.phase == WORKSPACE and s.status == OK]
+        return self.status_of("copy-back") != OK and any(b and now and b != now for b in made)
+
     def needs_fresh_copy(self) -> bool:
-        """An unfinished extract/prepare, or an unfinished move-back (which empties the prepared copy)."""
+        """An unfinished extract/prepare, an unfinished move-back (which empties the prepared copy),
+        or a copy made before a reboot (its files may never have reached the disk)."""
         moving = self.plan.step("copy-back").destructive and self.status_of("copy-back") in (RUNNING, FAILED)
-        return moving or not self.workspace_complete()
+        return moving or not self.workspace_complete() or self.copy_from_earlier_boot()
 
     def describe(self, *, running: bool = False) -> list[str]:
         """Plain sentences: what happened, what is on disk, what resume and rollback would do.
@@ -176,6 +196,8 @@ class RestoreState:
         if cur is not None:
             how = "was interrupted during" if cur.status == RUNNING else "failed at"
             out.append(f"The restore {how} step '{cur.title}'" + (f" (log: {cur.log})." if cur.log else "."))
+        if self.copy_from_earlier_boot():
+            out.append("The machine restarted after the extracted copy was made: it is not trusted.")
         if not self.touched_live:
             out.append("The live server and datadir were not touched.")
         elif self.moved_aside:
@@ -231,6 +253,7 @@ def summarize(records: list[dict]) -> RestoreState:
         elif event == "end":
             entry = table[name]
             entry.status, entry.ended, entry.error = record["status"], record["time"], record.get("error")
+            entry.boot = record.get("boot", "")
         elif event == "reset":
             # The extracted copy is gone: what was done in it no longer counts.
             for entry in steps.values():

@@ -178,7 +178,8 @@ def native_extract_step(streams: Sequence, into: Path, *, key_file: Path | None,
         argv += ["--key-file", str(key_file)]
     if jobs is not None:
         argv += ["--jobs", str(jobs)]
-    argv += ["--into", str(into), *(str(m.path) for m in streams)]
+    # No syncfs: the journal records the boot, and a copy from before a reboot is extracted again.
+    argv += ["--no-sync", "--into", str(into), *(str(m.path) for m in streams)]
     if len(streams) == 1:
         return Step(f"extract:{streams[0].name}", f"Extract {streams[0].name}", argv)
     return Step("extract:chain", f"Extract the {len(streams)} streams side by side", argv)

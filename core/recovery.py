@@ -80,7 +80,8 @@ def resume(state: RestoreState, runner: Runner) -> None:
     runner.journal.append({"event": "resume"})
     steps = resume_steps(state)
     if state.needs_fresh_copy():
-        runner.discard_workspace("resuming: the extracted copy was not completely prepared")
+        why = "made before the machine restarted" if state.copy_from_earlier_boot() else "not completely prepared"
+        runner.discard_workspace(f"resuming: the extracted copy was {why}")
     _finish(runner, steps, "restore", "completed")
 
 

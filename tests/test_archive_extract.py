@@ -362,7 +362,7 @@ def test_cli_extracts_one_directory_per_stream(backups, tmp_path):
 
 def test_chain_extracted_side_by_side_matches_one_by_one(backups, tmp_path):
     seen = []
-    results = extract_all(backups.encrypted, tmp_path / "together", key=KEY, progress=seen.append)
+    results = extract_all(backups.encrypted, tmp_path / "together", key=KEY, progress=seen.append, sync=False)
     assert [r.stream for r in results] == backups.encrypted
     for stream in backups.encrypted:
         alone = extract_stream(stream, tmp_path / "alone" / stream.name, key=KEY)

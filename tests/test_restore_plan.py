@@ -17,7 +17,7 @@ import pytest
 
 from xtrarestore.core import recovery
 from xtrarestore.core.checkpoints import Checkpoints
-from xtrarestore.core.journal import Journal, load_state, read_records, summarize
+from xtrarestore.core.journal import Journal, boot_id, load_state, read_records, summarize
 from xtrarestore.core.lock import HostLock, LockBusyError
 from xtrarestore.core.plan import WORKSPACE, Plan, Target, build_plan
 from xtrarestore.core.preflight import datadir_checks, space_checks
@@ -103,7 +103,7 @@ def test_plan_orders_the_steps_and_marks_what_destroys(tmp_path):
     full = tmp_path / "work" / "data" / "full-11-20-2026_03-00-00"
     assert plan.step("copy-back").argv == ["/usr/bin/mariabackup", "--copy-back", f"--target-dir={full}",
                                            f"--datadir={tmp_path / 'mysql'}"]
-    assert plan.steps[0].argv == ["/py", "-m", "xtrarestore.core.archive.extract", "--into", str(full.parent),
+    assert plan.steps[0].argv == ["/py", "-m", "xtrarestore.core.archive.extract", "--no-sync", "--into", str(full.parent),
                                   *(str(m.path) for m in POINT.members)]
 
 
@@ -191,6 +191,32 @@ def test_unfinished_prepare_is_redone_from_a_fresh_extraction(tmp_path):
     assert [s.name for s in recovery.resume_steps(state)] == [s.name for s in plan.steps]
     assert recovery.rollback_steps(state) == []
     assert "The live server and datadir were not touched." in state.describe()
+
+
+def test_a_copy_made_before_a_reboot_is_made_again(tmp_path):
+    plan = _plan(tmp_path)
+    journal = Journal.for_plan(plan, tmp_path / "state")
+    journal.append({"event": "plan", "plan": plan.to_dict()})
+    for name, _ in ok_before(plan, "stop"):  # extracted and prepared in an earlier boot
+        journal.append({"event": "start", "step": name, "mode": "restore"})
+        journal.append({"event": "end", "step": name, "status": "ok", "mode": "restore", "boot": "an-earlier-boot"})
+    state = load_state(journal.paths[0])
+    assert state.workspace_complete() and state.copy_from_earlier_boot()
+    assert [s.name for s in recovery.resume_steps(state)] == [s.name for s in plan.steps]
+    assert "The machine restarted after the extracted copy was made: it is not trusted." in state.describe()
+    for name in ("stop", "move-aside", "create-datadir", "copy-back"):  # once copied back, the copy is spent
+        journal.append({"event": "start", "step": name, "mode": "restore"})
+        journal.append({"event": "end", "step": name, "status": "ok", "mode": "restore"})
+    state = load_state(journal.paths[0])
+    assert not state.copy_from_earlier_boot()
+    assert [s.name for s in recovery.resume_steps(state)] == ["stop", "chown", "start", "verify"]
+
+
+def test_same_boot_copy_is_trusted(tmp_path):
+    plan = _plan(tmp_path)
+    state = load_state(_journal(tmp_path, plan, *ok_before(plan, "stop")).paths[0])
+    assert state.steps[0].boot == boot_id() != "" and not state.copy_from_earlier_boot()
+    assert [s.name for s in recovery.resume_steps(state)][0] == "stop"
 
 
 def test_discarded_copy_forgets_its_done_steps(tmp_path):

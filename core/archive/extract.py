@@ -126,44 +126,46 @@ def extract_stream(
     progress: Callable[[ExtractProgress], None] | None = None,
     cancel: threading.Event | None = None,
     method: str = "auto",
+    sync: bool = True,
 ) -> ExtractResult:
     """Extract *stream* into the directory *into* (created; must not exist or be empty).
 
     *method* is "native", "vendor" (mbstream + xtrabackup) or "auto": native,
     falling back to the vendor tools only for a member variant the native
-    reader does not support.
+    reader does not support. *sync* False leaves write-back to the kernel: for
+    a caller that itself notices a reboot (the restore journal re-extracts).
     """
     stream, target = Path(stream), Path(into)
     if method not in ("auto", "native", "vendor"):
         raise ValueError(f"unknown extraction method {method!r}")
     if method != "vendor":
         try:
-            return _extract_native(stream, target, key, progress, cancel)
+            return _extract_native(stream, target, key, progress, cancel, sync)
         except UnsupportedFormatError:
             if method == "native":
                 raise
-    return _extract_vendor(stream, target, key)
+    return _extract_vendor(stream, target, key, sync)
 
 
-def _extract_native(stream: Path, target: Path, key, progress, cancel) -> ExtractResult:
+def _extract_native(stream: Path, target: Path, key, progress, cancel, sync: bool) -> ExtractResult:
     partial = _prepare_partial(target)
     try:
         files, read, written, seconds = _Extraction(stream, partial, key, progress, cancel).run()
-        _publish(partial, target)
+        _publish(partial, target, sync)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return ExtractResult(stream, target, files, read, written, seconds)
 
 
-def _extract_vendor(stream: Path, target: Path, key) -> ExtractResult:
+def _extract_vendor(stream: Path, target: Path, key, sync: bool) -> ExtractResult:
     from .vendor import vendor_extract
 
     partial = _prepare_partial(target)
     started = time.monotonic()
     try:
         files = vendor_extract(stream, partial, key) - 1  # the marker is not a member
-        _publish(partial, target)
+        _publish(partial, target, sync)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -190,15 +192,18 @@ def _prepare_partial(target: Path) -> Path:
     return partial
 
 
-def _publish(partial: Path, target: Path) -> None:
-    """Make the finished tree durable, then give it its final name."""
-    fd = os.open(partial, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        _syncfs(fd)
-    finally:
-        os.close(fd)
+def _publish(partial: Path, target: Path, sync: bool) -> None:
+    """Make the finished tree durable (unless not *sync*), then give it its final name."""
+    if sync:
+        fd = os.open(partial, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            _syncfs(fd)
+        finally:
+            os.close(fd)
     (partial / MARKER).unlink()
     os.rename(partial, target)
+    if not sync:
+        return
     parent = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(parent)
@@ -548,6 +553,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--key-file", help="encryption key file (the key is never taken from the command line)")
     parser.add_argument("--vendor", action="store_true", help="use mbstream/xbstream and xtrabackup instead")
     parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help="streams extracted at the same time")
+    parser.add_argument("--no-sync", action="store_true",
+                        help="leave write-back to the kernel (the restore journal re-extracts after a reboot)")
     parser.add_argument("--into", required=True, help="directory receiving one sub-directory per stream")
     parser.add_argument("streams", nargs="+", metavar="STREAM")
     args = parser.parse_args(argv)
@@ -562,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         key = load_key(args.key_file) if args.key_file else None
         extract_all([Path(s) for s in args.streams], Path(args.into), key=key, jobs=args.jobs, progress=report,
-                    done=done, method="vendor" if args.vendor else "auto")
+                    done=done, method="vendor" if args.vendor else "auto", sync=not args.no_sync)
     except XtraRestoreError as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         return 2

@@ -82,6 +82,7 @@ def extract_all(
     done: Callable[[ExtractResult], None] | None = None,
     cancel: threading.Event | None = None,
     method: str = "auto",
+    sync: bool = True,
     interval: float = 0.25,
 ) -> list[ExtractResult]:
     """Extract every stream into `target_for(stream, into)`, up to *jobs* at a time.
@@ -105,7 +106,7 @@ def extract_all(
     def one(stream: Path) -> ExtractResult:
         try:
             result = extract_stream(stream, target_for(stream, into), key=key, progress=report, cancel=stop,
-                                    method=method)
+                                    method=method, sync=sync)
         except BaseException:
             stop.set()  # the siblings stop at their next chunk and remove their partial trees
             raise
