@@ -80,7 +80,7 @@ def mbstream(stream: Path, out: Path, sync: bool) -> tuple[float, float, float]:
 
 
 def native(stream: Path, into: Path, key_file: Path | None = None) -> tuple[float, float, float]:
-    command = [sys.executable, "-m", "xtrarestore.core.archive.extract", "--into", str(into)]
+    command = [sys.executable, "-m", "xtrarestore.core.archive.parallel", "--into", str(into)]
     if key_file:
         command += ["--key-file", str(key_file)]
     return run_child(command + [str(stream)])

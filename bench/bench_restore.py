@@ -42,6 +42,18 @@ from xtrarestore.core.tools import detect_tool
 SYNC = "sync-after"  # not a step: the write-back left when the run ended
 
 
+def settle(drop_caches: bool) -> None:
+    """Before each run: write back what the previous run left, and optionally empty the page cache.
+
+    Without --drop-caches a run may first have to reclaim the page cache the
+    previous one filled; how long that takes varies a lot (an identical
+    copy-back on tmpfs took 0.3 s or 1.3 s), which is noise, not our overhead.
+    """
+    os.sync()
+    if drop_caches:
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+
+
 def sh(command: str) -> None:
     subprocess.run(command, shell=True, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -54,7 +66,7 @@ def wait(condition, timeout: float = 300.0) -> None:
         time.sleep(0.1)
 
 
-def by_hand(server: SandboxServer, streams: list[Path], work: Path) -> tuple[float, dict[str, float]]:
+def by_hand(server: SandboxServer, streams: list[Path], work: Path, drop_caches: bool) -> tuple[float, dict[str, float]]:
     """The tutorial's commands one after the other; returns the total and each command's time."""
     tool = detect_tool()
     dirs = [work / s.name.removesuffix(".xbstream") for s in streams]
@@ -65,7 +77,7 @@ def by_hand(server: SandboxServer, streams: list[Path], work: Path) -> tuple[flo
         action()
         steps[name] = steps.get(name, 0.0) + time.monotonic() - began
 
-    os.sync()  # nobody pays for the previous run's write-back
+    settle(drop_caches)
     began = time.monotonic()
     for stream, target in zip(streams, dirs, strict=True):
         target.mkdir(parents=True)
@@ -95,12 +107,12 @@ def _grouped(steps: dict[str, float]) -> dict[str, float]:
 
 
 def through_plan(server: SandboxServer, root: Path, day: str, upto: str, work: Path,
-                 native: bool) -> tuple[float, dict[str, float]]:
+                 native: bool, drop_caches: bool) -> tuple[float, dict[str, float]]:
     point = find_restore_point(scan(root), day, upto)
     target = Target(datadir=server.datadir, socket=server.socket, defaults_file=server.config,
                     service=ServiceControl("custom", stop_cmd=server.stop_cmd, start_cmd=server.start_cmd))
     plan = build_plan(point, target, tool=detect_tool(), workdir=work, native=native)
-    os.sync()  # nobody pays for the previous run's write-back
+    settle(drop_caches)
     began = time.monotonic()
     journal = Journal.for_plan(plan, work / "state")
     recovery.start(plan, Runner(plan, journal))
@@ -167,6 +179,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--dir", default="/var/tmp",
                         help="where everything lives; /dev/shm takes the disk's write-back noise out")
+    parser.add_argument("--drop-caches", action="store_true",
+                        help="empty the page cache before each run (root): steadier, and the backups are read cold")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="bench-restore-", dir=args.dir))
     os.chmod(base, 0o755)
@@ -182,9 +196,11 @@ def main() -> None:
             print(f"chain: {len(streams)} streams, {total / 2**20:.0f} MiB "
                   f"({', '.join(f'{s.stat().st_size / 2**20:.0f}' for s in streams)} MiB) in {args.dir}")
             ways = {
-                "by hand": lambda work: by_hand(server, streams, work),
-                "native": lambda work: through_plan(server, day.parent, "Mon", streams[-1].name, work, True),
-                "vendor": lambda work: through_plan(server, day.parent, "Mon", streams[-1].name, work, False),
+                "by hand": lambda work: by_hand(server, streams, work, args.drop_caches),
+                "native": lambda work: through_plan(server, day.parent, "Mon", streams[-1].name, work, True,
+                                                    args.drop_caches),
+                "vendor": lambda work: through_plan(server, day.parent, "Mon", streams[-1].name, work, False,
+                                                    args.drop_caches),
             }
             runs: dict[str, list[tuple[float, dict[str, float]]]] = {name: [] for name in ways}
             order = list(ways)

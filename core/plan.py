@@ -27,7 +27,7 @@ WORKSPACE = "workspace"  # extraction and prepare: our own copy, safe to discard
 SWAP = "swap"            # stop, move aside, copy back, chown, start: touches the live server
 VERIFY = "verify"        # read-only checks on the restored server
 
-NATIVE_EXTRACTOR = "xtrarestore.core.archive.extract"
+NATIVE_EXTRACTOR = "xtrarestore.core.archive.parallel"
 
 
 @dataclass

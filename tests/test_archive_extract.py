@@ -404,7 +404,7 @@ def test_cli_reports_a_key_with_trailing_newline(backups, tmp_path):
 
 
 def test_module_entry_point_for_the_runner(backups, tmp_path):
-    command = [sys.executable, "-m", "xtrarestore.core.archive.extract", "--into", str(tmp_path / "into")]
+    command = [sys.executable, "-m", "xtrarestore.core.archive.parallel", "--into", str(tmp_path / "into")]
     ok = subprocess.run(command + [str(backups.mini_qp)], capture_output=True, text=True)
     lines = ok.stdout.splitlines()
     assert ok.returncode == 0 and lines[-1] == "completed OK!"

@@ -191,9 +191,12 @@ def test_plan_is_a_dry_run(story):
     before = _siblings(story.server, "before-restore")
     unconfirmed = _cli("restore", *_args(story, story.inc), check=1)  # no --yes, nobody types 'restore'
     assert "not confirmed; nothing was touched" in unconfirmed.stderr
-    result = _cli("plan", *_args(story, story.inc))
+    result = _cli("plan", *_args(story, story.inc), "--extract-jobs", "1")
     assert "[ok] server datadir" in result.stdout and "DESTRUCTIVE" in result.stdout
     assert "--prepare --target-dir=" in result.stdout and "--incremental-dir=" in result.stdout
+    assert "archive.parallel --jobs 1 --no-sync --into" in result.stdout
+    refused = _cli("plan", *_args(story, story.inc), "--extract-jobs", "0", check=2)
+    assert "--extract-jobs 0: give 1 or more" in refused.stderr
     assert _siblings(story.server, "before-restore") == before and story.server.ping()
 
 

@@ -103,7 +103,7 @@ def test_plan_orders_the_steps_and_marks_what_destroys(tmp_path):
     full = tmp_path / "work" / "data" / "full-11-20-2026_03-00-00"
     assert plan.step("copy-back").argv == ["/usr/bin/mariabackup", "--copy-back", f"--target-dir={full}",
                                            f"--datadir={tmp_path / 'mysql'}"]
-    assert plan.steps[0].argv == ["/py", "-m", "xtrarestore.core.archive.extract", "--no-sync", "--into", str(full.parent),
+    assert plan.steps[0].argv == ["/py", "-m", "xtrarestore.core.archive.parallel", "--no-sync", "--into", str(full.parent),
                                   *(str(m.path) for m in POINT.members)]
 
 

@@ -22,7 +22,7 @@ DEFAULT_TARGET = {
 }
 TARGET_OPTIONS = (
     "datadir", "service", "stop_cmd", "start_cmd", "socket", "host", "port", "defaults_file", "error_log",
-    "server_config", "workdir", "state_dir", "move_back", "stop_timeout", "start_timeout",
+    "server_config", "workdir", "state_dir", "move_back", "stop_timeout", "start_timeout", "extract_jobs",
 )
 
 

@@ -12,8 +12,8 @@ synced with one syncfs() at the end rather than an fsync each.
 Output goes to `<target>.partial` (holding an `.xtrarestore-incomplete`
 marker) and is renamed to `<target>` only after everything was written and
 synced; on any error the partial tree is removed and one line naming the
-stream and offset is raised. Run as `python -m xtrarestore.core.archive.extract`
-for the restore runner: it prints `progress <json>` lines and `completed OK!`.
+stream and offset is raised. The restore runner's command is
+`python -m xtrarestore.core.archive.parallel` (a chain's streams side by side).
 """
 
 from __future__ import annotations
@@ -534,51 +534,3 @@ def _read_exact(source: io.BufferedReader, view: memoryview, label: str, header:
 
 def _skip(source: io.BufferedReader, count: int) -> None:
     source.seek(count, os.SEEK_CUR)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m xtrarestore.core.archive.extract`: machine-readable extraction for the restore runner.
-
-    Several streams (a chain) are extracted side by side, `--jobs` at a time;
-    the `progress` lines sum them all.
-    """
-    import argparse
-    import json
-    import sys
-
-    from ..keys import load_key
-    from .parallel import DEFAULT_JOBS, extract_all
-
-    parser = argparse.ArgumentParser(prog="python -m xtrarestore.core.archive.extract")
-    parser.add_argument("--key-file", help="encryption key file (the key is never taken from the command line)")
-    parser.add_argument("--vendor", action="store_true", help="use mbstream/xbstream and xtrabackup instead")
-    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help="streams extracted at the same time")
-    parser.add_argument("--no-sync", action="store_true",
-                        help="leave write-back to the kernel (the restore journal re-extracts after a reboot)")
-    parser.add_argument("--into", required=True, help="directory receiving one sub-directory per stream")
-    parser.add_argument("streams", nargs="+", metavar="STREAM")
-    args = parser.parse_args(argv)
-
-    def report(record: dict) -> None:
-        print("progress " + json.dumps(record), flush=True)
-
-    def done(result: ExtractResult) -> None:
-        print(f"extracted {result.stream} into {result.target}: {result.files} files "
-              f"in {result.seconds:.1f}s", flush=True)
-
-    try:
-        key = load_key(args.key_file) if args.key_file else None
-        extract_all([Path(s) for s in args.streams], Path(args.into), key=key, jobs=args.jobs, progress=report,
-                    done=done, method="vendor" if args.vendor else "auto", sync=not args.no_sync)
-    except XtraRestoreError as error:
-        print(f"error: {error}", file=sys.stderr, flush=True)
-        return 2
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr, flush=True)
-        return 130
-    print("completed OK!", flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

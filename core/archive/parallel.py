@@ -1,22 +1,26 @@
 """Extract a chain's streams side by side, with one progress figure for all of them.
 
-A restore extracts a full and its incrementals; done one after another, each
-waits for the previous one's writes to reach the disk. Run together, the
-reads, the CPU work and the write-back overlap. Each stream still goes through `extract_stream`, so
-each keeps its `.partial` directory until it is complete; the first failure
-cancels the others, whose partial trees are removed, and is the error raised.
+Run as `python -m xtrarestore.core.archive.parallel` for the restore runner:
+it prints `progress <json>` lines summing all streams, then `completed OK!`.
+
+A restore extracts a full and its incrementals. Done one after another, the
+disk and one core idle while the other works; run together, the reads, the
+CPU work and the write-back overlap. Each stream still goes through
+`extract_stream`, so each keeps its `.partial` directory until it is
+complete; the first failure cancels the others, whose partial trees are
+removed, and is the error raised.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..errors import CancelledError
+from ..errors import CancelledError, XtraRestoreError
 from .extract import ExtractProgress, ExtractResult, extract_stream, target_for
 
 DEFAULT_JOBS = 4  # a chain rarely has more members worth overlapping; each holds ~48 MiB of buffers
@@ -103,31 +107,95 @@ def extract_all(
             with say:
                 progress(record)
 
-    def one(stream: Path) -> ExtractResult:
-        try:
-            result = extract_stream(stream, target_for(stream, into), key=key, progress=report, cancel=stop,
-                                    method=method, sync=sync)
-        except BaseException:
-            stop.set()  # the siblings stop at their next chunk and remove their partial trees
-            raise
-        totals.done(result)
-        if done is not None:
-            with say:
-                done(result)
-        return result
+    results: list[ExtractResult | None] = [None] * len(streams)
+    errors: list[BaseException] = []
+    todo: queue.SimpleQueue = queue.SimpleQueue()
+    for index, stream in enumerate(streams):
+        todo.put((index, stream))
 
-    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(streams))), thread_name_prefix="extract") as pool:
-        futures = [pool.submit(one, stream) for stream in streams]
-        try:
-            outcomes = [(future, future.exception()) for future in futures]
-        except KeyboardInterrupt:
-            stop.set()
-            raise
-    errors = [error for _future, error in outcomes if error is not None]
+    def worker() -> None:
+        while not stop.is_set():
+            try:
+                index, stream = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                result = extract_stream(stream, target_for(stream, into), key=key, progress=report, cancel=stop,
+                                        method=method, sync=sync)
+            except BaseException as error:  # noqa: BLE001 - handed to the caller's thread below
+                errors.append(error)
+                stop.set()  # the siblings stop at their next chunk and remove their partial trees
+                return
+            totals.done(result)
+            results[index] = result
+            if done is not None:
+                with say:
+                    done(result)
+
+    threads = [threading.Thread(target=worker, name=f"extract-{n}", daemon=True)
+               for n in range(max(1, min(jobs, len(streams))))]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            thread.join()
+    except KeyboardInterrupt:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        raise
+    if not errors and None in results:  # the caller's cancel stopped the workers between streams
+        errors.append(CancelledError(f"{into}: extraction cancelled"))
     if errors:
         # The stream that failed first is the news; the others were only cancelled because of it.
         raise next((e for e in errors if not isinstance(e, CancelledError)), errors[0])
     if progress is not None:
         progress(totals.final())
-    return [future.result() for future, _error in outcomes]
+    return results  # type: ignore[return-value] - every slot is filled when nothing failed
 
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m xtrarestore.core.archive.parallel`: machine-readable extraction for the restore runner.
+
+    Several streams (a chain) are extracted side by side, `--jobs` at a time;
+    the `progress` lines sum them all.
+    """
+    import argparse
+    import json
+    import sys
+
+    from ..keys import load_key
+
+    parser = argparse.ArgumentParser(prog="python -m xtrarestore.core.archive.parallel")
+    parser.add_argument("--key-file", help="encryption key file (the key is never taken from the command line)")
+    parser.add_argument("--vendor", action="store_true", help="use mbstream/xbstream and xtrabackup instead")
+    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help="streams extracted at the same time")
+    parser.add_argument("--no-sync", action="store_true",
+                        help="leave write-back to the kernel (the restore journal re-extracts after a reboot)")
+    parser.add_argument("--into", required=True, help="directory receiving one sub-directory per stream")
+    parser.add_argument("streams", nargs="+", metavar="STREAM")
+    args = parser.parse_args(argv)
+
+    def report(record: dict) -> None:
+        print("progress " + json.dumps(record), flush=True)
+
+    def done(result: ExtractResult) -> None:
+        print(f"extracted {result.stream} into {result.target}: {result.files} files "
+              f"in {result.seconds:.1f}s", flush=True)
+
+    try:
+        key = load_key(args.key_file) if args.key_file else None
+        extract_all([Path(s) for s in args.streams], Path(args.into), key=key, jobs=args.jobs, progress=report,
+                    done=done, method="vendor" if args.vendor else "auto", sync=not args.no_sync)
+    except XtraRestoreError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr, flush=True)
+        return 130
+    print("completed OK!", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

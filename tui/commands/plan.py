@@ -45,6 +45,8 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workdir", help="restore workspace (default /var/tmp/xtrarestore/<id>, mode 0700)")
     parser.add_argument("--state-dir",
                         help="journal and lock directory (default /var/lib/xtrarestore, or ~/.local/state/xtrarestore)")
+    parser.add_argument("--extract-jobs", type=int, metavar="N",
+                        help="streams extracted side by side (default 4; 1 for a single spinning disk)")
     parser.add_argument("--move-back", action="store_true",
                         help="move (not copy) the prepared files into the datadir when space is short")
     parser.add_argument("--stop-timeout", type=float, default=300.0, help="seconds to wait for the stop")
@@ -100,8 +102,11 @@ def prepare(args):
     checks, error_log = preflight.server_checks(target)
     if target.error_log is None and error_log is not None:
         target.error_log = error_log
+    jobs = getattr(args, "extract_jobs", None)
+    if jobs is not None and jobs < 1:
+        raise preflight.PreconditionError(f"--extract-jobs {jobs}: give 1 or more")
     plan = build_plan(point, target, tool=tool, workdir=Path(args.workdir) if args.workdir else None,
-                      key_file=key_file)
+                      key_file=key_file, extract_jobs=jobs)
     checks += preflight.unfinished_checks(state_dir(args), target.datadir)
     checks += preflight.service_checks(target)
     checks += preflight.tool_checks(tool, point.members, key_file)
