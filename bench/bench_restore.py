@@ -158,16 +158,14 @@ def _report(label: str, runs: list[tuple[float, dict[str, float]]],
     """Median and best of the runs' times, and with the write-back they left (+sync); vs *manual*."""
     same = [_same_steps(run) for run in runs]
     durable = [t + steps[SYNC] for t, (_total, steps) in zip(same, runs, strict=True)]
-    line = f"{label:<44} median {_median(same):6.2f} s"
-    if manual:
-        line += f" ({100 * (_median(same) / _median(manual[0]) - 1):+5.1f}%)"
-    line += f"  best {min(same):6.2f} s"
-    if manual:
-        line += f" ({100 * (min(same) / min(manual[0]) - 1):+5.1f}%)"
-    line += f"  +sync median {_median(durable):6.2f} s"
-    if manual:
-        line += f" ({100 * (_median(durable) / _median(manual[1]) - 1):+5.1f}%)"
-    print(line)
+
+    def versus(ours: float, theirs: float) -> str:
+        return f" ({100 * (ours / theirs - 1):+5.1f}%)" if manual else ""
+
+    hand, hand_durable = manual or ([], [])
+    print(f"{label:<44} median {_median(same):6.2f} s{versus(_median(same), _median(hand or same))}"
+          f"  best {min(same):6.2f} s{versus(min(same), min(hand or same))}"
+          f"  +sync median {_median(durable):6.2f} s{versus(_median(durable), _median(hand_durable or durable))}")
     print(f"    runs: {', '.join(f'{t:.2f}' for t in same)}")
     print("    by kind: " + ", ".join(f"{kind} {sec:.2f}" for kind, sec in _by_kind(runs).items()))
 

@@ -15,6 +15,7 @@ it was made and before copy-back finished, a resume makes it again.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -38,8 +39,9 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+@functools.cache
 def boot_id() -> str:
-    """This boot's id (Linux); empty where the kernel does not say."""
+    """This boot's id (Linux; read once per process); empty where the kernel does not say."""
     try:
         return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     except OSError:

@@ -10,7 +10,6 @@ finished step's log can be shown by moving the cursor onto it.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -23,6 +22,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from xtrarestore.core.inventory import tree_size
+
 from .. import display
 from ..widgets.log_pane import LogBook, LogPane
 from ..widgets.transfer import TransferProgress
@@ -34,18 +35,6 @@ STATE_TEXT = {
     "failed": "[FAIL]",
     "stopped": "[STOP]",
 }
-
-
-def tree_size(path: Path) -> int:
-    """Bytes of regular files under *path* (a datadir has hundreds of files: cheap)."""
-    total = 0
-    for folder, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(folder, name)).st_size
-            except OSError:
-                continue
-    return total
 
 
 def copy_paths(step) -> tuple[Path, Path] | None:
