@@ -84,16 +84,15 @@ async def _log_pane_follows():
         assert pane.line_count == 200_000
         assert "line 199999" in screen_text(app)
         await pilot.press("home")
-        await pilot.pause()
-        assert "line 0" in screen_text(app) and "line 199999" not in screen_text(app)
+        await wait_for(pilot, lambda: "line 0" in screen_text(app), timeout=10)
+        assert "line 199999" not in screen_text(app)
         book.post("step", "line 200000")
         book.drain()
         pane.update()
         await pilot.pause()
         assert "line 0" in screen_text(app), "reading back must not be yanked to the end"
         await pilot.press("end")
-        await pilot.pause()
-        assert "line 200000" in screen_text(app)
+        await wait_for(pilot, lambda: "line 200000" in screen_text(app), timeout=10)
 
 
 # -- help, palette, filter, folding ----------------------------------------------------

@@ -103,8 +103,16 @@ async def _restore_then_rollback_from_the_result_screen(production):
         assert f"Restore Mon up to {upto}" in text
         assert f"datadir    {server.datadir}" in text and "move aside" in text
         assert "[OK]   server datadir" in text and "[FAIL]" not in text
-        await pilot.press("end")  # the plan body scrolls: the swap steps are at its end
-        await wait_for(pilot, lambda: "Move the live datadir aside" in screen_text(app), timeout=10)
+        # The plan body scrolls: End reaches the last step, then line by line up to the swap steps
+        # (how many lines the commands wrap to depends on the length of the checkout's path).
+        await pilot.press("end")
+        await wait_for(pilot, lambda: "11. Verify the restored server" in screen_text(app), timeout=10)
+        for _ in range(40):
+            if "Move the live datadir aside" in screen_text(app):
+                break
+            await pilot.press("up")
+            await pilot.pause(0.05)
+        assert "Move the live datadir aside" in screen_text(app)
         assert "[DESTRUCTIVE]" in screen_text(app)
         assert plan_screen.plan.upto == upto
 
