@@ -31,6 +31,7 @@ from .plan import WORKSPACE, Plan, Step
 from .privileges import Password, is_root, new_prompt, sudo_prefix
 
 OK_LINE = "completed OK!"
+HANGUP_NOTE = "terminal hung up (SIGHUP); carrying on, output goes to the log files only"
 _LINE_END = re.compile(r"\r\n|\n|\r")
 
 
@@ -211,15 +212,30 @@ class Runner:
         return lambda: signal.signal(signal.SIGHUP, previous)
 
     def _on_hangup(self, signum, frame) -> None:
+        self.hang_up()
+
+    def hang_up(self) -> None:
+        """The operator's terminal is gone: journal it once and carry on, writing to the log files only."""
         if not self.hung_up:
             self._detach_terminal()
-            self.journal.append({"event": "note", "message": "terminal hung up (SIGHUP); carrying on, "
-                                 "output goes to the log files only"})
+            self.journal.append({"event": "note", "message": HANGUP_NOTE})
 
     def _detach_terminal(self) -> None:
-        """Point stdin/stdout/stderr at /dev/null so writes to a dead terminal neither fail nor block."""
         self.hung_up = True
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
-        os.close(null)
+        detach_terminal()
+
+
+def detach_terminal() -> None:
+    """Point stdout/stderr at /dev/null and stdin at a pipe nobody writes to.
+
+    After a hang-up, writes to the dead terminal fail or block, and reads from it
+    return end-of-file at once (a busy loop for anything polling its input); the
+    pipe's write end is left open on purpose so reads simply wait.
+    """
+    idle, _writer = os.pipe()
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(idle, 0)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    os.close(idle)
+    os.close(null)

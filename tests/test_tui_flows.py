@@ -2,19 +2,28 @@
 
 browse -> pick point -> plan -> typed confirm -> run -> result -> roll back,
 and the failure path (a start command that fails): banner, then rollback.
+The console also runs in a real pseudo-terminal whose master side is closed
+mid-restore, as when an SSH session drops: the restore must still finish.
 The "production" server is a sandbox whose own backups are restored into it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import shutil
+import signal
+import sys
 import threading
+import time
 
 import pytest
+from ptyprocess import PtyProcess
 from textual.widgets import Button, Input
 from tui_support import MON, build_tree, equipment_count, new_server, screen_text, var_tmp_dir, wait_for
 
+from xtrarestore.core.journal import load_state
 from xtrarestore.tui import restore_job
 from xtrarestore.tui.app import ConsoleSettings, XtraRestoreApp
 from xtrarestore.tui.screens.confirm import ConfirmModal
@@ -293,3 +302,96 @@ async def _retry_after_failed_start(production):
         await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen) and "[ROLLED BACK]" in screen_text(app),
                        timeout=300)
     assert equipment_count(server) == before
+
+
+# -- the SSH session drops mid-restore ------------------------------------------------------
+
+
+class PtyConsole:
+    """`xtrarestore` in a real pseudo-terminal, as over SSH; output drained so the app never blocks."""
+
+    CSI = re.compile(rb"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|[()][0-9A-Za-z]|[=>78])")
+
+    def __init__(self, argv: list[str], size=(40, 100)) -> None:
+        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(size[1]), "LINES": str(size[0])}
+        self.proc = PtyProcess.spawn(argv, env=env, dimensions=size)
+        self.output = bytearray()
+        self.reader = threading.Thread(target=self._drain, daemon=True)
+        self.reader.start()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.proc.fd, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.output += chunk
+
+    def text(self) -> str:
+        return self.CSI.sub(b"", bytes(self.output)).decode(errors="replace")
+
+    def wait_text(self, wanted: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while wanted not in self.text():
+            assert time.monotonic() < deadline, f"{wanted!r} never appeared on the terminal"
+            time.sleep(0.05)
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            self.proc.write(key.encode())
+            time.sleep(0.1)
+
+    def hang_up(self) -> None:
+        """Close the terminal's master side: the kernel sends SIGHUP, as when sshd loses the client."""
+        os.close(self.proc.fd)
+
+    def wait_exit(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pid, status = os.waitpid(self.proc.pid, os.WNOHANG)
+            if pid:
+                return os.waitstatus_to_exitcode(status)
+            time.sleep(0.1)
+        os.kill(self.proc.pid, signal.SIGKILL)
+        raise AssertionError("the console did not exit")
+
+
+def test_ssh_hangup_while_idle_exits_at_once(production):
+    _server, root, _rows, _work = production
+    console = PtyConsole([sys.executable, "-m", "xtrarestore.tui.cli", "--root", str(root)])
+    console.wait_text("Newest restorable")
+    console.hang_up()
+    assert console.wait_exit(timeout=30) == 128 + signal.SIGHUP
+
+
+def test_ssh_hangup_mid_restore_lets_the_restore_finish(production):
+    server, root, rows, work = production
+    upto = mon(1)
+    workdir = work / "workspace-hangup"
+    state_dir = work / "state"
+    console = PtyConsole([
+        sys.executable, "-m", "xtrarestore.tui.cli", "--root", str(root), "--datadir", str(server.datadir),
+        "--stop-cmd", server.stop_cmd, "--start-cmd", server.start_cmd, "--socket", str(server.socket),
+        "--workdir", str(workdir), "--state-dir", str(state_dir), "--start-timeout", "60",
+    ])
+    console.wait_text("Newest restorable")
+    console.keys(*["\x1b[B"] * 9, "\r")
+    console.wait_text("Each row restores everything")
+    console.keys("\r")
+    console.wait_text("Steps (11)")
+    console.keys("x")
+    console.wait_text("to confirm")
+    console.keys("\t", *"restore", "\r")
+    journal = workdir / "journal.jsonl"
+    deadline = time.monotonic() + 120
+    while not (journal.exists() and '"step": "prepare:' in journal.read_text()):
+        assert time.monotonic() < deadline, "the restore never reached its prepare step"
+        time.sleep(0.02)
+    console.hang_up()
+    assert console.wait_exit(timeout=300) == 0
+    state = load_state(journal)
+    assert any("hung up" in note for note in state.notes)
+    assert state.outcome == "completed", state.describe()
+    assert equipment_count(server) == rows[upto]

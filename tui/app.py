@@ -7,6 +7,8 @@ its widgets. Blocking work happens in thread workers on the screens.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -57,13 +59,37 @@ class XtraRestoreApp(App[int]):
         self.job = None
         """The restore or drill running now (a `tui.jobs.Job`), if any."""
         self.quit_when_idle = False
+        self.terminal_gone = False
 
     def on_mount(self) -> None:
         from .screens.inventory import InventoryScreen
 
         if not self.is_headless and self.console.color_system in ("standard", "windows"):
             self.theme = "ansi-dark"  # 16-colour terminal: use its own palette
+        if not self.is_headless:
+            signal.signal(signal.SIGHUP, self.hung_up)
         self.push_screen(InventoryScreen())
+
+    def hung_up(self, signum, frame) -> None:
+        """SIGHUP: the SSH session dropped and nobody sees the screen any more.
+
+        Idle, the console exits at once. A running job carries on to its end,
+        journaled, with its output in the log files; then the job's own thread
+        ends the process (`job_thread_done`), because a dead terminal can stall
+        the screen's writer and with it the event loop.
+        """
+        from xtrarestore.core.runner import detach_terminal
+
+        detach_terminal()
+        self.terminal_gone = True
+        if not self.job_running:
+            os._exit(128 + signum)
+        self.job.note_hangup()
+
+    def job_thread_done(self, ok: bool) -> None:
+        """Called on the job's thread as it ends: after a hang-up there is no one to show the outcome to."""
+        if self.terminal_gone:
+            os._exit(0 if ok else 1)
 
     # -- jobs -----------------------------------------------------------------
 
@@ -71,10 +97,10 @@ class XtraRestoreApp(App[int]):
     def job_running(self) -> bool:
         return self.job is not None and self.job.running
 
-    def job_finished(self) -> None:
-        """Called by the run screen when its job ends; honours a pending quit."""
+    def job_finished(self, ok: bool) -> None:
+        """Called by the run screen when its job ends; honours a pending quit (exit 1 if the job failed)."""
         if self.quit_when_idle:
-            self.exit(0)
+            self.exit(0 if ok else 1)
 
     def action_quit(self) -> None:
         """Quit, but never abandon a running step: ask, then stop after it."""

@@ -35,6 +35,7 @@ class DrillJob:
         self.cancel = threading.Event()
         self.stop_requested = False
         self.drill = None
+        self.running_drill = None
         self.report = None
         self.saved: tuple | None = None
 
@@ -61,7 +62,11 @@ class DrillJob:
             emit(event)
 
         drill, self.drill = self.drill, None
-        self.report = run_drill(drill, on_event=relay, cancel=self.cancel)
+        self.running_drill = drill
+        try:
+            self.report = run_drill(drill, on_event=relay, cancel=self.cancel)
+        finally:
+            self.running_drill = None
         self.saved = save(self.report, self.settings.reports_dir)
         if not self.report.ok:
             raise DrillFailed(self.report.error or "the drill failed")
@@ -76,6 +81,15 @@ class DrillJob:
 
     def stop_after_step(self) -> None:
         self.stop_requested = True
+
+    def note_hangup(self) -> None:
+        """Journal that the operator's terminal hung up, beside the drill's steps (the drill carries on)."""
+        from xtrarestore.core.journal import Journal
+        from xtrarestore.core.runner import HANGUP_NOTE
+
+        drill = self.running_drill
+        if drill is not None and drill.base.exists():
+            Journal([drill.base / "journal.jsonl"]).append({"event": "note", "message": HANGUP_NOTE})
 
     def can_retry(self) -> bool:
         return not self.stop_requested

@@ -106,6 +106,15 @@ class RestoreJob:
         """Let the running step finish, then stop before the next one (journaled)."""
         self.stop_requested = True
 
+    def note_hangup(self) -> None:
+        """Journal that the operator's terminal hung up (the restore carries on)."""
+        from xtrarestore.core.journal import Journal
+        from xtrarestore.core.runner import HANGUP_NOTE
+
+        journal = Journal.for_plan(self.plan, self.state_dir)
+        if all(path.exists() for path in journal.paths):  # not before the restore's own first record
+            journal.append({"event": "note", "message": HANGUP_NOTE})
+
     def can_retry(self) -> bool:
         return not self.state().finished
 

@@ -167,6 +167,7 @@ class RunScreen(Screen):
             error = f"{type(failure).__name__}: {failure}"
         finally:
             self.job.running = False
+            self.app.job_thread_done(ok)
             self.post_message(self.JobEnded(ok, error))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="copy-progress")
@@ -281,7 +282,7 @@ class RunScreen(Screen):
         if not message.ok:
             self.show_banner()
         self.refresh_bindings()
-        self.app.job_finished()
+        self.app.job_finished(message.ok)
         if message.ok and not self.app.quit_when_idle:
             self.action_result()
 
