@@ -139,21 +139,46 @@ def service_checks(target: Target) -> list[Check]:
     return [Check("service commands", not secret, detail)]
 
 
+# Server variables naming where InnoDB and Aria keep files that a backup restores.
+FILE_DIR_VARIABLES = ("innodb_data_home_dir", "innodb_log_group_home_dir", "innodb_undo_directory",
+                      "aria_log_dir_path")
+
+
 def server_checks(target: Target) -> tuple[list[Check], Path | None]:
-    """Ask the running server where its datadir and error log are; compare with --datadir."""
+    """Ask the running server where its datadir, error log and engine files are; compare with --datadir."""
     params = params_from(str(target.socket) if target.socket else None, target.host, target.port, target.defaults_file)
+    names = ("datadir", "log_error", *FILE_DIR_VARIABLES)
     try:
         with params.connect(timeout=5) as conn, conn.cursor() as cur:
-            cur.execute("SELECT @@datadir, @@log_error")
-            datadir, log_error = cur.fetchone()
+            cur.execute("SHOW GLOBAL VARIABLES WHERE Variable_name IN (%s)" % ", ".join(["%s"] * len(names)), names)
+            variables = dict(cur.fetchall())
     except pymysql.MySQLError as error:
         return [Check("running server", True, f"not reachable ({error.args[-1]}); using --datadir as given")], None
+    datadir = variables["datadir"]
     same = Path(datadir).resolve() == target.datadir.resolve()
+    log_error = variables.get("log_error")
     log = Path(log_error) if log_error else None
     if log is not None and not log.is_absolute():
         log = Path(datadir) / log
     detail = f"the server says datadir={datadir}" + ("" if same else f", but --datadir is {target.datadir}")
-    return [Check("server datadir", same, detail)], log
+    return [Check("server datadir", same, detail), file_dir_check(Path(datadir), variables)], log
+
+
+def file_dir_check(datadir: Path, variables: dict[str, str]) -> Check:
+    """Engine files kept outside the datadir would not be moved aside, and copy-back needs their directory empty."""
+    outside = []
+    for name in FILE_DIR_VARIABLES:
+        value = variables.get(name)
+        if not value:
+            continue
+        where = (datadir / value).resolve()  # a relative value is relative to the datadir
+        if not where.is_relative_to(datadir.resolve()):
+            outside.append(f"{name}={value}")
+    if not outside:
+        return Check("engine files in the datadir", True, f"InnoDB and Aria files all live under {datadir}")
+    return Check("engine files in the datadir", False,
+                 f"{', '.join(outside)}: outside {datadir}; moving the datadir aside would leave those files "
+                 "in place and copy-back would refuse the non-empty directory — restore this server by hand")
 
 
 def unfinished_checks(state_dir: Path, datadir: Path) -> list[Check]:

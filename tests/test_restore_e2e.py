@@ -223,6 +223,31 @@ def test_not_enough_space_is_refused_with_numbers(story):
     assert "nothing was touched" in result.stderr and story.server.ping()
 
 
+def test_redo_log_outside_the_datadir_is_refused(story):
+    """copy-back would write ib_logfile0 into a directory that move-aside never touched."""
+    split = SandboxServer.create(story.base / "split")
+    try:
+        split.stop()
+        redo = split.base / "redo"
+        redo.mkdir()
+        if split.user:
+            shutil.chown(redo, split.user, split.user)
+        (split.datadir / "ib_logfile0").rename(redo / "ib_logfile0")
+        split.config.write_text(split.config.read_text().replace(
+            "[mariadbd]\n", f"[mariadbd]\ninnodb-log-group-home-dir={redo}\n", 1))
+        split.start()
+        before = sorted(p.name for p in split.datadir.iterdir())
+        target = {"--datadir": str(split.datadir), "--stop-cmd": split.stop_cmd, "--start-cmd": split.start_cmd,
+                  "--socket": str(split.socket), "--defaults-file": str(split.config)}
+        result = _cli("restore", *_args(story, story.inc, **target), "--yes", check=2)
+        assert f"innodb_log_group_home_dir={redo}" in result.stderr and "outside" in result.stderr
+        assert "nothing was touched" in result.stderr and split.ping()
+        assert sorted(p.name for p in split.datadir.iterdir()) == before and (redo / "ib_logfile0").exists()
+        assert not _siblings(split, "before-restore")
+    finally:
+        split.destroy()
+
+
 def test_server_that_will_not_stop_is_left_alone(story):
     aside = _siblings(story.server, "before-restore")
     result = _cli("restore", *_args(story, story.inc, **{"--stop-cmd": "true", "--stop-timeout": "3"}), "--yes",
