@@ -357,6 +357,8 @@ def test_cli_extracts_one_directory_per_stream(backups, tmp_path):
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in into.iterdir()) == ["mini-enc", "mini-qp"]
     assert tree(into / "mini-enc") == tree(into / "mini-qp") != {}
+    assert f"{into / 'mini-enc'}: " in result.stderr and f"{into / 'mini-qp'}: " in result.stderr
+    assert "2/2 streams" in result.stderr
     assert KEY.decode() not in result.stdout + result.stderr
 
 
@@ -415,6 +417,10 @@ def test_module_entry_point_for_the_runner(backups, tmp_path):
     failed = subprocess.run(command + [str(broken)], capture_output=True, text=True)
     assert failed.returncode == 2 and "completed OK!" not in failed.stdout
     assert len(failed.stderr.strip().splitlines()) == 1 and str(broken) in failed.stderr
+    gone = tmp_path / "gone.xbstream"  # deleted between the plan and its run
+    missing = subprocess.run(command + [str(backups.mini_qp), str(gone)], capture_output=True, text=True)
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines() == [f"error: {gone}: cannot read: No such file or directory"]
 
 
 def test_vendor_path_matches_native(backups, tmp_path):

@@ -20,17 +20,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import CancelledError, XtraRestoreError
+from ..errors import BackupFormatError, CancelledError, XtraRestoreError
+from . import DEFAULT_JOBS
 from .extract import ExtractProgress, ExtractResult, extract_stream, target_for
-
-DEFAULT_JOBS = 4  # a chain rarely has more members worth overlapping; each holds ~48 MiB of buffers
 
 
 class _Totals:
     """The latest snapshot of every stream, summed into one progress record."""
 
     def __init__(self, streams: list[Path], interval: float) -> None:
-        self.sizes = {stream: os.stat(stream).st_size for stream in streams}
+        self.sizes = {stream: _size(stream) for stream in streams}
         self.latest: dict[Path, ExtractProgress] = {}
         self.finished = 0
         self.began = time.monotonic()
@@ -74,6 +73,13 @@ class _Totals:
             "throughput": round(rate),
             "eta": round((total - read) / rate, 1) if rate > 0 else None,
         }
+
+
+def _size(stream: Path) -> int:
+    try:
+        return os.stat(stream).st_size
+    except OSError as error:
+        raise BackupFormatError(f"{stream}: cannot read: {error.strerror}") from None
 
 
 def extract_all(

@@ -1,12 +1,16 @@
 """`xtrarestore extract`: unpack xbstream backups into plain directories ready for `--prepare`.
 
 Each STREAM goes to DIR/<stream name without .xbstream>, decrypted and
-decompressed in one pass; a Rich progress bar shows bytes, rate and time left.
+decompressed in one pass; the streams are extracted side by side (`--jobs`)
+under one Rich progress bar with bytes, rate and time left, and each finished
+directory is flushed to disk before its name appears.
 """
 
 from __future__ import annotations
 
 import argparse
+
+from xtrarestore.core.archive import DEFAULT_JOBS
 
 HELP = "extract xbstream backups (decrypting and decompressing in one pass) into directories"
 
@@ -17,6 +21,8 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--vendor", action="store_true", help="use mbstream/xbstream -x and xtrabackup --decrypt --decompress"
     )
+    parser.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help=f"streams extracted at the same time (default {DEFAULT_JOBS})")
     parser.add_argument("--into", required=True, metavar="DIR", help="directory receiving one sub-directory per stream")
     parser.add_argument("streams", nargs="+", metavar="STREAM", help="xbstream files to extract")
     parser.set_defaults(run=run)
@@ -35,11 +41,15 @@ def run(args: argparse.Namespace) -> int:
         TransferSpeedColumn,
     )
 
-    from xtrarestore.core.archive.extract import extract_stream, target_for
+    from xtrarestore.core.archive.parallel import extract_all
+    from xtrarestore.core.errors import XtraRestoreError
     from xtrarestore.core.keys import load_key
 
+    if args.jobs is not None and args.jobs < 1:
+        raise XtraRestoreError(f"--jobs {args.jobs}: give 1 or more")
     key_file = getattr(args, "key_file", None)
     key = load_key(key_file) if key_file else None
+    streams = [Path(stream) for stream in args.streams]
     console = Console(stderr=True)
     columns = (
         TextColumn("{task.description}"),
@@ -49,19 +59,15 @@ def run(args: argparse.Namespace) -> int:
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, transient=False) as bar:
-        for stream in map(Path, args.streams):
-            task = bar.add_task(stream.name, total=stream.stat().st_size if stream.exists() else None)
+        task = bar.add_task(f"0/{len(streams)} streams", total=None)
 
-            def update(snapshot, task=task) -> None:
-                bar.update(task, completed=snapshot.bytes_read, total=snapshot.total_bytes)
+        def update(record: dict) -> None:
+            bar.update(task, completed=record["bytes_read"], total=record["total_bytes"],
+                       description=f"{record['streams_done']}/{record['streams']} streams")
 
-            result = extract_stream(
-                stream,
-                target_for(stream, Path(args.into)),
-                key=key,
-                progress=update,
-                method="vendor" if args.vendor else "auto",
-            )
-            bar.update(task, completed=result.bytes_read, total=result.bytes_read)
+        def finished(result) -> None:
             console.print(f"{result.target}: {result.files} files, {result.bytes_written:,} bytes ({result.method})")
+
+        extract_all(streams, Path(args.into), key=key, jobs=args.jobs or DEFAULT_JOBS, progress=update,
+                    done=finished, method="vendor" if args.vendor else "auto")
     return 0

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from xtrarestore.core.archive import DEFAULT_JOBS
+
 HELP = "print the restore plan and its precondition checks without running anything"
 
 
@@ -46,7 +48,7 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--state-dir",
                         help="journal and lock directory (default /var/lib/xtrarestore, or ~/.local/state/xtrarestore)")
     parser.add_argument("--extract-jobs", type=int, metavar="N",
-                        help="streams extracted side by side (default 4; 1 for a single spinning disk)")
+                        help=f"streams extracted side by side (default {DEFAULT_JOBS}; 1 for a single spinning disk)")
     parser.add_argument("--move-back", action="store_true",
                         help="move (not copy) the prepared files into the datadir when space is short")
     parser.add_argument("--stop-timeout", type=float, default=300.0, help="seconds to wait for the stop")
