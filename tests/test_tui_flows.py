@@ -377,9 +377,11 @@ def test_ssh_hangup_mid_restore_lets_the_restore_finish(production):
         "--workdir", str(workdir), "--state-dir", str(state_dir), "--start-timeout", "60",
     ])
     console.wait_text("Newest restorable")
+    time.sleep(0.5)  # the table's rows land in the same refresh; let it settle before moving the cursor
     console.keys(*["\x1b[B"] * 9, "\r")
     console.wait_text("Each row restores everything")
     console.keys("\r")
+    console.wait_text(f"Restore Mon up to {upto}")
     console.wait_text("Steps (11)")
     console.keys("x")
     console.wait_text("to confirm")
