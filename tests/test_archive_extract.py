@@ -22,7 +22,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from xtrarestore.core.archive.extract import MARKER, extract_stream, target_for
+from xtrarestore.core.archive import parallel
+from xtrarestore.core.archive.extract import BUFFERS, MARKER, extract_stream, target_for
 from xtrarestore.core.archive.parallel import extract_all
 from xtrarestore.core.archive.transcode import encrypt_stream
 from xtrarestore.core.archive.xbstream import chunk_bytes, eof_bytes, iter_headers
@@ -373,6 +374,22 @@ def test_chain_extracted_side_by_side_matches_one_by_one(backups, tmp_path):
     assert seen[-1]["streams"] == seen[-1]["streams_done"] == 2
     assert seen[-1]["bytes_read"] == seen[-1]["total_bytes"] == total
     assert seen[-1]["files"] == sum(r.files for r in results)
+
+
+def test_side_by_side_streams_share_one_buffer_budget(backups, tmp_path, monkeypatch):
+    """Memory must not grow with the chain: streams running together split one stream's buffers."""
+    budgets = []
+
+    def measured(*args, buffers, **kwargs):
+        budgets.append(buffers)
+        return extract_stream(*args, buffers=buffers, **kwargs)
+
+    monkeypatch.setattr(parallel, "extract_stream", measured)
+    extract_all(backups.encrypted, tmp_path / "two", key=KEY, sync=False)
+    extract_all(backups.encrypted, tmp_path / "one-by-one", key=KEY, sync=False, jobs=1)
+    assert budgets == [BUFFERS // 2, BUFFERS // 2, BUFFERS, BUFFERS]
+    for stream in backups.encrypted:
+        assert tree(target_for(stream, tmp_path / "two")) == tree(target_for(stream, tmp_path / "one-by-one")) != {}
 
 
 def test_a_broken_stream_stops_the_chain_and_is_the_error_named(backups, tmp_path):

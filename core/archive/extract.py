@@ -127,6 +127,7 @@ def extract_stream(
     cancel: threading.Event | None = None,
     method: str = "auto",
     sync: bool = True,
+    buffers: int = BUFFERS,
 ) -> ExtractResult:
     """Extract *stream* into the directory *into* (created; must not exist or be empty).
 
@@ -134,23 +135,24 @@ def extract_stream(
     falling back to the vendor tools only for a member variant the native
     reader does not support. *sync* False leaves write-back to the kernel: for
     a caller that itself notices a reboot (the restore journal re-extracts).
+    *buffers* caps the payload pieces in flight (memory ≈ PIECE × buffers).
     """
     stream, target = Path(stream), Path(into)
     if method not in ("auto", "native", "vendor"):
         raise ValueError(f"unknown extraction method {method!r}")
     if method != "vendor":
         try:
-            return _extract_native(stream, target, key, progress, cancel, sync)
+            return _extract_native(stream, target, key, progress, cancel, sync, max(2, buffers))
         except UnsupportedFormatError:
             if method == "native":
                 raise
     return _extract_vendor(stream, target, key, sync)
 
 
-def _extract_native(stream: Path, target: Path, key, progress, cancel, sync: bool) -> ExtractResult:
+def _extract_native(stream: Path, target: Path, key, progress, cancel, sync: bool, buffers: int) -> ExtractResult:
     partial = _prepare_partial(target)
     try:
-        files, read, written, seconds = _Extraction(stream, partial, key, progress, cancel).run()
+        files, read, written, seconds = _Extraction(stream, partial, key, progress, cancel, buffers).run()
         _publish(partial, target, sync)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
@@ -223,9 +225,9 @@ def _syncfs(fd: int) -> None:
 class _Writer(threading.Thread):
     """Decompresses and writes, in stream order; the first error stops all further work."""
 
-    def __init__(self, tree: TargetTree, label: str, free: queue.Queue) -> None:
+    def __init__(self, tree: TargetTree, label: str, free: queue.Queue, buffers: int) -> None:
         super().__init__(name="xtrarestore-writer", daemon=True)
-        self.jobs: queue.Queue = queue.Queue(maxsize=2 * BUFFERS)
+        self.jobs: queue.Queue = queue.Queue(maxsize=2 * buffers)
         self.error: BaseException | None = None
         self.abandoned = False  # set by the reader after its own error: skip the remaining jobs
         self.files = 0
@@ -320,7 +322,7 @@ def _located(error: BaseException, position: int) -> BaseException:
 class _Extraction:
     """The reader side: parse chunks, check them, hand payload pieces to the writer."""
 
-    def __init__(self, stream: Path, root: Path, key, progress, cancel) -> None:
+    def __init__(self, stream: Path, root: Path, key, progress, cancel, buffers: int) -> None:
         self.stream = stream
         self.label = str(stream)
         self.root = root
@@ -330,6 +332,7 @@ class _Extraction:
         self.members: dict[str, _Member] = {}
         self.free: queue.Queue = queue.Queue()
         self.buffers = 0
+        self.max_buffers = buffers
         self.pool = None  # a ThreadPoolExecutor, once an encrypted member appears
         self.position = 0
         self.total = 0
@@ -338,7 +341,7 @@ class _Extraction:
 
     def run(self) -> tuple[int, int, int, float]:
         tree = TargetTree(str(self.root))
-        writer = _Writer(tree, self.label, self.free)
+        writer = _Writer(tree, self.label, self.free, self.max_buffers)
         writer.start()
         self.writer = writer
         try:
@@ -457,11 +460,11 @@ class _Extraction:
         member.expected += header.payload_len
 
     def _buffer(self) -> bytearray:
-        """A free payload buffer; at most BUFFERS are ever allocated, then the reader waits for the writer."""
+        """A free payload buffer; at most max_buffers are ever allocated, then the reader waits for the writer."""
         try:
             return self.free.get_nowait()
         except queue.Empty:
-            if self.buffers < BUFFERS:
+            if self.buffers < self.max_buffers:
                 self.buffers += 1
                 return bytearray(PIECE + PLAIN_SLACK)
         return self.free.get()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..errors import BackupFormatError, CancelledError, XtraRestoreError
 from . import DEFAULT_JOBS
-from .extract import ExtractProgress, ExtractResult, extract_stream, target_for
+from .extract import BUFFERS, ExtractProgress, ExtractResult, extract_stream, target_for
 
 
 class _Totals:
@@ -113,6 +113,8 @@ def extract_all(
             with say:
                 progress(record)
 
+    running = max(1, min(jobs, len(streams)))
+    buffers = BUFFERS // running  # one stream's buffer budget shared: memory does not grow with the chain
     results: list[ExtractResult | None] = [None] * len(streams)
     errors: list[BaseException] = []
     todo: queue.SimpleQueue = queue.SimpleQueue()
@@ -127,7 +129,7 @@ def extract_all(
                 return
             try:
                 result = extract_stream(stream, target_for(stream, into), key=key, progress=report, cancel=stop,
-                                        method=method, sync=sync)
+                                        method=method, sync=sync, buffers=buffers)
             except BaseException as error:  # noqa: BLE001 - handed to the caller's thread below
                 errors.append(error)
                 stop.set()  # the siblings stop at their next chunk and remove their partial trees
@@ -138,8 +140,7 @@ def extract_all(
                 with say:
                     done(result)
 
-    threads = [threading.Thread(target=worker, name=f"extract-{n}", daemon=True)
-               for n in range(max(1, min(jobs, len(streams))))]
+    threads = [threading.Thread(target=worker, name=f"extract-{n}", daemon=True) for n in range(running)]
     for thread in threads:
         thread.start()
     try:
