@@ -16,6 +16,7 @@ import secrets
 import pexpect
 
 from .errors import XtraRestoreError
+from .ptyspawn import spawn
 
 
 class PrivilegeError(XtraRestoreError):
@@ -62,9 +63,11 @@ def check_sudo(password: Password | None, timeout: float = 30.0) -> None:
     if is_root():
         return
     prompt = new_prompt()
-    pexpect.run("sudo -k", timeout=timeout)
-    child = pexpect.spawn("sudo", ["-S", "-v", "-p", prompt], echo=False, encoding="utf-8",
-                          codec_errors="replace", timeout=timeout)
+    forget = spawn("sudo", ["-k"], timeout=timeout)
+    forget.expect(pexpect.EOF)
+    forget.close()
+    child = spawn("sudo", ["-S", "-v", "-p", prompt], echo=False, encoding="utf-8", codec_errors="replace",
+                  timeout=timeout)
     try:
         answered = False
         while True:

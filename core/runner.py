@@ -29,6 +29,7 @@ from .errors import StepFailedError
 from .journal import Journal
 from .plan import WORKSPACE, Plan, Step
 from .privileges import Password, is_root, new_prompt, sudo_prefix
+from .ptyspawn import spawn
 
 OK_LINE = "completed OK!"
 HANGUP_NOTE = "terminal hung up (SIGHUP); carrying on, output goes to the log files only"
@@ -133,8 +134,8 @@ class Runner:
         last = ""
         answered = 0
         deadline = time.monotonic() + step.timeout if step.timeout else None
-        child = pexpect.spawn(argv[0], argv[1:], echo=False, encoding="utf-8", codec_errors="replace",
-                              timeout=None, dimensions=(50, 250), env={**os.environ, "LC_ALL": "C"})
+        child = spawn(argv[0], argv[1:], echo=False, encoding="utf-8", codec_errors="replace",
+                      timeout=None, dimensions=(50, 250), env={**os.environ, "LC_ALL": "C"})
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as log:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import select
 import shutil
 import signal
 import sys
@@ -316,13 +317,17 @@ class PtyConsole:
         env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(size[1]), "LINES": str(size[0])}
         self.proc = PtyProcess.spawn(argv, env=env, dimensions=size)
         self.output = bytearray()
-        self.reader = threading.Thread(target=self._drain, daemon=True)
+        self.closing = threading.Event()
+        self.reader = threading.Thread(target=self._drain, args=(self.proc.fd,), daemon=True)
         self.reader.start()
 
-    def _drain(self) -> None:
-        while True:
+    def _drain(self, fd: int) -> None:
+        """Read until hang_up asks to stop (never blocking, so the fd is closed by one thread only)."""
+        while not self.closing.is_set():
+            if not select.select([fd], [], [], 0.05)[0]:
+                continue
             try:
-                chunk = os.read(self.proc.fd, 65536)
+                chunk = os.read(fd, 65536)
             except OSError:
                 return
             if not chunk:
@@ -345,25 +350,39 @@ class PtyConsole:
 
     def hang_up(self) -> None:
         """Close the terminal's master side: the kernel sends SIGHUP, as when sshd loses the client."""
-        os.close(self.proc.fd)
+        self.closing.set()
+        self.reader.join()
+        self.proc.fileobj.close()
+        self.proc.closed = True  # ptyprocess must not close the descriptor's number again later
 
     def wait_exit(self, timeout: float) -> int:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             pid, status = os.waitpid(self.proc.pid, os.WNOHANG)
             if pid:
-                return os.waitstatus_to_exitcode(status)
+                self.exit_code = os.waitstatus_to_exitcode(status)
+                return self.exit_code
             time.sleep(0.1)
-        os.kill(self.proc.pid, signal.SIGKILL)
         raise AssertionError("the console did not exit")
+
+    def __enter__(self) -> PtyConsole:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        """Whatever happened, leave no console behind (a running restore's steps are its children)."""
+        if not self.proc.closed:
+            self.hang_up()
+        if getattr(self, "exit_code", None) is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            os.waitpid(self.proc.pid, 0)
 
 
 def test_ssh_hangup_while_idle_exits_at_once(production):
     _server, root, _rows, _work = production
-    console = PtyConsole([sys.executable, "-m", "xtrarestore.tui.cli", "--root", str(root)])
-    console.wait_text("Newest restorable")
-    console.hang_up()
-    assert console.wait_exit(timeout=30) == 128 + signal.SIGHUP
+    with PtyConsole([sys.executable, "-m", "xtrarestore.tui.cli", "--root", str(root)]) as console:
+        console.wait_text("Newest restorable")
+        console.hang_up()
+        assert console.wait_exit(timeout=30) == 128 + signal.SIGHUP
 
 
 def test_ssh_hangup_mid_restore_lets_the_restore_finish(production):
@@ -371,29 +390,30 @@ def test_ssh_hangup_mid_restore_lets_the_restore_finish(production):
     upto = mon(1)
     workdir = work / "workspace-hangup"
     state_dir = work / "state"
-    console = PtyConsole([
-        sys.executable, "-m", "xtrarestore.tui.cli", "--root", str(root), "--datadir", str(server.datadir),
-        "--stop-cmd", server.stop_cmd, "--start-cmd", server.start_cmd, "--socket", str(server.socket),
-        "--workdir", str(workdir), "--state-dir", str(state_dir), "--start-timeout", "60",
-    ])
-    console.wait_text("Newest restorable")
-    time.sleep(0.5)  # the table's rows land in the same refresh; let it settle before moving the cursor
-    console.keys(*["\x1b[B"] * 9, "\r")
-    console.wait_text("Each row restores everything")
-    console.keys("\r")
-    console.wait_text(f"Restore Mon up to {upto}")
-    console.wait_text("Steps (11)")
-    console.keys("x")
-    console.wait_text("to confirm")
-    console.keys("\t", *"restore", "\r")
-    journal = workdir / "journal.jsonl"
-    deadline = time.monotonic() + 120
-    while not (journal.exists() and '"step": "prepare:' in journal.read_text()):
-        assert time.monotonic() < deadline, "the restore never reached its prepare step"
-        time.sleep(0.02)
-    console.hang_up()
-    assert console.wait_exit(timeout=300) == 0
+    with PtyConsole([
+            sys.executable, "-m", "xtrarestore.tui.cli", "--root", str(root), "--datadir", str(server.datadir),
+            "--stop-cmd", server.stop_cmd, "--start-cmd", server.start_cmd, "--socket", str(server.socket),
+            "--workdir", str(workdir), "--state-dir", str(state_dir), "--start-timeout", "60",
+    ]) as console:
+        console.wait_text("Newest restorable")
+        time.sleep(0.5)  # the table's rows land in the same refresh; let it settle before moving the cursor
+        console.keys(*["\x1b[B"] * 9, "\r")
+        console.wait_text("Each row restores everything")
+        console.keys("\r")
+        console.wait_text(f"Restore Mon up to {upto}")
+        console.wait_text("Steps (11)")
+        console.keys("x")
+        console.wait_text("to confirm")
+        console.keys("\t", *"restore", "\r")
+        journal = workdir / "journal.jsonl"
+        deadline = time.monotonic() + 120
+        while not (journal.exists() and '"step": "prepare:' in journal.read_text()):
+            assert time.monotonic() < deadline, "the restore never reached its prepare step"
+            time.sleep(0.02)
+        console.hang_up()
+        status = console.wait_exit(timeout=300)
     state = load_state(journal)
+    assert status == 0, "\n".join(state.describe())
     assert any("hung up" in note for note in state.notes)
     assert state.outcome == "completed", state.describe()
     assert equipment_count(server) == rows[upto]
