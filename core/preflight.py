@@ -166,14 +166,10 @@ def server_checks(target: Target) -> tuple[list[Check], Path | None]:
 
 def file_dir_check(datadir: Path, variables: dict[str, str]) -> Check:
     """Engine files kept outside the datadir would not be moved aside, and copy-back needs their directory empty."""
-    outside = []
-    for name in FILE_DIR_VARIABLES:
-        value = variables.get(name)
-        if not value:
-            continue
-        where = (datadir / value).resolve()  # a relative value is relative to the datadir
-        if not where.is_relative_to(datadir.resolve()):
-            outside.append(f"{name}={value}")
+    home = datadir.resolve()
+    outside = [f"{name}={value}" for name in FILE_DIR_VARIABLES
+               if (value := variables.get(name))
+               and not (datadir / value).resolve().is_relative_to(home)]  # a relative value is relative to the datadir
     if not outside:
         return Check("engine files in the datadir", True, f"InnoDB and Aria files all live under {datadir}")
     return Check("engine files in the datadir", False,

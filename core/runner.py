@@ -213,9 +213,6 @@ class Runner:
         return lambda: signal.signal(signal.SIGHUP, previous)
 
     def _on_hangup(self, signum, frame) -> None:
-        self.hang_up()
-
-    def hang_up(self) -> None:
         """The operator's terminal is gone: journal it once and carry on, writing to the log files only."""
         if not self.hung_up:
             self._detach_terminal()

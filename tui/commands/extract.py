@@ -21,7 +21,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--vendor", action="store_true", help="use mbstream/xbstream -x and xtrabackup --decrypt --decompress"
     )
-    parser.add_argument("--jobs", type=int, default=None, metavar="N",
+    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
                         help=f"streams extracted at the same time (default {DEFAULT_JOBS})")
     parser.add_argument("--into", required=True, metavar="DIR", help="directory receiving one sub-directory per stream")
     parser.add_argument("streams", nargs="+", metavar="STREAM", help="xbstream files to extract")
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from xtrarestore.core.errors import XtraRestoreError
     from xtrarestore.core.keys import load_key
 
-    if args.jobs is not None and args.jobs < 1:
+    if args.jobs < 1:
         raise XtraRestoreError(f"--jobs {args.jobs}: give 1 or more")
     key_file = getattr(args, "key_file", None)
     key = load_key(key_file) if key_file else None
@@ -68,6 +68,6 @@ def run(args: argparse.Namespace) -> int:
         def finished(result) -> None:
             console.print(f"{result.target}: {result.files} files, {result.bytes_written:,} bytes ({result.method})")
 
-        extract_all(streams, Path(args.into), key=key, jobs=args.jobs or DEFAULT_JOBS, progress=update,
+        extract_all(streams, Path(args.into), key=key, jobs=args.jobs, progress=update,
                     done=finished, method="vendor" if args.vendor else "auto")
     return 0
