@@ -214,6 +214,39 @@ def test_qpress_container_checks():
         decode_member("t.qp", archive + b"x", None)
 
 
+def test_qpress_runs_of_blocks_check_every_adler32_and_stop_at_the_output_limit():
+    """The C run decoder's Adler-32 (16 lanes) agrees with zlib's at every length; output comes in bounded runs."""
+    import random
+
+    from xtrarestore.core.archive.qpress import OUTPUT_PIECE
+
+    rng = random.Random(5)
+    payloads = [rng.randbytes(size) for size in [*range(1, 70), 4095, 4096, 4097, 65535, 65536]]
+    payloads += [bytes([255]) * 65536] * (2 * OUTPUT_PIECE // 65536 + 3)  # worst case for the lane sums
+    archive = qpress_archive([qlz_stored_block(payload) for payload in payloads])
+    first = archive.index(b"NEWBNEWB")
+    runs, position = [], first
+    while True:
+        plain, position, state, problem = _quicklz.decode_blocks(archive, position, 65536, OUTPUT_PIECE)
+        assert problem is None and len(plain) <= OUTPUT_PIECE
+        runs.append(plain)
+        if state == _quicklz.AT_TRAILER:
+            break
+        assert state == _quicklz.DECODED
+    assert len(runs) > 2 and b"".join(runs) == b"".join(payloads)
+    assert archive[position:] == b"ENDSENDS" + bytes(8)
+    for victim in (0, 33, len(payloads) - 1):
+        bad = bytearray(archive)
+        block = first
+        for _ in range(victim):
+            block = archive.index(b"NEWBNEWB", block + 20)
+        bad[block + 20 + 9 + rng.randrange(len(payloads[victim]))] ^= 0x01
+        _plain, at, state, problem = _quicklz.decode_blocks(bytes(bad), first, 65536, 4 * OUTPUT_PIECE)
+        assert (state, at, problem) == (_quicklz.BAD_CHECKSUM, block, "qpress block checksum mismatch")
+    plain, at, state, _problem = _quicklz.decode_blocks(archive[: first + 100], first, 65536, OUTPUT_PIECE)
+    assert (plain, at, state) == (payloads[0] + payloads[1] + payloads[2], first + 3 * 20 + 9 * 3 + 6, _quicklz.NEED_MORE)
+
+
 def test_tiny_chunks_fed_in_odd_pieces():
     """Percona encrypts every write separately (8-byte tags, 1-byte 'F', …): chunks of any size, split anywhere."""
     import random
