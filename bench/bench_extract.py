@@ -16,12 +16,12 @@ file system, and mbstream (which never fsyncs) is timed together with
 mbstream of the plain stream, peak memory ≤ 128 MiB — also for four streams
 extracted side by side, as a restore of a chain does (they share one buffer budget).
 
-Every run starts from the same state: the previous output removed, a scratch
-file the size of the output written and removed (sandboxed kernels such as
-gVisor take seconds to hand out memory the host has reclaimed, and would
-otherwise charge that to whichever run comes first after a pause — 0.2 s or
-1.4 s for the same `mbstream -x`), the file system synced, the stream read
-into the page cache. Rounds are interleaved; the table shows the best and the
+Every run starts from the same state: the previous output removed, the file
+system synced, the stream read into the page cache, and just before the run
+a scratch file the size of the output written and removed (sandboxed kernels
+such as gVisor take seconds to hand out memory the host has reclaimed, and
+would otherwise charge that to whichever run comes first after a pause — 0.2 s
+or 1.4 s for the same `mbstream -x`). Rounds are interleaved; the table shows the best and the
 median of each run, and the goals are judged on the best.
 """
 
@@ -156,9 +156,9 @@ def main() -> int:
         output_size = plain.stat().st_size + (64 << 20)
         for attempt, (name, _label, stream, action) in rounds:
             out = work / f"out-{name}-{attempt}"
-            prime(work, output_size)
             subprocess.run(["sync", "-f", str(work)], check=True)  # start every run with a clean page cache
             warm(stream)
+            prime(work, output_size)
             results[name].append(action(stream, out))
             shutil.rmtree(out)
 
@@ -172,6 +172,9 @@ def main() -> int:
                 f"{labels[name]:<30}{seconds:7.2f}{seconds / base:7.2f}"
                 f"{middle[name]:9.2f}{middle[name] / base_middle:7.2f}{cpu:7.2f}{rss:9.1f}"
             )
+        print("every run, wall s (CPU s):")
+        for name, runs in results.items():
+            print(f"  {labels[name]:<30}" + " ".join(f"{wall:.2f} ({cpu:.2f})" for wall, cpu, _rss in runs))
         ok = best["plain"][0] <= 1.1 * base and best["enc+qp"][0] <= 2.0 * base
         ok &= max(best[name][2] for name in ("plain", "qp", "enc+qp", "4x")) <= 128
         print("goals met" if ok else "goals NOT met")

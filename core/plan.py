@@ -182,6 +182,8 @@ def native_extract_step(streams: Sequence, into: Path, *, key_file: Path | None,
     argv += ["--no-sync", "--into", str(into), *(str(m.path) for m in streams)]
     if len(streams) == 1:
         return Step(f"extract:{streams[0].name}", f"Extract {streams[0].name}", argv)
+    if key_file:  # decryption keeps two cores busy per stream: they run side by side only on more cores
+        return Step("extract:chain", f"Extract and decrypt the {len(streams)} streams", argv)
     return Step("extract:chain", f"Extract the {len(streams)} streams side by side", argv)
 
 

@@ -385,11 +385,35 @@ def test_side_by_side_streams_share_one_buffer_budget(backups, tmp_path, monkeyp
         return extract_stream(*args, buffers=buffers, **kwargs)
 
     monkeypatch.setattr(parallel, "extract_stream", measured)
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _pid: set(range(8)))
     extract_all(backups.encrypted, tmp_path / "two", key=KEY, sync=False)
     extract_all(backups.encrypted, tmp_path / "one-by-one", key=KEY, sync=False, jobs=1)
     assert budgets == [BUFFERS // 2, BUFFERS // 2, BUFFERS, BUFFERS]
     for stream in backups.encrypted:
         assert tree(target_for(stream, tmp_path / "two")) == tree(target_for(stream, tmp_path / "one-by-one")) != {}
+
+
+def test_encrypted_streams_run_one_at_a_time_on_two_cores(backups, tmp_path, monkeypatch):
+    """Decryption already keeps both cores busy: side by side, encrypted streams would only contend."""
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def counted(*args, **kwargs):
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        try:
+            return extract_stream(*args, **kwargs)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(parallel, "extract_stream", counted)
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda _pid: {0, 1})
+    results = extract_all(backups.encrypted, tmp_path / "enc", key=KEY, sync=False, jobs=4)
+    assert most == 1 and len(results) == len(backups.encrypted)
+    assert parallel._side_by_side(4, 3, encrypted=False) == 3  # plain streams are not held back
 
 
 def test_a_broken_stream_stops_the_chain_and_is_the_error_named(backups, tmp_path):

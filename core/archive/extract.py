@@ -4,7 +4,8 @@ The stream is read once; `.xbcrypt`, `.qp`, `.lz4` and `.zst` members are
 decoded on the fly and only final plaintext files are written. The work is
 pipelined over threads: the caller's thread reads chunks and checks their
 CRC32, order and paths; two decrypting threads check and decrypt xbcrypt
-chunks; a writer thread decompresses and writes, in stream order. Payloads
+chunks; a writer thread decompresses in stream order and an output thread
+writes. Payloads
 travel in a small pool of reusable buffers and decoded data is written as it
 is produced, so memory stays bounded whatever the stream size. Files are
 synced with one syncfs() at the end rather than an fsync each.
