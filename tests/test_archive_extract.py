@@ -122,6 +122,26 @@ def test_plain_extraction_is_byte_identical_to_mbstream(backups, tmp_path):
     assert mode == (0o700, 0o600)
 
 
+def test_early_write_back_hands_every_file_over_and_leaks_no_descriptor(backups, tmp_path, monkeypatch):
+    """With sync, write-back of each file starts during extraction (on duplicated descriptors, all closed again)."""
+    from xtrarestore.core.archive import extract
+
+    monkeypatch.setattr(extract, "WRITEBACK_STEP", 1 << 20)  # also exercise the ranges of files still growing
+    handed = []
+    add = extract._WriteBack.add
+    monkeypatch.setattr(extract._WriteBack, "add", lambda self, fd, offset, length: handed.append(length) or add(
+        self, fd, offset, length))
+    before = sorted(os.listdir("/proc/self/fd"))
+    result = extract_stream(backups.full, tmp_path / "synced")
+    assert sorted(os.listdir("/proc/self/fd")) == before
+    assert handed.count(0) == result.files  # every file's tail, up to its end
+    assert len(handed) > result.files  # and 1 MiB ranges of the larger ones as they were written
+    count = len(handed)
+    unsynced = extract_stream(backups.full, tmp_path / "unsynced", sync=False)
+    assert len(handed) == count and unsynced.files == result.files  # without sync, write-back is the kernel's
+    assert tree(tmp_path / "synced") == tree(tmp_path / "unsynced")
+
+
 def test_compressed_encrypted_chain_prepares_starts_and_returns_the_rows(backups, tmp_path):
     full, incremental = (tmp_path / "full", tmp_path / "inc")
     extract_stream(backups.encrypted[0], full, key=KEY)
