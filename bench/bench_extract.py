@@ -6,23 +6,25 @@ Builds a sandbox MariaDB server, grows it with `fill()`, takes a plain and a
 `--compress`ed backup with real mariabackup, and encrypts the compressed one
 into XtraBackup's `--encrypt` layout (64 KiB xbcrypt chunks, as XtraBackup's
 1 MiB buffer before its encrypt datasink produces). Every run is a child
-process: wall time, CPU time (user + system, all threads: independent of how
-busy the machine is) and peak RSS from /proc VmHWM. The stream is read once
-beforehand so all runs start from the page cache.
+process: wall time, CPU time (user + system, all threads) and peak RSS from
+/proc VmHWM. The stream is read once beforehand so all runs start from the
+page cache.
 
-Durability is made equal: our extractor ends with one syncfs() of the target
-file system, and mbstream (which never fsyncs) is timed together with
-`sync -f` on its output. Goals: plain ≤ 1.1× mbstream, encrypted+qpress ≤ 2.0×
-mbstream of the plain stream, peak memory ≤ 128 MiB — also for four streams
-extracted side by side, as a restore of a chain does (they share one buffer budget).
+Durability is made equal: our extractor starts each file's write-back as it
+goes and ends with one syncfs() of the target file system, and mbstream (which
+never fsyncs) is timed together with `sync -f` on its output. Goals: plain
+≤ 1.1× mbstream, encrypted+qpress ≤ 2.0× mbstream of the plain stream, peak
+memory ≤ 128 MiB — also for a chain of four encrypted streams given to one
+command, as a restore does (side by side where the cores allow; they share one
+buffer budget).
 
 Every run starts from the same state: the previous output removed, the file
 system synced, the stream read into the page cache, and just before the run
 a scratch file the size of the output written and removed (sandboxed kernels
 such as gVisor take seconds to hand out memory the host has reclaimed, and
 would otherwise charge that to whichever run comes first after a pause — 0.2 s
-or 1.4 s for the same `mbstream -x`). Rounds are interleaved; the table shows the best and the
-median of each run, and the goals are judged on the best.
+or 1.4 s for the same `mbstream -x`). Rounds are interleaved; the table shows
+the best and the median of each run, and the goals are judged on the best.
 """
 
 from __future__ import annotations
@@ -149,7 +151,7 @@ def main() -> int:
             ("enc+qp", "native, encrypted+qpress", encrypted, lambda s, o: native([s], o, key_file)),
         )
         # Memory with a chain: run once, after the timed runs, whose page cache its 3 GB would disturb.
-        chain = ("4x", "native, 4 enc+qp side by side", encrypted, lambda s, o: native(four, o, key_file))
+        chain = ("4x", "native, chain of 4 enc+qp", encrypted, lambda s, o: native(four, o, key_file))
         results: dict[str, list[tuple[float, float, float]]] = {name: [] for name, *_ in (*runs, chain)}
         labels = {name: label for name, label, *_ in (*runs, chain)}
         rounds = [(attempt, run) for attempt in range(args.repeat) for run in runs] + [(0, chain)]
