@@ -155,7 +155,7 @@ def main() -> int:
         results: dict[str, list[tuple[float, float, float]]] = {name: [] for name, *_ in (*runs, chain)}
         labels = {name: label for name, label, *_ in (*runs, chain)}
         rounds = [(attempt, run) for attempt in range(args.repeat) for run in runs] + [(0, chain)]
-        output_size = plain.stat().st_size + (64 << 20)
+        output_size = plain.stat().st_size + (512 << 20)  # the output, and the extractor's own memory
         for attempt, (name, _label, stream, action) in rounds:
             out = work / f"out-{name}-{attempt}"
             subprocess.run(["sync", "-f", str(work)], check=True)  # start every run with a clean page cache

@@ -254,7 +254,7 @@ class _Writer(threading.Thread):
     def __init__(self, tree: TargetTree, label: str, free: queue.Queue, buffers: int, writeback: bool) -> None:
         super().__init__(name="xtrarestore-writer", daemon=True)
         self.jobs: queue.Queue = queue.Queue(maxsize=2 * buffers)
-        self.output = _Output(tree, label, free, buffers, _WriteBack() if writeback else None)
+        self.output = _Output(tree, label, free, buffers, _WriteBack.create() if writeback else None)
         self.error: BaseException | None = None
         self.abandoned = False  # set by the reader after its own error: skip the remaining jobs
         self._position = 0
@@ -421,13 +421,22 @@ class _WriteBack(threading.Thread):
     Errors are left to the final syncfs, which is what makes the tree durable.
     """
 
-    def __init__(self) -> None:
-        import ctypes
-
+    def __init__(self, start) -> None:
         super().__init__(name="xtrarestore-writeback", daemon=True)
         self.ranges: queue.Queue = queue.Queue(maxsize=64)
-        self._start = ctypes.CDLL(None, use_errno=True).sync_file_range
-        self._start.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+        self._start = start
+
+    @classmethod
+    def create(cls) -> _WriteBack | None:
+        """A write-back thread, or None where libc has no sync_file_range (the final syncfs does it all)."""
+        import ctypes
+
+        try:
+            start = ctypes.CDLL(None, use_errno=True).sync_file_range
+        except (OSError, AttributeError):
+            return None
+        start.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+        return cls(start)
 
     def add(self, fd: int, offset: int, length: int) -> None:
         self.ranges.put((os.dup(fd), offset, length))
