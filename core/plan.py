@@ -301,7 +301,7 @@ def build_plan(
              tool.copy_back_command(full, datadir, move=target.move_back, server_config=target.server_config),
              phase=SWAP, destructive=target.move_back, privileged=True,
              undo="set the restored datadir aside and rename the old one back (rollback)"),
-        Step("chown", f"Give {datadir} the old datadir's owner (dirs 750)",
+        Step("chown", f"Give {datadir} its old owner (dirs 750); sync it to disk",
              [*me, "chown", str(datadir), "--like", str(aside)], phase=SWAP, privileged=True),
         start,
     ]

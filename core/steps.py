@@ -61,7 +61,11 @@ def create_datadir(datadir: Path, like: Path) -> None:
 
 
 def chown_tree(datadir: Path, like: Path) -> None:
-    """Give every file under *datadir* the old datadir's owner; directories 0750, files not world-readable."""
+    """Give every file under *datadir* the old datadir's owner; directories 0750, files not world-readable.
+
+    Then flush the file system: copy-back does not, and the server must not
+    start on a datadir that a power cut could still take back.
+    """
     info = os.stat(like)
     uid, gid = info.st_uid, info.st_gid
     count = 0
@@ -75,6 +79,10 @@ def chown_tree(datadir: Path, like: Path) -> None:
                 os.chmod(path, stat.S_IMODE(os.lstat(path).st_mode) & 0o770 | 0o600)
             count += 1
     _say(f"owner {uid}:{gid} on {count} files under {datadir}")
+    from .durable import sync_tree
+
+    sync_tree(datadir)
+    _say(f"{datadir} synced to disk")
 
 
 def check_lsn(directory: Path, backup_type: str, to_lsn: int, last_lsn: int | None) -> None:

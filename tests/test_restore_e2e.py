@@ -153,6 +153,8 @@ def test_story_restore_to_full_then_to_incremental(story):
     state = _state(story)
     assert state.outcome == "completed" and all(s.status == "ok" for s in state.steps)
     assert len(_siblings(server, "before-restore")) == 2
+    [chown_log] = (state.plan.workdir / "logs").glob("*-chown.log")
+    assert f"{server.datadir} synced to disk" in chown_log.read_text()  # before the server was started on it
     verify = json.loads((state.plan.workdir / "verify.json").read_text())
     assert {(t["schema"], t["name"], t["rows"], t["check"]) for t in verify["tables"]} >= {
         ("playground", "equipment", 2, "OK")}
