@@ -19,6 +19,7 @@ stream and offset is raised. The restore runner's command is
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import queue
@@ -215,6 +216,7 @@ def _publish(partial: Path, target: Path, sync: bool) -> None:
         os.close(parent)
 
 
+@functools.cache
 def _reuse_freed_memory() -> None:
     """Ask glibc to keep freed memory for reuse instead of returning it to the kernel at once.
 
@@ -244,7 +246,7 @@ class _Writer(threading.Thread):
         self.jobs: queue.Queue = queue.Queue(maxsize=2 * buffers)
         self.output = _Output(tree, label, free, buffers, _WriteBack.create() if writeback else None)
         self.error: BaseException | None = None
-        self.abandoned = False  # set by the reader after its own error: skip the remaining jobs
+        self.abandoned = False  # after the reader's error or our own: skip the remaining jobs
         self._position = 0
 
     @property
@@ -262,15 +264,18 @@ class _Writer(threading.Thread):
                         getattr(self, op)(member, data)
                     except BaseException as error:  # noqa: BLE001 - handed to the reader thread
                         self.error = _located(error, self._position)
-                        self.output.abandoned = True
-                if self.abandoned:
-                    self.output.abandoned = True
-                self._request("release", None, buffers)
+                        self.abandon()
+                if buffers:
+                    self._request("release", None, buffers)
         finally:
             self.output.requests.put(None)
             self.output.join()
             if self.output.writeback is not None:
                 self.output.writeback.stop()
+
+    def abandon(self) -> None:
+        """Decode and write nothing more; files are still closed and buffers returned."""
+        self.abandoned = self.output.abandoned = True
 
     @property
     def files(self) -> int:
@@ -379,7 +384,7 @@ class _Output(threading.Thread):
                 if batch and done:
                     batch[0] = batch[0][done:]
         except OSError as error:
-            raise OutputError(f"{self._label}: cannot write {'/'.join(member.parts)}: {error.strerror}") from None
+            raise self._cannot_write(member, error) from None
         if self.writeback is not None and offset - member.unflushed >= WRITEBACK_STEP:
             self.writeback.add(member.fd, member.unflushed, offset - member.unflushed)
             member.unflushed = offset
@@ -388,7 +393,10 @@ class _Output(threading.Thread):
         try:
             os.ftruncate(member.fd, size)
         except OSError as error:
-            raise OutputError(f"{self._label}: cannot write {'/'.join(member.parts)}: {error.strerror}") from None
+            raise self._cannot_write(member, error) from None
+
+    def _cannot_write(self, member: _Member, error: OSError) -> OutputError:
+        return OutputError(f"{self._label}: cannot write {'/'.join(member.parts)}: {error.strerror}")
 
     def _close(self, member: _Member) -> None:
         if self.writeback is not None and self.error is None and not self.abandoned:
@@ -438,14 +446,9 @@ class _WriteBack(threading.Thread):
                 os.close(fd)
 
     def stop(self) -> None:
-        """Wait until every range was handed to the kernel."""
-        if self.is_alive():
-            self.ranges.put(None)
-            self.join()
-        while not self.ranges.empty():  # never started: release the duplicates
-            item = self.ranges.get_nowait()
-            if item is not None:
-                os.close(item[0])
+        """Wait until every range was handed to the kernel (the output thread started us first thing)."""
+        self.ranges.put(None)
+        self.join()
 
 
 def _located(error: BaseException, position: int) -> BaseException:
@@ -487,7 +490,7 @@ class _Extraction:
             try:
                 self._read_all()
             except BaseException:
-                writer.abandoned = True
+                writer.abandon()
                 raise
             finally:
                 writer.jobs.put(None)
