@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from xtrarestore.core.drill import drill
-from xtrarestore.core.report import render_markdown
-from xtrarestore.core.sandbox import SandboxServer
+from xtrarestore.core.drills.drill import drill
+from xtrarestore.core.drills.report import render_markdown
+from xtrarestore.core.drills.sandbox import SandboxServer
 
 
 def build_chain(root: Path, megabytes: int, compress: bool) -> list[Path]:

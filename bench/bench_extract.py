@@ -34,15 +34,17 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from xtrarestore.core.archive.transcode import encrypt_stream
-from xtrarestore.core.sandbox import SandboxServer
+from xtrarestore.core.drills.sandbox import SandboxServer
+from xtrarestore.core.restore.entry import step_program
 
 KEY = b"bench-key-bench-key-bench-key-32"
+
+STEP = step_program()
 
 
 def run_child(command: list[str], stdin_path: Path | None = None) -> tuple[float, float, float]:
@@ -102,7 +104,7 @@ def mbstream(stream: Path, out: Path, sync: bool) -> tuple[float, float, float]:
 
 
 def native(streams: list[Path], into: Path, key_file: Path | None = None) -> tuple[float, float, float]:
-    command = [sys.executable, "-m", "xtrarestore.core.archive.parallel", "--into", str(into)]
+    command = [STEP, "extract", "--into", str(into)]
     if key_file:
         command += ["--key-file", str(key_file)]
     return run_child(command + [str(stream) for stream in streams])

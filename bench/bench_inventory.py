@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
-from xtrarestore.core.inventory import scan
+from xtrarestore.core.inventory.scan import scan
 
 DAYS = 30
 BACKUPS = 1000
@@ -141,7 +141,7 @@ def build_synthetic(root: Path, days: int, backups: int) -> None:
 
 
 def build_real(root: Path, count: int) -> None:
-    from xtrarestore.core.sandbox import SandboxServer
+    from xtrarestore.core.drills.sandbox import SandboxServer
 
     with SandboxServer.create() as server:
         server.load_playground()

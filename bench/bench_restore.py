@@ -28,16 +28,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from xtrarestore.core import recovery
-from xtrarestore.core.chain import find_restore_point
-from xtrarestore.core.inventory import scan
-from xtrarestore.core.journal import Journal
-from xtrarestore.core.plan import Target, build_plan
-from xtrarestore.core.runner import Runner
-from xtrarestore.core.sandbox import SandboxServer
-from xtrarestore.core.service import ServiceControl
-from xtrarestore.core.tools import detect_tool
-
+from xtrarestore.core.drills.sandbox import SandboxServer
+from xtrarestore.core.inventory.chains import find_restore_point
+from xtrarestore.core.inventory.scan import scan
+from xtrarestore.core.restore import recovery
+from xtrarestore.core.restore.journal import Journal
+from xtrarestore.core.restore.plan import Target, build_plan
+from xtrarestore.core.restore.runner import Runner
+from xtrarestore.core.restore.service import ServiceControl
+from xtrarestore.core.restore.tools import detect_tool
 
 SYNC = "sync-after"  # not a step: the write-back left when the run ended
 

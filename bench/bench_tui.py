@@ -30,8 +30,8 @@ from pathlib import Path
 from textual import events
 from textual.app import App, ComposeResult
 
-from xtrarestore.core.inventory import scan
-from xtrarestore.core.sandbox import SandboxServer
+from xtrarestore.core.drills.sandbox import SandboxServer
+from xtrarestore.core.inventory.scan import scan
 from xtrarestore.tui.app import ConsoleSettings, XtraRestoreApp
 from xtrarestore.tui.widgets.log_pane import LogBook, LogPane
 

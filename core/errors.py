@@ -60,9 +60,33 @@ class OutputError(XtraRestoreError):
     """Extracted files could not be written (disk full, permissions, an unsafe target)."""
 
 
-class CancelledError(XtraRestoreError):
+class OperationCancelled(XtraRestoreError):
     """The operator cancelled a long operation; its partial output was removed."""
 
 
 class UnsupportedFormatError(BackupFormatError):
     """A member uses a variant the native extractor does not handle; the vendor tools may."""
+
+
+class LockBusyError(XtraRestoreError):
+    """Another restore holds the host-wide lock."""
+
+
+class PreconditionError(XtraRestoreError):
+    """A restore precondition does not hold; nothing was touched."""
+
+
+class VerifyError(XtraRestoreError):
+    """The restored server cannot be reached or fails a check."""
+
+
+class PrivilegeError(XtraRestoreError):
+    """sudo refused us (wrong password, no sudo rights, sudo missing)."""
+
+
+class DemoError(XtraRestoreError):
+    """The demo work directory cannot be used."""
+
+
+class DrillFailed(XtraRestoreError):
+    """A drill ran and failed; its report says why."""

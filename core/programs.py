@@ -1,4 +1,4 @@
-"""Find external programs (mariadbd, mariabackup, mbstream, …) on this host."""
+"""Find external programs (mariadbd, mariabackup, mbstream, …) on this host, and how they say they succeeded."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from .errors import ToolNotFoundError
 
 # Server binaries live in sbin directories that an unprivileged PATH often lacks.
 _EXTRA_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/libexec")
+
+# The last line mariabackup and xtrabackup print when they succeed; our own steps print it too.
+OK_LINE = "completed OK!"
 
 MARIADB_PACKAGES_HINT = "install it with: apt-get install -y mariadb-server mariadb-backup"
 

@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from xtrarestore.core.demo import build_demo
-from xtrarestore.core.keys import load_key
-from xtrarestore.core.sandbox import SandboxServer
+from xtrarestore.core.archive.keys import load_key
+from xtrarestore.core.drills.demo import build_demo
+from xtrarestore.core.drills.sandbox import SandboxServer
 from xtrarestore.tui.app import ConsoleSettings, XtraRestoreApp
 
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
@@ -49,7 +49,7 @@ async def typed(pilot, word: str) -> None:
 
 
 async def restore_flow(app, pilot) -> None:
-    from xtrarestore.tui.screens.confirm import ConfirmModal
+    from xtrarestore.tui.modals.confirm import ConfirmModal
     from xtrarestore.tui.screens.plan import PlanScreen
     from xtrarestore.tui.screens.result import ResultScreen
     from xtrarestore.tui.screens.run import RunScreen

@@ -1,4 +1,4 @@
-"""Shared fixtures: real throwaway MariaDB servers."""
+"""Shared fixtures: real throwaway MariaDB servers, and the `mariadb` marker on every test that needs one."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from xtrarestore.core.sandbox import SandboxServer
+from xtrarestore.core.drills.sandbox import SandboxServer
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +23,15 @@ def fresh_server() -> Iterator[SandboxServer]:
     with SandboxServer.create() as sandbox:
         sandbox.load_playground()
         yield sandbox
+
+
+# Fixtures (here and in the test modules) that start a real server or build backups with one.
+SERVER_FIXTURES = {"server", "fresh_server", "backups", "demo", "tree", "inventory", "keyed", "story", "production",
+                   "root", "verified_server", "operator"}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Mark the tests that start a real MariaDB server, so `-m 'not mariadb'` is a quick run."""
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.mariadb)

@@ -1,8 +1,10 @@
 """The xtrarestore console: a Textual app over the UI-free core.
 
 The app owns the session's settings (backup root, key, restore target, the
-clock used for ages) and the job that is running, if any; each screen owns
-its widgets. Blocking work happens in thread workers on the screens.
+clock used for ages), the last inventory scanned and the job that is running,
+if any; each screen owns its widgets. Screens ask for another screen by
+posting a message (`tui.messages`); the app alone decides which screen
+answers. Blocking work happens in thread workers on the screens.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from pathlib import Path
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+
+from . import messages
 
 DEFAULT_ROOT = Path("/backups/mysql")
 
@@ -58,6 +62,8 @@ class XtraRestoreApp(App[int]):
         self.sub_title = str(settings.root)
         self.job = None
         """The restore or drill running now (a `tui.jobs.Job`), if any."""
+        self.inventory = None
+        """The inventory the inventory screen scanned last."""
         self.quit_when_idle = False
         self.terminal_gone = False
 
@@ -78,7 +84,7 @@ class XtraRestoreApp(App[int]):
         ends the process (`job_thread_done`), because a dead terminal can stall
         the screen's writer and with it the event loop.
         """
-        from xtrarestore.core.runner import detach_terminal
+        from xtrarestore.core.restore.runner import detach_terminal
 
         detach_terminal()
         self.terminal_gone = True
@@ -104,7 +110,7 @@ class XtraRestoreApp(App[int]):
 
     def action_quit(self) -> None:
         """Quit, but never abandon a running step: ask, then stop after it."""
-        from .screens.confirm import ConfirmModal
+        from .modals.confirm import ConfirmModal
 
         if not self.job_running:
             self.exit(0)
@@ -126,6 +132,87 @@ class XtraRestoreApp(App[int]):
             ),
             answer,
         )
+
+    # -- navigation: screens post, the app answers ------------------------------
+
+    def on_inventory_scanned(self, message: messages.InventoryScanned) -> None:
+        self.inventory = message.inventory
+
+    def on_open_restore_point(self, message: messages.OpenRestorePoint) -> None:
+        from .screens.restore_point import RestorePointScreen
+
+        self.push_screen(RestorePointScreen(message.day, message.chain, message.backup))
+
+    def on_open_newest_point(self, message: messages.OpenNewestPoint) -> None:
+        point = self.inventory.newest_restore_point() if self.inventory is not None else None
+        if point is None:
+            self.notify("No restorable point in this inventory.", severity="warning")
+        elif message.drill:
+            self.post_message(messages.StartDrill(point))
+        else:
+            self.post_message(messages.OpenRestorePoint(point.day, point.chain, point.target))
+
+    def on_open_plan(self, message: messages.OpenPlan) -> None:
+        from .screens.plan import PlanScreen
+
+        self.push_screen(PlanScreen(message.point))
+
+    def on_start_drill(self, message: messages.StartDrill) -> None:
+        """A drill of the point on a throwaway server; production is never touched."""
+        from .jobs.drill import DrillJob
+
+        if self.job_running:
+            self.notify("A restore or drill is already running.", severity="warning")
+            return
+        self.post_message(messages.RunJob(DrillJob(self.settings, message.point)))
+
+    def on_run_job(self, message: messages.RunJob) -> None:
+        from .screens.run import RunScreen
+
+        self.push_screen(RunScreen(message.job))
+
+    def on_show_result(self, message: messages.ShowResult) -> None:
+        from .screens.drill import DrillReportScreen
+        from .screens.result import ResultScreen
+
+        job = message.job
+        if job.kind == "drill":
+            self.push_screen(DrillReportScreen(job.report, job.saved[0] if job.saved else None))
+        else:
+            self.push_screen(ResultScreen(job))
+
+    def on_open_scenarios(self, message: messages.OpenScenarios) -> None:
+        from .screens.scenarios import ScenariosScreen
+
+        self.push_screen(ScenariosScreen())
+
+    def on_open_reports(self, message: messages.OpenReports) -> None:
+        from .screens.drill import DrillReportsScreen
+
+        self.push_screen(DrillReportsScreen())
+
+    def on_open_report(self, message: messages.OpenReport) -> None:
+        from .screens.drill import DrillReportScreen
+
+        self.push_screen(DrillReportScreen(message.report, message.path))
+
+    def on_back_to_inventory(self, message: messages.BackToInventory) -> None:
+        from .screens.inventory import InventoryScreen
+
+        if self.job is not None and not self.job.running:
+            self.job = None
+        while not isinstance(self.screen, InventoryScreen) and len(self.screen_stack) > 2:
+            self.pop_screen()
+        if message.search:
+            self.screen.action_filter()
+        if message.rescan:
+            self.screen.action_refresh()
+
+    def on_job_action(self, message: messages.JobAction) -> None:
+        from .screens.run import RunScreen
+
+        if isinstance(self.screen, RunScreen) and message.action == "rollback":
+            self.screen.action_rollback()
 
     # -- help and palette -----------------------------------------------------
 
@@ -171,10 +258,10 @@ def settings_from_args(args) -> ConsoleSettings:
     key_file = Path(args.key_file) if getattr(args, "key_file", None) else None
     key = None
     if key_file is not None:
-        from xtrarestore.core.keys import load_key
+        from xtrarestore.core.archive.keys import load_key
 
         key = load_key(key_file)
-    from .restore_job import TARGET_OPTIONS
+    from .jobs.restore import TARGET_OPTIONS
 
     # The restore target comes from the same options as `xtrarestore plan` when the
     # command line offers them (--datadir, --service or --stop-cmd/--start-cmd, --socket…).

@@ -37,8 +37,8 @@ from zlib_ng import zlib_ng  # zlib's CRC-32 and Adler-32, with SIMD: ~4x faster
 from ..durable import sync_tree
 from ..errors import (
     BackupFormatError,
-    CancelledError,
     ChecksumError,
+    OperationCancelled,
     OutputError,
     UnsupportedFormatError,
     XtraRestoreError,
@@ -81,18 +81,6 @@ class ExtractProgress:
         """Seconds left at the current rate, or None before there is a rate."""
         rate = self.throughput
         return (self.total_bytes - self.bytes_read) / rate if rate > 0 else None
-
-    def as_dict(self) -> dict:
-        return {
-            "stream": str(self.stream),
-            "bytes_read": self.bytes_read,
-            "total_bytes": self.total_bytes,
-            "bytes_written": self.bytes_written,
-            "files": self.files,
-            "elapsed": round(self.elapsed, 3),
-            "throughput": round(self.throughput),
-            "eta": None if self.eta is None else round(self.eta, 1),
-        }
 
 
 @dataclass(frozen=True)
@@ -535,7 +523,7 @@ class _Extraction:
         if self.writer.failure is not None:
             raise self.writer.failure
         if self.cancel is not None and self.cancel.is_set():
-            raise CancelledError(f"{self.label}: extraction cancelled at offset {self.position:#x}")
+            raise OperationCancelled(f"{self.label}: extraction cancelled at offset {self.position:#x}")
 
     def _member(self, header: ChunkHeader) -> _Member:
         member = self.members.get(header.path)

@@ -16,7 +16,7 @@ from ..errors import BackupFormatError
 
 ENCRYPTED = ".xbcrypt"
 # suffix -> (module, decoder class); imported on first use, so plain extraction starts fast
-COMPRESSORS = {".qp": ("qpress", "QpressDecoder"), ".lz4": ("frames", "Lz4Decoder"), ".zst": ("frames", "ZstdDecoder")}
+COMPRESSORS = {".qp": ("qpress", "QpressDecoder"), ".lz4": ("lz4_zstd", "Lz4Decoder"), ".zst": ("lz4_zstd", "ZstdDecoder")}
 
 
 def _decoder_class(module: str, name: str):
@@ -57,10 +57,6 @@ def final_name(name: str) -> str:
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return name
-
-
-def needs_decoding(name: str) -> bool:
-    return final_name(name) != name
 
 
 def member_decoder(name: str, key: bytes | None, label: str | None = None) -> tuple[str, Pipeline | None]:

@@ -1,7 +1,7 @@
 """Extract a chain's streams side by side, with one progress figure for all of them.
 
-Run as `python -m xtrarestore.core.archive.parallel` for the restore runner:
-it prints `progress <json>` lines summing all streams, then `completed OK!`.
+Run as `xtrarestore-step extract` for the restore runner: it prints
+`progress <json>` lines summing all streams, then `completed OK!`.
 
 A restore extracts a full and its incrementals. Done one after another, the
 disk and one core idle while the other works; run together, the reads, the
@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import BackupFormatError, CancelledError, XtraRestoreError
+from ..errors import BackupFormatError, OperationCancelled, XtraRestoreError
 from . import DEFAULT_JOBS
 from .extract import BUFFERS, ExtractProgress, ExtractResult, extract_stream, target_for
 
@@ -167,17 +167,17 @@ def extract_all(
             thread.join()
         raise
     if not errors and None in results:  # the caller's cancel stopped the workers between streams
-        errors.append(CancelledError(f"{into}: extraction cancelled"))
+        errors.append(OperationCancelled(f"{into}: extraction cancelled"))
     if errors:
         # The stream that failed first is the news; the others were only cancelled because of it.
-        raise next((e for e in errors if not isinstance(e, CancelledError)), errors[0])
+        raise next((e for e in errors if not isinstance(e, OperationCancelled)), errors[0])
     if progress is not None:
         progress(totals.final())
     return results  # type: ignore[return-value] - every slot is filled when nothing failed
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m xtrarestore.core.archive.parallel`: machine-readable extraction for the restore runner.
+def run(argv: list[str]) -> int:
+    """`xtrarestore-step extract`: machine-readable extraction for the restore runner.
 
     Several streams (a chain) are extracted side by side, `--jobs` at a time;
     the `progress` lines sum them all.
@@ -186,9 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     import json
     import sys
 
-    from ..keys import load_key
+    from .keys import load_key
 
-    parser = argparse.ArgumentParser(prog="python -m xtrarestore.core.archive.parallel")
+    parser = argparse.ArgumentParser(prog="xtrarestore-step extract")
     parser.add_argument("--key-file", help="encryption key file (the key is never taken from the command line)")
     parser.add_argument("--vendor", action="store_true", help="use mbstream/xbstream and xtrabackup instead")
     parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help="streams extracted at the same time")
@@ -215,9 +215,4 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr, flush=True)
         return 130
-    print("completed OK!", flush=True)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 from ..errors import BackupFormatError, ChecksumError, UnsupportedFormatError
 from . import _quicklz
-from .framing import Framed
+from .records import Framed
 
 MAGIC = b"qpress10"
 MAX_CHUNK = 64 << 20  # real archives use 64 KiB; anything near this is corrupt

@@ -18,12 +18,11 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
 from zlib_ng import zlib_ng  # zlib's CRC-32 and Adler-32, with SIMD: ~4x faster than Debian's zlib
 
 from ..errors import BackupFormatError, ChecksumError, KeyFileError, WrongKeyError
-from ..keys import check_key
-from .framing import Framed
+from .keys import check_key
+from .records import Framed
 
 MAGICS = {b"XBCRYP01": 1, b"XBCRYP02": 2, b"XBCRYP03": 3}
 HASH_LEN = 32

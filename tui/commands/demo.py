@@ -26,7 +26,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from xtrarestore.core.demo import build_demo
+    from xtrarestore.core.drills.demo import build_demo
     from xtrarestore.core.errors import ToolNotFoundError
     from xtrarestore.core.programs import find_program
 

@@ -37,8 +37,8 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import signal
 
-    from xtrarestore.core import report as reports
-    from xtrarestore.core.drill import plan_drill, refused_report, run_drill
+    from xtrarestore.core.drills import report as reports
+    from xtrarestore.core.drills.drill import plan_drill, refused_report, run_drill
     from xtrarestore.core.errors import XtraRestoreError
 
     # A `kill` of the drill must still stop its throwaway server: treat it like Ctrl-C.

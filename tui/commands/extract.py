@@ -32,18 +32,11 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
+    from xtrarestore.core.archive.keys import load_key
     from xtrarestore.core.archive.parallel import extract_all
     from xtrarestore.core.errors import XtraRestoreError
-    from xtrarestore.core.keys import load_key
 
     if args.jobs < 1:
         raise XtraRestoreError(f"--jobs {args.jobs}: give 1 or more")

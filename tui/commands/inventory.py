@@ -36,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
     from datetime import datetime
     from pathlib import Path
 
-    from xtrarestore.core.inventory import scan
-    from xtrarestore.core.keys import load_key
+    from xtrarestore.core.archive.keys import load_key
+    from xtrarestore.core.inventory.scan import scan
 
     key = load_key(args.key_file) if getattr(args, "key_file", None) else None
     inventory = scan(Path(getattr(args, "root", None) or DEFAULT_ROOT), key=key)

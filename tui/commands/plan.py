@@ -63,66 +63,55 @@ def register(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def prepare(args):
-    """Scan, find the restore point, detect tool and service, build the plan and check preconditions.
-
-    Returns (plan, checks). Raises a typed error (chain gap, missing tool, …)
-    before anything is touched.
-    """
+def request_from(options: dict):
+    """The `RestoreRequest` these options describe (`vars()` of the parsed command line, or the console's)."""
     from pathlib import Path
 
-    from xtrarestore.core import preflight
-    from xtrarestore.core.chain import find_restore_point
-    from xtrarestore.core.inventory import scan
-    from xtrarestore.core.keys import load_key
-    from xtrarestore.core.plan import Target, build_plan
-    from xtrarestore.core.service import resolve_service
-    from xtrarestore.core.tools import detect_tool, flavour_of_backup
+    from xtrarestore.core.restore.plan import Target
+    from xtrarestore.core.restore.request import RestoreRequest
+    from xtrarestore.core.restore.service import resolve_service
 
-    root = Path(getattr(args, "root", None) or "/backups/mysql")
-    key_file = Path(args.key_file) if getattr(args, "key_file", None) else None
-    inventory = scan(root, key=load_key(key_file) if key_file else None)
-    point = find_restore_point(inventory, args.day, args.upto)
-    info = getattr(point.members[0], "info", None)
-    tool = detect_tool(flavour_of_backup(getattr(info, "tool_name", None)))
+    def path(name: str) -> Path | None:
+        return Path(options[name]) if options.get(name) else None
+
     target = Target(
-        datadir=Path(args.datadir),
-        service=resolve_service(args.service, args.stop_cmd, args.start_cmd),
-        socket=Path(args.socket) if args.socket else None,
-        host=args.host,
-        port=args.port,
-        defaults_file=Path(args.defaults_file) if args.defaults_file else None,
-        server_config=Path(args.server_config) if args.server_config else None,
-        error_log=Path(args.error_log) if args.error_log else None,
-        move_back=args.move_back,
-        stop_timeout=args.stop_timeout,
-        start_timeout=args.start_timeout,
-        verify_sample=getattr(args, "verify_sample", 200),  # the console builds args without it
+        datadir=Path(options["datadir"]),
+        service=resolve_service(options.get("service"), options.get("stop_cmd"), options.get("start_cmd")),
+        socket=path("socket"),
+        host=options.get("host"),
+        port=options.get("port"),
+        defaults_file=path("defaults_file"),
+        server_config=path("server_config"),
+        error_log=path("error_log"),
+        move_back=bool(options.get("move_back")),
+        stop_timeout=float(options.get("stop_timeout") or 300.0),
+        start_timeout=float(options.get("start_timeout") or 300.0),
+        verify_sample=int(options.get("verify_sample") or 200),
     )
-    if not (target.socket or target.host):
-        raise preflight.PreconditionError("give --socket or --host/--port so the restore can see the server answer")
-    checks, error_log = preflight.server_checks(target)
-    if target.error_log is None and error_log is not None:
-        target.error_log = error_log
-    jobs = getattr(args, "extract_jobs", None)
-    if jobs is not None and jobs < 1:
-        raise preflight.PreconditionError(f"--extract-jobs {jobs}: give 1 or more")
-    plan = build_plan(point, target, tool=tool, workdir=Path(args.workdir) if args.workdir else None,
-                      key_file=key_file, extract_jobs=jobs)
-    checks += preflight.unfinished_checks(state_dir(args), target.datadir)
-    checks += preflight.service_checks(target)
-    checks += preflight.tool_checks(tool, point.members, key_file)
-    checks += preflight.workspace_checks(plan, root)
-    checks += preflight.datadir_checks(plan)
-    checks += preflight.space_checks(plan, point.members, move_back=target.move_back)
-    return plan, checks
+    return RestoreRequest(
+        root=Path(options.get("root") or "/backups/mysql"),
+        day=options["day"],
+        upto=options["upto"],
+        target=target,
+        key_file=path("key_file"),
+        workdir=path("workdir"),
+        state_dir=path("state_dir"),
+        extract_jobs=options.get("extract_jobs"),
+    )
+
+
+def prepare(args):
+    """The plan and its precondition checks for these options (`core.restore.request.plan_restore`)."""
+    from xtrarestore.core.restore.request import plan_restore
+
+    return plan_restore(request_from(vars(args)))
 
 
 def state_dir(args):
     """--state-dir, or the default for this user."""
     from pathlib import Path
 
-    from xtrarestore.core.journal import default_state_dir
+    from xtrarestore.core.restore.journal import default_state_dir
 
     return Path(args.state_dir) if args.state_dir else default_state_dir()
 
@@ -134,10 +123,10 @@ def print_checks(checks, out=sys.stdout) -> None:
 
 
 def run(args) -> int:
-    plan, checks = prepare(args)
-    print_checks(checks)
-    print("\n".join(plan.lines()))
-    failed = [c for c in checks if not c.ok]
+    planned = prepare(args)
+    print_checks(planned.checks)
+    print("\n".join(planned.plan.lines()))
+    failed = planned.failed
     if failed:
         print(f"xtrarestore: {len(failed)} precondition(s) fail; `restore` would refuse", file=sys.stderr)
         return 2

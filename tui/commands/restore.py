@@ -39,7 +39,7 @@ def ask_password(plan):
     """The sudo password, typed once without echo, when privileged steps need it."""
     from getpass import getpass
 
-    from xtrarestore.core.privileges import Password, check_sudo, needs_password
+    from xtrarestore.core.restore.privileges import Password, check_sudo, needs_password
 
     if not needs_password(plan):
         return None
@@ -91,9 +91,9 @@ def execute(plan, state_dir, action, password) -> int:
     from pathlib import Path
 
     from xtrarestore.core.errors import StepFailedError
-    from xtrarestore.core.journal import Journal, default_state_dir, journal_path, load_state
-    from xtrarestore.core.lock import HostLock, lock_path
-    from xtrarestore.core.runner import Runner
+    from xtrarestore.core.restore.journal import Journal, default_state_dir, journal_path, load_state
+    from xtrarestore.core.restore.lock import HostLock, lock_path
+    from xtrarestore.core.restore.runner import Runner
 
     explicit = Path(state_dir) if state_dir else None
     state_dir = explicit or default_state_dir()
@@ -114,12 +114,13 @@ def execute(plan, state_dir, action, password) -> int:
 
 
 def run(args) -> int:
-    from xtrarestore.core import preflight, recovery
+    from xtrarestore.core.restore import preflight, recovery
 
-    plan, checks = prepare(args)
-    print_checks(checks)
+    planned = prepare(args)
+    plan = planned.plan
+    print_checks(planned.checks)
     print("\n".join(plan.lines()))
-    preflight.require(checks)
+    preflight.require(planned.checks)
     if not args.yes and not confirm("\nThis stops the server and replaces its datadir (the old one is kept)."):
         print("xtrarestore: not confirmed; nothing was touched", file=sys.stderr)
         return 1

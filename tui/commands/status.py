@@ -33,7 +33,8 @@ def register(subparsers) -> None:
 
 
 def _lock_busy(explicit_state_dir) -> bool:
-    from xtrarestore.core.lock import HostLock, LockBusyError, lock_path
+    from xtrarestore.core.errors import LockBusyError
+    from xtrarestore.core.restore.lock import HostLock, lock_path
 
     try:
         HostLock(lock_path(explicit_state_dir)).acquire().release()
@@ -45,8 +46,8 @@ def _lock_busy(explicit_state_dir) -> bool:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from xtrarestore.core import recovery
-    from xtrarestore.core.journal import default_state_dir, find_journal, load_state
+    from xtrarestore.core.restore import recovery
+    from xtrarestore.core.restore.journal import default_state_dir, find_journal, load_state
 
     from .restore import ask_password, confirm, execute
 
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         print("xtrarestore: not confirmed; nothing was touched", file=sys.stderr)
         return 1
     if args.service or args.stop_cmd or args.start_cmd:
-        from xtrarestore.core.service import ServiceControl, resolve_service
+        from xtrarestore.core.restore.service import ServiceControl, resolve_service
 
         old = ServiceControl(**state.plan.service)
         if args.service:

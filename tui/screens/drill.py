@@ -8,7 +8,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
@@ -16,17 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from .. import display
-
-
-def start_drill(app: App, point) -> None:
-    """Open the run screen on a drill of *point* (a throwaway server; production untouched)."""
-    from ..drill_job import DrillJob
-    from .run import RunScreen
-
-    if app.job_running:
-        app.notify("A restore or drill is already running.", severity="warning")
-        return
-    app.push_screen(RunScreen(DrillJob(app.settings, point)))
+from ..messages import OpenReport
 
 
 def report_body(report, path: Path | None) -> Group:
@@ -136,7 +126,7 @@ class DrillReportsScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="reports")
     def load(self) -> None:
-        from xtrarestore.core.report import list_reports
+        from xtrarestore.core.drills.report import list_reports
 
         self.post_message(self.Listed(list_reports(self.app.settings.reports_dir)))
 
@@ -163,7 +153,7 @@ class DrillReportsScreen(Screen):
         if not self.reports:
             return
         path, report = self.reports[table.cursor_row]
-        self.app.push_screen(DrillReportScreen(report, path))
+        self.post_message(OpenReport(report, path))
 
     def action_back(self) -> None:
         self.app.pop_screen()

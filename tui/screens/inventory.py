@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from .. import display
+from ..messages import InventoryScanned, OpenReports, OpenRestorePoint, OpenScenarios, StartDrill
 
 
 @dataclass
@@ -29,42 +30,6 @@ class Row:
     day: object
     chain: object | None = None
     backup: object | None = None
-
-
-def chain_of(day, backup):
-    for chain in day.chains:
-        if backup in chain.members:
-            return chain
-    return None
-
-
-def point_upto(chain, backup):
-    """The restore point of *chain* ending at *backup*, or None if it is unavailable."""
-    for point in chain.restore_points():
-        if point.target is backup:
-            return point
-    return None
-
-
-def newest_point(inventory):
-    """The restorable point whose last backup is the most recent, across all days."""
-    best = None
-    for day in inventory.days:
-        for chain in day.chains:
-            points = chain.restore_points()
-            if points and (best is None or points[-1].target.timestamp > best.target.timestamp):
-                best = points[-1]
-    return best
-
-
-def problems_of(day, backup) -> list:
-    """Problems about *backup*: its own, those its chain records against it, and day notices."""
-    found = list(backup.problems)
-    chain = chain_of(day, backup)
-    extra = list(chain.problems) if chain is not None else []
-    extra += getattr(day, "problems", [])
-    found += [p for p in extra if p.backup == backup.name and p not in found]
-    return found
 
 
 EXPANDED_DAYS = 7
@@ -147,7 +112,7 @@ class InventoryScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
     def scan(self) -> None:
         from xtrarestore.core.errors import XtraRestoreError
-        from xtrarestore.core.inventory import scan
+        from xtrarestore.core.inventory.scan import scan
 
         settings = self.app.settings
         try:
@@ -163,6 +128,7 @@ class InventoryScreen(Screen):
         self.expanded: set[str] | None = None
         """Days whose backups are listed; older days start folded (a thousand rows stay fast)."""
         self.inventory = message.inventory
+        self.post_message(InventoryScanned(message.inventory))
         self.show_rpo()
         self.fill_table()
         self.refresh_bindings()
@@ -179,7 +145,7 @@ class InventoryScreen(Screen):
 
     def show_rpo(self) -> None:
         now = self.app.settings.now()
-        point = newest_point(self.inventory)
+        point = self.inventory.newest_restore_point()
         rpo = self.query_one("#rpo", Static)
         if point is None:
             rpo.update(Text("[NO RESTORABLE BACKUP] nothing under this root can be restored", style="bold"))
@@ -224,7 +190,7 @@ class InventoryScreen(Screen):
                 groups.append((None, loose))
             day_rows = []
             for number, (chain, members) in enumerate(groups, 1):
-                shown = [(b, problems_of(day, b)) for b in members]
+                shown = [(b, day.problems_of(b)) for b in members]
                 shown = [(b, p) for b, p in shown if self.matches(needle, day, b, p)]
                 if not shown:
                     continue
@@ -315,11 +281,11 @@ class InventoryScreen(Screen):
             tool = " ".join(str(x) for x in (getattr(info, "tool_name", None), getattr(info, "tool_version", None)) if x)
             if tool:
                 text.append(f"  by {tool}")
-            problems = problems_of(row.day, backup)
+            problems = row.day.problems_of(backup)
             for problem in problems:
                 text.append(f"\n{display.badge(problem.code)} {problem.message}")
             if not problems:
-                point = point_upto(row.chain, backup) if row.chain else None
+                point = row.chain.point_upto(backup) if row.chain else None
                 text.append("\nRestorable: Enter to choose the point, d to drill it." if point else
                             "\nNot restorable on its own.")
         detail.update(text)
@@ -335,7 +301,7 @@ class InventoryScreen(Screen):
             row = self.highlighted()
             if row is None or row.chain is None or not row.chain.restore_points():
                 return None
-            if action == "drill" and row.backup is not None and point_upto(row.chain, row.backup) is None:
+            if action == "drill" and row.backup is not None and row.chain.point_upto(row.backup) is None:
                 return None
         if action == "refresh" and self.scanning:
             return None
@@ -346,7 +312,7 @@ class InventoryScreen(Screen):
         if row is None or row.chain is None:
             return None
         if row.backup is not None:
-            return point_upto(row.chain, row.backup)
+            return row.chain.point_upto(row.backup)
         points = row.chain.restore_points()
         return points[-1] if points else None
 
@@ -360,8 +326,6 @@ class InventoryScreen(Screen):
         table.move_cursor(row=table.get_row_index(f"day:{row.day.name}"))
 
     def action_choose(self) -> None:
-        from .restore_point import RestorePointScreen
-
         if isinstance(self.focused, Input):
             self.query_one("#backups", DataTable).focus()
             return
@@ -372,24 +336,18 @@ class InventoryScreen(Screen):
         row = self.highlighted()
         if row is None or row.chain is None:
             return
-        self.app.push_screen(RestorePointScreen(row.day, row.chain, row.backup))
+        self.post_message(OpenRestorePoint(row.day, row.chain, row.backup))
 
     def action_drill(self) -> None:
-        from .drill import start_drill
-
         point = self.selected_point()
         if point is not None:
-            start_drill(self.app, point)
+            self.post_message(StartDrill(point))
 
     def action_scenarios(self) -> None:
-        from .scenarios import ScenariosScreen
-
-        self.app.push_screen(ScenariosScreen())
+        self.post_message(OpenScenarios())
 
     def action_reports(self) -> None:
-        from .drill import DrillReportsScreen
-
-        self.app.push_screen(DrillReportsScreen())
+        self.post_message(OpenReports())
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)

@@ -16,6 +16,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from ..messages import RunJob, StartDrill
+
 
 def plan_text(plan, checks) -> Text:
     """Where, what is moved aside, checks, then each step with its command and undo."""
@@ -112,14 +114,14 @@ class PlanScreen(Screen):
     def build(self) -> None:
         from xtrarestore.core.errors import XtraRestoreError
 
-        from ..restore_job import build
+        from ..jobs.restore import build
 
         try:
-            plan, checks, state_dir = build(self.app.settings, self.point)
+            planned, state_dir = build(self.app.settings, self.point)
         except (XtraRestoreError, OSError) as error:
             self.post_message(self.Failed(str(error)))
             return
-        self.post_message(self.Built(plan, checks, state_dir))
+        self.post_message(self.Built(planned.plan, planned.checks, state_dir))
 
     @on(Built)
     def built(self, message: Built) -> None:
@@ -143,7 +145,7 @@ class PlanScreen(Screen):
         return True
 
     def action_restore(self) -> None:
-        from .confirm import ConfirmModal
+        from ..modals.confirm import ConfirmModal
 
         plan = self.plan
         destructive = [s.title for s in plan.steps if s.destructive]
@@ -165,9 +167,9 @@ class PlanScreen(Screen):
 
     def after_confirm(self) -> None:
         """Not root and privileged steps: ask the sudo password once and check it before starting."""
-        from xtrarestore.core import privileges
+        from xtrarestore.core.restore import privileges
 
-        from .password import PasswordModal
+        from ..modals.password import PasswordModal
 
         if not privileges.needs_password(self.plan):
             self.start_restore()
@@ -185,11 +187,12 @@ class PlanScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="sudo")
     def check_password(self, password) -> None:
         """`sudo -k; sudo -v` with the typed password; the result comes back as a message."""
-        from xtrarestore.core import privileges
+        from xtrarestore.core.errors import PrivilegeError
+        from xtrarestore.core.restore import privileges
 
         try:
             privileges.check_sudo(password)
-        except privileges.PrivilegeError as error:
+        except PrivilegeError as error:
             self.post_message(self.SudoChecked(None, str(error)))
         except Exception as error:  # noqa: BLE001 - sudo missing, pty trouble: never show its text
             self.post_message(self.SudoChecked(None, f"could not run sudo ({type(error).__name__})"))
@@ -210,16 +213,13 @@ class PlanScreen(Screen):
         self.start_restore(message.password)
 
     def start_restore(self, password=None) -> None:
-        from ..restore_job import RestoreJob
-        from .run import RunScreen
+        from ..jobs.restore import RestoreJob
 
         job = RestoreJob(self.app.settings, self.plan, self.point, self.state_dir, password=password)
-        self.app.push_screen(RunScreen(job))
+        self.post_message(RunJob(job))
 
     def action_drill(self) -> None:
-        from .drill import start_drill
-
-        start_drill(self.app, self.point)
+        self.post_message(StartDrill(self.point))
 
     def action_back(self) -> None:
         self.app.pop_screen()

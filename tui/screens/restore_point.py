@@ -16,12 +16,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from .. import display
-from .inventory import chain_of, problems_of
+from ..messages import OpenPlan, StartDrill
 
 
 def unavailable_reason(day, chain, backup, first_bad) -> str:
     """Why restoring up to *backup* is impossible."""
-    problems = problems_of(day, backup)
+    problems = day.problems_of(backup)
     if problems:
         return "; ".join(f"{display.badge(p.code)} {p.message}" for p in problems)
     if first_bad is not None and first_bad is not backup:
@@ -82,8 +82,8 @@ class RestorePointScreen(Screen):
                 first_bad = backup
             self.add_row(table, str(number), backup, ok, first_bad)
         for backup in self.later_backups():
-            own = chain_of(self.day, backup)
-            blocker = next((m for m in own.members if problems_of(self.day, m)), None) if own else None
+            own = self.day.chain_of(backup)
+            blocker = next((m for m in own.members if self.day.problems_of(m)), None) if own else None
             self.add_row(table, "-", backup, False, blocker or first_bad)
         target = self.preselect if self.preselect is not None and id(self.preselect) in self.points else None
         if target is None and self.points:
@@ -100,7 +100,7 @@ class RestorePointScreen(Screen):
             if chain is self.chain or chain.restore_points():
                 continue
             found += [b for b in chain.members if b.timestamp and end and b.timestamp > end]
-        loose = [b for b in self.day.backups if chain_of(self.day, b) is None and not getattr(b, "copy_of", None)]
+        loose = [b for b in self.day.backups if self.day.chain_of(b) is None and not getattr(b, "copy_of", None)]
         found += [b for b in loose if b.timestamp and end and b.timestamp > end]
         return sorted(found, key=lambda b: (b.timestamp, b.name))
 
@@ -156,18 +156,14 @@ class RestorePointScreen(Screen):
         return True
 
     def action_plan(self) -> None:
-        from .plan import PlanScreen
-
         point = self.highlighted_point()[1]
         if point is not None:
-            self.app.push_screen(PlanScreen(point))
+            self.post_message(OpenPlan(point))
 
     def action_drill(self) -> None:
-        from .drill import start_drill
-
         point = self.highlighted_point()[1]
         if point is not None:
-            start_drill(self.app, point)
+            self.post_message(StartDrill(point))
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -19,10 +19,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from ..messages import BackToInventory, JobAction
+
 
 def reach_params(plan):
     """Connection parameters for the restored server, from the plan's own options."""
-    from xtrarestore.core.verify import params_from
+    from xtrarestore.core.restore.verify import params_from
 
     options = dict(zip(plan.reach[::2], plan.reach[1::2], strict=False))
     port = options.get("--port")
@@ -130,7 +132,7 @@ class ResultScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="verify")
     def verify(self) -> None:
         from xtrarestore.core.errors import XtraRestoreError
-        from xtrarestore.core.verify import verify
+        from xtrarestore.core.restore.verify import verify
 
         plan = self.job.plan
         try:
@@ -171,18 +173,11 @@ class ResultScreen(Screen):
         return True
 
     def action_rollback(self) -> None:
-        from .run import RunScreen
-
         self.app.pop_screen()
-        if isinstance(self.app.screen, RunScreen):
-            self.app.screen.action_rollback()
+        self.app.post_message(JobAction("rollback"))
 
     def action_back(self) -> None:
         self.app.pop_screen()
 
     def action_inventory(self) -> None:
-        from .run import RunScreen
-
-        self.app.pop_screen()
-        if isinstance(self.app.screen, RunScreen):
-            self.app.screen.action_back()
+        self.app.post_message(BackToInventory(rescan=True))

@@ -22,9 +22,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from xtrarestore.core.inventory import tree_size
+from xtrarestore.core.inventory.scan import tree_size
 
 from .. import display
+from ..messages import BackToInventory, ShowResult
 from ..widgets.log_pane import LogBook, LogPane
 from ..widgets.transfer import TransferProgress
 
@@ -366,7 +367,7 @@ class RunScreen(Screen):
         self.start("retry")
 
     def action_rollback(self) -> None:
-        from .confirm import ConfirmModal
+        from ..modals.confirm import ConfirmModal
 
         def answer(yes: bool | None) -> None:
             if yes:
@@ -381,15 +382,8 @@ class RunScreen(Screen):
         )
 
     def action_result(self) -> None:
-        screen = self.job.result_screen()
-        if screen is not None:
-            self.app.push_screen(screen)
+        if self.job.has_result():
+            self.post_message(ShowResult(self.job))
 
     def action_back(self) -> None:
-        from .inventory import InventoryScreen
-
-        if self.app.job is self.job:
-            self.app.job = None
-        while not isinstance(self.app.screen, InventoryScreen) and len(self.app.screen_stack) > 2:
-            self.app.pop_screen()
-        self.app.screen.action_refresh()
+        self.post_message(BackToInventory(rescan=True))

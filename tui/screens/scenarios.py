@@ -16,6 +16,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from ..messages import BackToInventory, OpenNewestPoint, OpenReports
+
 
 @dataclass(frozen=True)
 class Task:
@@ -128,32 +130,15 @@ class ScenariosScreen(Screen):
         table.update_cell(key, "done", Text("[x]" if key in self.done else "[ ]"))
 
     def action_go(self) -> None:
-        from .drill import start_drill
-        from .inventory import InventoryScreen, newest_point
-
         key, task = self.current()
         if task is None or not task.go:
             return
-        inventory_screen = next(s for s in self.app.screen_stack if isinstance(s, InventoryScreen))
-        inventory = inventory_screen.inventory
-        point = newest_point(inventory) if inventory is not None else None
         if task.go == "reports":
-            from .drill import DrillReportsScreen
-
-            self.app.push_screen(DrillReportsScreen())
+            self.post_message(OpenReports())
         elif task.go in ("newest", "drill-newest"):
-            if point is None:
-                self.notify("No restorable point in this inventory.", severity="warning")
-            elif task.go == "drill-newest":
-                start_drill(self.app, point)
-            else:
-                from .restore_point import RestorePointScreen
-
-                self.app.push_screen(RestorePointScreen(point.day, point.chain, point.target))
+            self.post_message(OpenNewestPoint(drill=task.go == "drill-newest"))
         else:
-            self.app.pop_screen()
-            if task.go == "find":
-                inventory_screen.action_filter()
+            self.post_message(BackToInventory(search=task.go == "find"))
 
     def action_back(self) -> None:
         self.app.pop_screen()

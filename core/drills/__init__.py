@@ -1,0 +1,1 @@
+"""Throwaway servers, restore drills, their reports, and the demo."""

@@ -1,0 +1,324 @@
+"""Restore drills: restore a chosen point into a throwaway server, verify it, time it.
+
+A drill is the restore plan itself (extract, prepare, LSN check, stop, move
+aside, copy back, chown, start, verify) aimed at a sandbox: the datadir is a
+fresh directory of ours and the service is a private `mariadbd` (the flavour
+installed on this host) on a socket of its own, driven by start/stop commands.
+So a drill rehearses exactly what a real restore would run, and its step times
+add up to the recovery time (RTO) this backup would cost. Production datadirs
+and services are never named in a drill's plan.
+
+The chain is checked before anything is created; whatever happens afterwards
+(failure, cancel, Ctrl-C) the sandbox server is stopped, and its directory is
+removed unless the operator asked to keep it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..errors import ChainError, SandboxError, XtraRestoreError
+from .report import FAILED, SUCCESS, DrillReport, StepResult, TableResult
+from .sandbox import SandboxServer
+
+FIND = "drill:find"
+SANDBOX = "drill:sandbox"
+CLEANUP = "drill:cleanup"
+
+
+def default_workroot() -> Path:
+    """Where drills put their sandboxes: /var/tmp (disk, not a RAM /tmp), reachable by `mysql`."""
+    return Path(tempfile.gettempdir() if not Path("/var/tmp").is_dir() else "/var/tmp")
+
+
+@dataclass
+class Drill:
+    """A drill ready to run: the restore point, the plan aimed at its sandbox, every step in order."""
+
+    id: str
+    root: Path
+    point: object
+    plan: object
+    sandbox: SandboxServer
+    base: Path
+    key_file: Path | None
+    steps: list  # core.plan.Step, drill-only steps included
+    started: str
+    find_seconds: float
+    problems: list[dict] = field(default_factory=list)
+    created: bool = False  # set once its directory exists: only then is there anything to remove
+
+    @property
+    def day(self) -> str:
+        return self.point.day.name
+
+    @property
+    def upto(self) -> str:
+        return self.point.members[-1].name
+
+
+def plan_drill(root: Path, day: str, upto: str, *, key_file: Path | None = None,
+               workroot: Path | None = None) -> Drill:
+    """Find and check the restore point and plan its drill. Creates nothing.
+
+    Raises ChainError (a gap, an incomplete backup, …) or another
+    XtraRestoreError with the reason, before anything is touched.
+    """
+    from ..restore.plan import Step, Target, new_restore_id
+    from ..restore.preflight import require
+    from ..restore.request import RestoreRequest, plan_restore
+    from ..restore.service import CUSTOM, ServiceControl
+
+    began = time.monotonic()
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    root = Path(root)
+    drill_id = new_restore_id()
+    base = (workroot or default_workroot()) / f"xtrarestore-drill-{drill_id}"
+    sandbox = SandboxServer(base=base / "server")
+    target = Target(
+        datadir=sandbox.datadir,
+        service=ServiceControl(CUSTOM, stop_cmd=sandbox.stop_cmd, start_cmd=sandbox.start_cmd),
+        socket=sandbox.socket,
+        error_log=sandbox.error_log,
+        stop_timeout=60.0,
+        start_timeout=120.0,
+    )
+    request = RestoreRequest(root=root, day=day, upto=upto, target=target, key_file=key_file,
+                             workdir=base / "work", restore_id=drill_id)
+    # The restore's own preconditions: disk space for extraction and copy-back, the tool, the key.
+    planned = plan_restore(request, production=False)
+    require(planned.checks)
+    plan, point = planned.plan, planned.point
+    if not all(path.is_relative_to(base) for path in (plan.datadir, plan.aside, plan.workdir)):
+        raise SandboxError(f"{base}: the drill's plan points outside its sandbox; refusing to run it")
+    for step in plan.steps:
+        step.privileged = False  # every file and process of a drill is ours: no sudo, ever
+    steps = [
+        Step(FIND, "Find the restore point and check its chain", []),
+        Step(SANDBOX, "Set up the throwaway server's directory (drill only)", []),
+        *plan.steps,
+        Step(CLEANUP, "Stop and remove the throwaway server (drill only)", []),
+    ]
+    return Drill(
+        id=drill_id, root=root, point=point, plan=plan, sandbox=sandbox, base=base, key_file=key_file,
+        steps=steps, started=started, find_seconds=time.monotonic() - began,
+        problems=_chain_problems(point),
+    )
+
+
+def run_drill(drill: Drill, *, on_event: Callable | None = None, cancel: threading.Event | None = None,
+              keep: bool = False) -> DrillReport:
+    """Run *drill*; always return its report (success or failure) unless interrupted by Ctrl-C.
+
+    On KeyboardInterrupt the sandbox is still stopped and removed, then the
+    interrupt propagates.
+    """
+    from ..restore.journal import Journal
+    from ..restore.runner import Event, Runner
+
+    emit = on_event or (lambda event: None)
+    report = _new_report(drill)
+    results = {s.name: StepResult(s.name, s.title, command=s.command if s.argv else None,
+                                  in_rto=s.name not in (SANDBOX, CLEANUP)) for s in drill.steps}
+    report.steps = list(results.values())
+    tails: dict[str, list[str]] = {}
+    index_of = {s.name: n for n, s in enumerate(drill.steps, 1)}
+
+    def own(step, body: Callable[[], None]) -> None:
+        result = results[step.name]
+        result.status, result.started = "running", _now()
+        emit(Event("started", step, index_of[step.name]))
+        began = time.monotonic()
+        try:
+            body()
+        except BaseException as error:
+            result.status, result.seconds = "failed", time.monotonic() - began
+            result.detail = str(error) or type(error).__name__
+            emit(Event("failed", step, index_of[step.name], error=result.detail, seconds=result.seconds))
+            raise
+        result.status, result.seconds = "done", time.monotonic() - began
+        emit(Event("finished", step, index_of[step.name], seconds=result.seconds))
+
+    def relay(event) -> None:
+        if event.step is not None:
+            event.index = index_of.get(event.step.name, event.index)
+            result = results.get(event.step.name)
+            if result is not None:
+                if event.kind == "started":
+                    result.status, result.started = "running", _now()
+                elif event.kind == "output" and event.line.strip():
+                    tails.setdefault(event.step.name, []).append(event.line.strip())
+                    del tails[event.step.name][:-5]
+                elif event.kind in ("finished", "failed"):
+                    result.status, result.seconds = ("done" if event.kind == "finished" else "failed"), event.seconds
+                    if event.error:
+                        result.detail = " | ".join([event.error, *tails.get(event.step.name, [])[-3:]])
+        emit(event)
+
+    find = results[FIND]
+    find.status, find.seconds, find.started = "done", drill.find_seconds, drill.started
+    emit(Event("finished", drill.steps[0], 1, seconds=drill.find_seconds))
+    succeeded = False
+    try:
+        own(drill.steps[1], lambda: _set_up(drill))
+        runner = Runner(drill.plan, Journal([drill.base / "journal.jsonl"]), on_event=relay, cancel=cancel)
+        runner.run(drill.plan.steps)
+        _read_verification(drill, report)
+        succeeded = not any(t.check != "OK" for t in report.tables if t.check != "not checked")
+        if not succeeded:
+            report.error = "CHECK TABLE reported problems"
+    except XtraRestoreError as error:
+        report.error = str(error)
+    except (OSError, ValueError, KeyError) as error:
+        report.error = f"{type(error).__name__}: {error}"
+    finally:
+        if not report.tables and (drill.plan.workdir / "verify.json").exists():
+            _read_verification(drill, report)  # a failed CHECK TABLE still shows which table
+        keep_running = keep and succeeded
+        cleanup = drill.steps[-1]
+        if keep:
+            results[CLEANUP].title = cleanup.title = (
+                "Keep the throwaway server running (drill only)" if keep_running
+                else "Stop the throwaway server, keep its directory (drill only)"
+            )
+        own(cleanup, lambda: _clean_up(drill, keep_dir=keep, keep_running=keep_running))
+        for result in report.steps:
+            if result.status == "pending":
+                result.status = "skipped"
+        report.status = SUCCESS if succeeded else FAILED
+        report.finished = _now()
+        report.server.update(kept=keep_running, directory=str(drill.base) if keep else None)
+        report.problems += [{"code": "check-table", "backup": None, "message": f"{t.schema}.{t.table}: {t.check}"}
+                            for t in report.tables if t.check not in ("OK", "not checked")]
+        if report.error and not succeeded:
+            report.problems.append({"code": "drill-failed", "backup": None, "message": report.error})
+    return report
+
+
+def drill(root: Path, day: str, upto: str, *, key_file: Path | None = None, workroot: Path | None = None,
+          keep: bool = False, on_event: Callable | None = None,
+          cancel: threading.Event | None = None) -> DrillReport:
+    """Plan and run a drill; a point that cannot be restored gives a failed report, nothing touched."""
+    try:
+        planned = plan_drill(root, day, upto, key_file=key_file, workroot=workroot)
+    except XtraRestoreError as error:
+        return refused_report(root, day, upto, error)
+    return run_drill(planned, on_event=on_event, cancel=cancel, keep=keep)
+
+
+def refused_report(root: Path, day: str, upto: str, error: Exception) -> DrillReport:
+    """The report of a drill refused before anything was created (a gap, a missing key…)."""
+    code = "chain" if isinstance(error, ChainError) else "refused"
+    return DrillReport(
+        id=f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-refused", status=FAILED, started=_now(), finished=_now(),
+        host=socket.gethostname(), root=str(root), day=day, upto=upto, error=str(error),
+        problems=[{"code": code, "backup": upto, "message": str(error)}],
+    )
+
+
+# -- internals ---------------------------------------------------------------------
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _set_up(drill: Drill) -> None:
+    """The drill's own directory: 0711 so `mysql` reaches its server; the workspace stays 0700."""
+    drill.base.mkdir(mode=0o711, parents=True)
+    drill.created = True
+    os.chmod(drill.base, 0o711)
+    SandboxServer.awaiting_restore(drill.sandbox.base)
+    drill.plan.workdir.mkdir(mode=0o700)
+
+
+def _clean_up(drill: Drill, *, keep_dir: bool, keep_running: bool) -> None:
+    """Stop the sandbox (by pid file, then by anything running its my.cnf) and remove it unless kept."""
+    if not drill.created:
+        return  # the directory was never ours (or never made): leave it alone
+    if not keep_running:
+        drill.sandbox.stop()
+        for pid in drill.sandbox.server_processes():
+            _terminate(pid)
+    if not keep_dir:
+        shutil.rmtree(drill.base, ignore_errors=True)
+    else:
+        shutil.rmtree(drill.plan.extracted, ignore_errors=True)
+
+
+def _terminate(pid: int, timeout: float = 30.0) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            os.kill(pid, 0)
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _read_verification(drill: Drill, report: DrillReport) -> None:
+    data = json.loads((drill.plan.workdir / "verify.json").read_text())
+    report.server["version"] = data.get("server_version")
+    report.schemas = list(data.get("schemas", []))
+    report.tables = [
+        TableResult(t["schema"], t["name"], t["rows"] if t.get("rows") is not None else -1, t.get("engine"),
+                    t.get("check") or "not checked")
+        for t in data.get("tables", [])
+    ]
+    report.binlog = data.get("binlog")
+
+
+def _new_report(drill: Drill) -> DrillReport:
+    members = [_member(m) for m in drill.point.members]
+    target = members[-1]
+    return DrillReport(
+        id=drill.id, status="running", started=drill.started, host=socket.gethostname(), root=str(drill.root),
+        day=drill.day, upto=drill.upto, tool=drill.plan.tool,
+        restore_point={
+            "day": drill.day, "upto": drill.upto, "time": target["time"],
+            "from_lsn": members[0]["from_lsn"], "to_lsn": target["to_lsn"], "last_lsn": target["last_lsn"],
+            "members": members,
+        },
+        server={"socket": str(drill.sandbox.socket), "datadir": str(drill.sandbox.datadir),
+                "pid_file": str(drill.sandbox.pid_file)},
+        problems=list(drill.problems),
+    )
+
+
+def _member(backup) -> dict:
+    cp = getattr(backup, "checkpoints", None)
+    stamp = getattr(backup, "timestamp", None)
+    return {
+        "name": backup.name,
+        "type": getattr(backup, "kind", None),
+        "time": stamp.isoformat(timespec="seconds") if stamp else None,
+        "from_lsn": getattr(cp, "from_lsn", None),
+        "to_lsn": getattr(cp, "to_lsn", None),
+        "last_lsn": getattr(cp, "last_lsn", None),
+        "size": getattr(backup, "size", None),
+        "compression": getattr(backup, "compression", None),
+        "encrypted": bool(getattr(backup, "encrypted", False)),
+    }
+
+
+def _chain_problems(point) -> list[dict]:
+    """Problems the inventory found in the point's day (a gap or an interrupted backup after it…)."""
+    chains = getattr(point.day, "chains", None) or [point.chain]
+    return [
+        {"code": p.code, "backup": getattr(p.backup, "name", p.backup), "message": p.message}
+        for chain in chains
+        for p in chain.problems
+    ]

@@ -1,0 +1,1 @@
+"""What backups exist and how they chain: finding them, reading their metadata, LSN chains."""

@@ -1,0 +1,198 @@
+"""Preconditions checked before anything destructive: space, tool, datadir, owner.
+
+Each check is a value with the numbers behind it, so the CLI and the console
+show the same list, and a failed check stops the restore before the first
+step. The chain itself was already validated by `find_restore_point`.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import re
+import shutil
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import pymysql
+
+from ..errors import PreconditionError, XtraRestoreError
+from .plan import Plan, Target
+from .tools import Tool
+from .verify import params_from
+
+# A compressed stream's content is larger than the stream; without its true size we assume this ratio.
+COMPRESSED_RATIO = 4
+TEMPORARY_ROOTS = (Path("/tmp"), Path("/dev/shm"), Path("/run"))
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _existing(path: Path) -> Path:
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def estimated_size(member) -> int:
+    size = int(getattr(member, "size", 0) or 0)
+    return size * COMPRESSED_RATIO if getattr(member, "compression", None) else size
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
+
+
+def space_checks(plan: Plan, members, *, move_back: bool = False) -> list[Check]:
+    """Free space for the extracted copy (workspace) and for the copy-back (datadir's filesystem)."""
+    extracted = sum(estimated_size(m) for m in members)
+    needs: dict[int, tuple[Path, int, list[str]]] = {}
+    work = _existing(plan.workdir)
+    parent = _existing(plan.datadir.parent)
+    for path, amount, why in ((work, extracted, "extraction"), (parent, 0 if move_back else extracted, "copy-back")):
+        dev = os.stat(path).st_dev
+        old_path, old_amount, whys = needs.get(dev, (path, 0, []))
+        needs[dev] = (old_path, old_amount + amount, [*whys, why])
+    checks = []
+    for path, amount, whys in needs.values():
+        free = shutil.disk_usage(path).free
+        checks.append(Check(
+            f"space for {' + '.join(whys)}",
+            free >= amount,
+            f"{path}: needs about {_gib(amount)}, {_gib(free)} free",
+        ))
+    return checks
+
+
+def datadir_checks(plan: Plan) -> list[Check]:
+    datadir = plan.datadir
+    if datadir.is_symlink():
+        return [Check("datadir", False, f"{datadir}: is a symlink; renaming it would move only the link — "
+                                        f"give the real path --datadir {datadir.resolve()}")]
+    if not datadir.is_dir():
+        return [Check("datadir", False, f"{datadir}: not a directory")]
+    info = os.stat(datadir)
+    try:
+        owner = f"{pwd.getpwuid(info.st_uid).pw_name}:{grp.getgrgid(info.st_gid).gr_name}"
+    except KeyError:
+        owner = f"{info.st_uid}:{info.st_gid}"
+    resolved = datadir.resolve()
+    temporary = next((root for root in TEMPORARY_ROOTS if resolved.is_relative_to(root)), None)
+    return [
+        Check("datadir", True, f"{datadir}: owner {owner}, mode {stat.S_IMODE(info.st_mode):o}"),
+        Check("not a mount point", not os.path.ismount(datadir),
+              f"{datadir}" + (": is a mount point; it cannot be renamed aside" if os.path.ismount(datadir) else "")),
+        Check("not temporary", temporary is None,
+              f"{datadir}" + (f": under {temporary}, which may be wiped; refusing to keep the old data there"
+                              if temporary else ": the old data stays beside it, on the same filesystem")),
+        Check("aside name free", not plan.aside.exists(), f"{plan.aside}" + (": exists" if plan.aside.exists() else "")),
+    ]
+
+
+def workspace_checks(plan: Plan, backup_root: Path) -> list[Check]:
+    """The workspace must be ours alone: outside the backup root and not holding an earlier extraction."""
+    work = plan.workdir.resolve()
+    inside = work.is_relative_to(backup_root.resolve())
+    leftover = plan.extracted.exists() and any(plan.extracted.iterdir())
+    return [
+        Check("workspace outside the backup root", not inside,
+              f"{plan.workdir}" + (f": inside {backup_root}; backups are read-only to us" if inside else "")),
+        Check("workspace free", not leftover,
+              f"{plan.extracted}" + (": holds an earlier extraction; choose another --workdir" if leftover else
+                                     ": will be created, mode 0700")),
+    ]
+
+
+def tool_checks(tool: Tool, members, key_file: Path | None) -> list[Check]:
+    checks = [Check("backup tool", True, f"{tool.label} at {tool.path}")]
+    for member in members:
+        if member.flavour and member.flavour != tool.flavour:
+            checks.append(Check("tool flavour", False,
+                                f"{member.path}: made by {member.info.tool_name}, but this host has {tool.label}"))
+        if getattr(member, "encrypted", False) and key_file is None:
+            checks.append(Check("key file", False, f"{member.path}: is encrypted; give --key-file"))
+    return checks
+
+
+_PASSWORD_OPTION = re.compile(r"(?<![\w-])(--password=|-p)(?=\S)")
+
+
+def service_checks(target: Target) -> list[Check]:
+    """Custom stop/start commands are journaled verbatim, so they must not carry a password."""
+    control = target.service
+    commands = [c for c in (control.stop_cmd, control.start_cmd) if c]
+    secret = any(_PASSWORD_OPTION.search(c) for c in commands)
+    detail = ("a custom command has a password option; it would be written to the journal — "
+              "put the credentials in an option file instead") if secret else control.describe("stop")
+    return [Check("service commands", not secret, detail)]
+
+
+# Server variables naming where InnoDB and Aria keep files that a backup restores.
+FILE_DIR_VARIABLES = ("innodb_data_home_dir", "innodb_log_group_home_dir", "innodb_undo_directory",
+                      "aria_log_dir_path")
+
+
+def server_checks(target: Target) -> tuple[list[Check], Path | None]:
+    """Ask the running server where its datadir, error log and engine files are; compare with --datadir."""
+    params = params_from(str(target.socket) if target.socket else None, target.host, target.port, target.defaults_file)
+    names = ("datadir", "log_error", *FILE_DIR_VARIABLES)
+    try:
+        with params.connect(timeout=5) as conn, conn.cursor() as cur:
+            cur.execute("SHOW GLOBAL VARIABLES WHERE Variable_name IN (%s)" % ", ".join(["%s"] * len(names)), names)
+            variables = dict(cur.fetchall())
+    except pymysql.MySQLError as error:
+        return [Check("running server", True, f"not reachable ({error.args[-1]}); using --datadir as given")], None
+    datadir = variables["datadir"]
+    same = Path(datadir).resolve() == target.datadir.resolve()
+    log_error = variables.get("log_error")
+    log = Path(log_error) if log_error else None
+    if log is not None and not log.is_absolute():
+        log = Path(datadir) / log
+    detail = f"the server says datadir={datadir}" + ("" if same else f", but --datadir is {target.datadir}")
+    return [Check("server datadir", same, detail), file_dir_check(Path(datadir), variables)], log
+
+
+def file_dir_check(datadir: Path, variables: dict[str, str]) -> Check:
+    """Engine files kept outside the datadir would not be moved aside, and copy-back needs their directory empty."""
+    home = datadir.resolve()
+    outside = [f"{name}={value}" for name in FILE_DIR_VARIABLES
+               if (value := variables.get(name))
+               and not (datadir / value).resolve().is_relative_to(home)]  # a relative value is relative to the datadir
+    if not outside:
+        return Check("engine files in the datadir", True, f"InnoDB and Aria files all live under {datadir}")
+    return Check("engine files in the datadir", False,
+                 f"{', '.join(outside)}: outside {datadir}; moving the datadir aside would leave those files "
+                 "in place and copy-back would refuse the non-empty directory — restore this server by hand")
+
+
+def unfinished_checks(state_dir: Path, datadir: Path) -> list[Check]:
+    """Refuse to start over a restore of the same datadir that left the old data aside unfinished.
+
+    A new restore would move the half-restored datadir aside and bury the real
+    previous data one level deeper; the old restore must be resumed or rolled back.
+    """
+    from .journal import load_state
+
+    for path in sorted((state_dir / "journal").glob("*.jsonl")):
+        try:
+            state = load_state(path)
+        except XtraRestoreError:
+            continue
+        if state.plan.datadir == datadir and not state.finished and state.moved_aside:
+            return [Check("no unfinished restore", False,
+                          f"{path}: restore {state.plan.restore_id} left the old datadir at {state.plan.aside}; "
+                          f"finish it with `xtrarestore status --id {state.plan.restore_id} --resume` or `--rollback`")]
+    return [Check("no unfinished restore", True, f"none for {datadir} in {state_dir / 'journal'}")]
+
+
+def require(checks: list[Check]) -> None:
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        raise PreconditionError("; ".join(f"{c.name}: {c.detail}" for c in failed) + "; nothing was touched")

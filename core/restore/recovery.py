@@ -1,0 +1,90 @@
+"""Start, resume and roll back a restore, always through the runner and the journal.
+
+Resume continues from what the journal proves was done: an extraction or
+prepare that did not finish means the whole extracted copy is discarded and
+rebuilt from the source backups (an incremental is never applied twice); a
+copy-back that did not finish has its partial datadir renamed aside (not
+deleted) and starts over. Rollback puts the previous datadir back and starts
+the server on it; the restored datadir is kept as `…failed-restore-<stamp>`.
+"""
+
+from __future__ import annotations
+
+from ..errors import StepFailedError
+from .journal import FAILED, OK, PENDING, RUNNING, RestoreState
+from .plan import SWAP, WORKSPACE, Plan, Step, utc_stamp
+from .runner import Runner
+
+
+def _finish(runner: Runner, steps: list[Step], mode: str, success: str) -> None:
+    try:
+        runner.run(steps, mode=mode)
+    except StepFailedError:
+        runner.journal.append({"event": "outcome", "outcome": "failed" if mode == "restore" else "rollback-failed"})
+        raise
+    runner.journal.append({"event": "outcome", "outcome": success})
+
+
+def start(plan: Plan, runner: Runner) -> None:
+    """Journal the plan, then run every step."""
+    runner.journal.append({"event": "plan", "plan": plan.to_dict()})
+    _finish(runner, plan.steps, "restore", "completed")
+
+
+def _rename_step(plan: Plan, name: str, title: str, src, dst) -> Step:
+    return Step(name, title, [plan.stepper, "rename", str(src), str(dst)], phase=SWAP, privileged=True,
+                source=str(src), target=str(dst))
+
+
+def resume_steps(state: RestoreState) -> list[Step]:
+    """The steps a resume runs, in order (see module docstring)."""
+    plan = state.plan
+    if state.finished:
+        return []
+    if state.needs_fresh_copy():
+        todo = [s for s in plan.steps if s.phase == WORKSPACE or state.status_of(s.name) != OK]
+    else:
+        todo = [s for s in plan.steps if state.status_of(s.name) != OK]
+    swap_left = {s.name for s in todo} & {"move-aside", "create-datadir", "copy-back", "chown"}
+    if swap_left and plan.step("stop") not in todo:
+        first_swap = next(i for i, s in enumerate(todo) if s.phase == SWAP)
+        todo.insert(first_swap, plan.step("stop"))
+    if state.status_of("copy-back") in (RUNNING, FAILED) and plan.datadir.exists():
+        partial = plan.datadir.with_name(f"{plan.datadir.name}.partial-restore-{utc_stamp()}")
+        at = todo.index(plan.step("copy-back"))
+        todo[at:at] = [
+            _rename_step(plan, "partial-aside", f"Set the partial copy aside as {partial.name}", plan.datadir, partial),
+            plan.step("create-datadir"),
+        ]
+    return todo
+
+
+def rollback_steps(state: RestoreState) -> list[Step]:
+    """Stop, keep the restored datadir as `.failed-restore-<stamp>`, rename the old one back, start."""
+    plan = state.plan
+    stop, start_ = plan.step("stop"), plan.step("start")
+    if not plan.aside.exists():
+        return [] if state.status_of("stop") == PENDING else [start_]
+    steps = [stop]
+    if plan.datadir.exists():
+        failed = plan.datadir.with_name(f"{plan.datadir.name}.failed-restore-{utc_stamp()}")
+        steps.append(_rename_step(plan, "failed-aside", f"Keep the restored datadir as {failed.name}",
+                                  plan.datadir, failed))
+    steps.append(_rename_step(plan, "swap-back", f"Rename {plan.aside.name} back to {plan.datadir.name}",
+                              plan.aside, plan.datadir))
+    steps.append(start_)
+    return steps
+
+
+def resume(state: RestoreState, runner: Runner) -> None:
+    runner.journal.append({"event": "resume"})
+    steps = resume_steps(state)
+    if state.needs_fresh_copy():
+        why = "made before the machine restarted" if state.copy_from_earlier_boot() else "not completely prepared"
+        runner.discard_workspace(f"resuming: the extracted copy was {why}")
+    _finish(runner, steps, "restore", "completed")
+
+
+def rollback(state: RestoreState, runner: Runner) -> None:
+    runner.journal.append({"event": "rollback"})
+    _finish(runner, rollback_steps(state), "rollback", "rolled-back")

@@ -1,0 +1,216 @@
+"""SVG snapshots of every console screen at 80x24 and 120x40.
+
+The inventory is a real backup tree (sandbox server + mariabackup) with fixed
+backup times, a pinned clock and LSNs/sizes renumbered by `stable_scan`, so the
+pictures only change when the screens do. Live-restore screens replay a fixed
+event sequence (`ReplayJob`); the result screen verifies a real server.
+Update with `pytest tests/test_tui_snapshots.py --snapshot-update`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import shutil
+
+import pytest
+from textual.screen import Screen
+
+import xtrarestore.tui.screens
+from tui_support import (
+    NOW,
+    ReplayJob,
+    fixed_checks,
+    fixed_plan,
+    fixed_report,
+    new_server,
+    snapshot_tree,
+    stable_scan,
+    wait_for,
+)
+from xtrarestore.core.drills.report import save
+from xtrarestore.tui.app import ConsoleSettings, XtraRestoreApp
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+@pytest.fixture(scope="module")
+def tree():
+    root = snapshot_tree()
+    reports = root.parent / "reports"
+    save(fixed_report(), reports)
+    save(fixed_report("failed", "2026-11-16T10:00:00+00:00"), reports)
+    yield root
+    shutil.rmtree(root.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def verified_server():
+    """A real server holding two rows, for the result screen's verification."""
+    server = new_server()
+    server.add_equipment("slide", 2, "blue")
+    server.add_equipment("swing", 10, "yellow")
+    yield server
+    server.destroy()
+
+
+def make_app(tree) -> XtraRestoreApp:
+    return XtraRestoreApp(ConsoleSettings(root=tree, scanner=stable_scan, now=lambda: NOW, host="db1",
+                                          reports_dir=tree.parent / "reports"))
+
+
+async def scanned(pilot):
+    await wait_for(pilot, lambda: getattr(pilot.app.screen, "inventory", None) is not None, timeout=30)
+    await settle(pilot)
+    return pilot.app.screen.inventory
+
+
+async def settle(pilot) -> None:
+    """Let workers finish and tables lay out their columns (the machine may be busy)."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause(0.3)
+
+
+async def mon_point(pilot):
+    inventory = await scanned(pilot)
+    day = next(d for d in inventory.days if d.name == "Mon")
+    return day.chains[0].restore_points()[1]
+
+
+# -- how to reach each screen --------------------------------------------------------
+
+
+async def inventory(pilot, server):
+    await scanned(pilot)
+    await pilot.press("down", "down")  # onto a [GAP] backup: its reason shows below the table
+    await settle(pilot)
+
+
+async def restore_point(pilot, server):
+    await scanned(pilot)
+    await pilot.press("down", "enter")  # Tue chain: the deleted incremental leaves later rows unavailable
+    await settle(pilot)
+
+
+async def plan(pilot, server):
+    from xtrarestore.tui.screens.plan import PlanScreen
+
+    point = await mon_point(pilot)
+    await pilot.app.push_screen(PlanScreen(point, built=(fixed_plan(point), fixed_checks(), None)))
+    await wait_for(pilot, lambda: pilot.app.screen.plan is not None)
+
+
+async def steady_inputs(pilot) -> None:
+    """A blinking cursor would make the picture depend on timing."""
+    from textual.widgets import Input
+
+    for box in pilot.app.screen.query(Input):
+        box.cursor_blink = False
+    await pilot.pause(0.2)
+
+
+async def confirm(pilot, server):
+    await plan(pilot, server)
+    await pilot.press("x", "tab", *"db")
+    await steady_inputs(pilot)
+
+
+async def password(pilot, server):
+    from xtrarestore.tui.modals.password import PasswordModal
+
+    await plan(pilot, server)  # pushed directly: this root test process never needs sudo
+    await pilot.app.push_screen(PasswordModal())
+    await pilot.press(*"secret")
+    await steady_inputs(pilot)
+
+
+async def run(pilot, server):
+    from xtrarestore.tui.screens.run import RunScreen
+
+    point = await mon_point(pilot)
+    screen = RunScreen(ReplayJob(fixed_plan(point), point))
+    await pilot.app.push_screen(screen)
+    await wait_for(pilot, lambda: screen.outcome == "failed")
+    await settle(pilot)
+
+
+async def result(pilot, server):
+    from xtrarestore.tui.screens.result import ResultScreen
+
+    point = await mon_point(pilot)
+    job = ReplayJob(fixed_plan(point, socket=server.socket), point, fail_at=None)
+    screen = ResultScreen(job)
+    await pilot.app.push_screen(screen)
+    await wait_for(pilot, lambda: screen.report is not None)
+    await settle(pilot)
+
+
+async def help_screen(pilot, server):
+    await scanned(pilot)
+    await pilot.press("f1")
+
+
+async def palette(pilot, server):
+    await scanned(pilot)
+    from textual.widgets import OptionList
+
+    await pilot.press("ctrl+p")
+    await wait_for(pilot, lambda: bool(pilot.app.screen.query(OptionList))
+                   and pilot.app.screen.query_one(OptionList).option_count >= 9)
+    await steady_inputs(pilot)
+
+
+async def drill_report(pilot, server):
+    from xtrarestore.tui.screens.drill import DrillReportScreen
+
+    await scanned(pilot)
+    await pilot.app.push_screen(DrillReportScreen(fixed_report()))
+
+
+async def drill_reports(pilot, server):
+    await scanned(pilot)
+    await pilot.press("p")
+    await wait_for(pilot, lambda: bool(getattr(pilot.app.screen, "reports", None)))
+    await settle(pilot)
+
+
+async def scenarios(pilot, server):
+    await scanned(pilot)
+    await pilot.press("g", "down", "space")
+    await settle(pilot)
+
+
+SCREENS = {
+    "InventoryScreen": inventory,
+    "RestorePointScreen": restore_point,
+    "PlanScreen": plan,
+    "ConfirmModal": confirm,
+    "PasswordModal": password,
+    "RunScreen": run,
+    "ResultScreen": result,
+    "HelpScreen": help_screen,
+    "CommandPalette": palette,
+    "DrillReportScreen": drill_report,
+    "DrillReportsScreen": drill_reports,
+    "ScenariosScreen": scenarios,
+}
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("name", sorted(SCREENS))
+def test_screen(name, size, snap_compare, tree, verified_server):
+    async def before(pilot):
+        await SCREENS[name](pilot, verified_server)
+
+    assert snap_compare(make_app(tree), terminal_size=size, run_before=before)
+
+
+def test_every_screen_has_a_snapshot():
+    screens = set()
+    for module in pkgutil.iter_modules(xtrarestore.tui.screens.__path__, "xtrarestore.tui.screens."):
+        for name, cls in inspect.getmembers(importlib.import_module(module.name), inspect.isclass):
+            if issubclass(cls, Screen) and cls.__module__ == module.name:
+                screens.add(name)
+    assert screens, "no screens found"
+    assert screens <= set(SCREENS), f"screens without a snapshot test: {sorted(screens - set(SCREENS))}"

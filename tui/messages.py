@@ -1,0 +1,98 @@
+"""What screens ask the app to do: open a screen, start a job, go back.
+
+Screens post these and the app decides which screen answers, so no screen
+imports another screen and none reaches into another's state through the
+screen stack.
+"""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+
+class InventoryScanned(Message):
+    """The inventory screen finished a scan; the app keeps it for the screens that need the newest point."""
+
+    def __init__(self, inventory) -> None:
+        super().__init__()
+        self.inventory = inventory
+
+
+class OpenRestorePoint(Message):
+    """Show the restore points of *chain* in *day*, the cursor on *backup* (or the chain's newest point)."""
+
+    def __init__(self, day, chain, backup=None) -> None:
+        super().__init__()
+        self.day, self.chain, self.backup = day, chain, backup
+
+
+class OpenNewestPoint(Message):
+    """Open the newest restorable point of the inventory, or drill it when *drill* is set."""
+
+    def __init__(self, *, drill: bool = False) -> None:
+        super().__init__()
+        self.drill = drill
+
+
+class OpenPlan(Message):
+    """Build and show the restore plan of *point*."""
+
+    def __init__(self, point) -> None:
+        super().__init__()
+        self.point = point
+
+
+class StartDrill(Message):
+    """Drill *point* on a throwaway server."""
+
+    def __init__(self, point) -> None:
+        super().__init__()
+        self.point = point
+
+
+class RunJob(Message):
+    """Show *job* on the run screen and run it (a confirmed restore)."""
+
+    def __init__(self, job) -> None:
+        super().__init__()
+        self.job = job
+
+
+class ShowResult(Message):
+    """Show what *job* produced: the restored server, or the drill's report."""
+
+    def __init__(self, job) -> None:
+        super().__init__()
+        self.job = job
+
+
+class OpenScenarios(Message):
+    """The guided incident drills."""
+
+
+class OpenReports(Message):
+    """The list of past drill reports."""
+
+
+class OpenReport(Message):
+    """One drill report, read from *path*."""
+
+    def __init__(self, report, path) -> None:
+        super().__init__()
+        self.report, self.path = report, path
+
+
+class BackToInventory(Message):
+    """Close every screen above the inventory; *search* opens its filter, *rescan* scans again."""
+
+    def __init__(self, *, search: bool = False, rescan: bool = False) -> None:
+        super().__init__()
+        self.search, self.rescan = search, rescan
+
+
+class JobAction(Message):
+    """Ask the run screen under the current one to retry or roll back its job (*action*: 'rollback')."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__()
+        self.action = action

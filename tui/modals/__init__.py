@@ -1,0 +1,1 @@
+"""Dialogs that answer a question for the screen that opened them (confirmations, the sudo password)."""
