@@ -216,6 +216,8 @@ def _reach(timeline: Timeline) -> str:
 def _count_for(timeline: Timeline, until: Until, reachable: list[Transaction]) -> int:
     """How many reachable transactions, from the first, the stop point takes."""
     if until.kind == "end":
+        if timeline.first_gap is not None:
+            raise StopPointError(f"--until end: the binlogs stop short: {timeline.first_gap.message}; choose a point before it")
         return len(reachable)
     if until.kind == "time":
         return _count_for_time(timeline, until, reachable)
@@ -233,10 +235,10 @@ def _count_for(timeline: Timeline, until: Until, reachable: list[Transaction]) -
 
 
 def _count_for_time(timeline: Timeline, until: Until, reachable: list[Transaction]) -> int:
-    if timeline.backup_floor is not None and until.epoch <= timeline.backup_floor:
+    if timeline.earliest_until is not None and until.epoch < timeline.earliest_until:
         raise StopPointError(
-            f"--until {until.text} [{until.zone}]: before the backup, which already holds a transaction committed at"
-            f" {datetime.fromtimestamp(timeline.backup_floor, UTC):%Y-%m-%d %H:%M:%S} UTC"
+            f"--until {until.text} [{until.zone}]: before the backup, whose binlog position is past"
+            f" {datetime.fromtimestamp(timeline.earliest_until - 1, UTC):%Y-%m-%d %H:%M:%S} UTC"
         )
     for index, txn in enumerate(reachable):
         if txn.time >= until.epoch:

@@ -115,7 +115,7 @@ class Timeline:
     reachable: int  # transactions[:reachable] follow on from the backup without a gap
     notable: list[NotableEvent]
     start_state: dict[int, Gtid]  # GTID position at the backup, by domain
-    backup_floor: int | None  # commit time of the last transaction before the backup's offset
+    earliest_until: int | None  # the first second a time stop point may name: after the backup's last commit
     covered_until: int | None  # newest event time the reachable binlogs vouch for
     end_state: dict[int, Gtid] = field(default_factory=dict)  # GTID position after the last reachable one
 
@@ -202,7 +202,7 @@ def build_timeline(
     spans: list[FileSpan] = []
     transactions: list[Transaction] = []
     reachable: int | None = None
-    backup_floor = None
+    earliest_until = None
     covered_until = None
     start_state = start.gtids
 
@@ -231,7 +231,8 @@ def build_timeline(
         if number == first_number:
             before = [t for t in mine if t.start < offset]
             mine = [t for t in mine if t.start >= offset]
-            backup_floor = before[-1].time if before else None
+            # after the last commit the backup holds; at a file's start, its opening is all we know
+            earliest_until = before[-1].time + 1 if before else binlog.first_time
             _check_start(binlog, start, before, stop_here)
         elif previous is not None and previous_number == number - 1:
             _check_follows(previous, binlog, stop_here)
@@ -266,7 +267,7 @@ def build_timeline(
         reachable=reachable,
         notable=notable,
         start_state=start_state,
-        backup_floor=backup_floor,
+        earliest_until=earliest_until,
         covered_until=covered_until,
         end_state={**start_state, **latest_by_domain({}, transactions[:reachable])},
     )
