@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -300,6 +301,7 @@ static unsigned char *inflate_payload(const unsigned char *p, size_t len, size_t
     if (lenlen < 1 || lenlen > 4 || len < 1 + lenlen) return NULL;
     uLongf original = 0;
     for (unsigned i = 0; i < lenlen; i++) original = original << 8 | p[1 + i];
+    if (original > MAX_EVENT) return NULL;
     unsigned char *out = malloc(original ? original : 1);
     if (!out) return NULL;
     uLongf got = original;
@@ -436,7 +438,7 @@ static int on_query(Walk *w, const unsigned char *ev, size_t body_len, long long
     if (body_len < phl) return fail(w, "corrupt", pos, "query event shorter than its post-header");
     uint32_t exec_time = le32(body + 4);
     size_t db_len = body[8];
-    size_t status_len = le16(body + 11);
+    size_t status_len = phl >= 13 ? le16(body + 11) : 0;
     const unsigned char *db = body + phl + status_len;
     const unsigned char *sql = db + db_len + 1;
     if (sql > end) return fail(w, "corrupt", pos, "query event's schema runs past its end");
@@ -603,7 +605,7 @@ static int on_mysql_gtid(Walk *w, int type, const unsigned char *ev, size_t body
 
 static int on_format(Walk *w, const unsigned char *ev, size_t size, PyObject **fd_info) {
     const unsigned char *body = ev + HEADER;
-    if (size < HEADER + 57) return fail(w, "corrupt", 4, "format description event too short");
+    if (size < HEADER + 57 + 5) return fail(w, "corrupt", 4, "format description event too short");
     char version[51];
     memcpy(version, body + 2, 50);
     version[50] = 0;
@@ -638,9 +640,12 @@ static int crc_ok(const unsigned char *ev, size_t size) {
 }
 
 /* walk(fd) -> (fd_info, records, end, last_ts, open_start, error) */
-static PyObject *walk(PyObject *self, PyObject *args) {
+static PyObject *walk(PyObject *Py_UNUSED(self), PyObject *args) {
     int fd;
     if (!PyArg_ParseTuple(args, "i", &fd)) return NULL;
+    struct stat st;
+    if (fstat(fd, &st) < 0) return PyErr_SetFromErrno(PyExc_OSError);
+    long long file_size = (long long)st.st_size;
     Walk w;
     memset(&w, 0, sizeof w);
     w.r.fd = fd;
@@ -667,6 +672,10 @@ static PyObject *walk(PyObject *self, PyObject *args) {
         int type = head[4];
         if (size < HEADER + (w.checksum ? 4u : 0u) || size > MAX_EVENT) {
             fail(&w, "corrupt", pos, "impossible event length");
+            break;
+        }
+        if (pos + (long long)size > file_size) {  /* before allocating for a length that may be damaged */
+            fail(&w, "truncated", pos, "the file ends inside an event");
             break;
         }
         const unsigned char *ev = want(&w.r, pos, size);
@@ -774,6 +783,6 @@ static PyMethodDef METHODS[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef MODULE = {PyModuleDef_HEAD_INIT, "_walk", NULL, -1, METHODS};
+static struct PyModuleDef MODULE = {PyModuleDef_HEAD_INIT, "_walk", NULL, -1, METHODS, NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__walk(void) { return PyModule_Create(&MODULE); }

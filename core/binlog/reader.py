@@ -237,7 +237,10 @@ def latest_by_domain(state: dict[tuple[int, int], int], order: list[Transaction]
     for (domain, server_id), seq in state.items():
         if domain not in latest or seq > latest[domain].seq:
             latest[domain] = Gtid(domain, server_id, seq)
+    last: dict[int, Transaction] = {}
     for txn in order:
-        if txn.domain >= 0:
-            latest[txn.domain] = Gtid(txn.domain, txn.server_id, txn.seq)
+        last[txn.domain] = txn
+    for domain, txn in last.items():
+        if domain >= 0:
+            latest[domain] = Gtid(domain, txn.server_id, txn.seq)
     return latest

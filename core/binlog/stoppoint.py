@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from ..errors import StopPointError
 from .events import Gtid, Transaction, format_gtid_list
 from .sources import BinlogPosition
+from .reader import latest_by_domain
 from .timeline import Timeline
 
 _TIME = re.compile(
@@ -158,13 +159,13 @@ def resolve_stop_point(timeline: Timeline, until: Until | str, skip: tuple[str, 
     reachable = timeline.reachable_transactions
     count = _count_for(timeline, until, reachable)
     chosen = reachable[:count]
-    skip_gtids = _parse_skip(skip)
-    skipped = tuple(t for t in chosen if t.mariadb_gtid in skip_gtids)
-    found = {t.mariadb_gtid for t in skipped}
-    for gtid in skip_gtids:
-        if gtid not in found:
-            raise StopPointError(f"--skip {gtid}: not among the {len(chosen)} transactions between the backup and the stop point")
-    applied = tuple(t for t in chosen if t.mariadb_gtid not in skip_gtids)
+    skip_keys = {(g.domain, g.server_id, g.seq) for g in _parse_skip(skip)}
+    skipped = tuple(t for t in chosen if (t.domain, t.server_id, t.seq) in skip_keys) if skip_keys else ()
+    for key in skip_keys - {(t.domain, t.server_id, t.seq) for t in skipped}:
+        raise StopPointError(
+            f"--skip {Gtid(*key)}: not among the {len(chosen)} transactions between the backup and the stop point"
+        )
+    applied = tuple(t for t in chosen if (t.domain, t.server_id, t.seq) not in skip_keys) if skip_keys else tuple(chosen)
     last = chosen[-1] if chosen else None
     if until.kind == "before" and count < len(reachable):
         stop_file, stop_pos = reachable[count].file, reachable[count].start
@@ -174,11 +175,7 @@ def resolve_stop_point(timeline: Timeline, until: Until | str, skip: tuple[str, 
         stop_file, stop_pos = last.file, last.end
     else:
         stop_file, stop_pos = timeline.start.file, timeline.start.pos
-    state = dict(timeline.start_state)
-    for txn in applied:
-        gtid = txn.mariadb_gtid
-        if gtid is not None:
-            state[gtid.domain] = gtid
+    state = {**timeline.start_state, **latest_by_domain({}, applied)}
     return StopPoint(
         until=until,
         start=timeline.start,
@@ -222,8 +219,9 @@ def _count_for(timeline: Timeline, until: Until, reachable: list[Transaction]) -
     if until.kind == "time":
         return _count_for_time(timeline, until, reachable)
     if until.kind in ("gtid", "before"):
+        wanted = until.gtid
         for index, txn in enumerate(reachable):
-            if txn.mariadb_gtid == until.gtid:
+            if txn.seq == wanted.seq and txn.domain == wanted.domain and txn.server_id == wanted.server_id:
                 return index + 1 if until.kind == "gtid" else index
         recorded = timeline.start_state.get(until.gtid.domain)
         if recorded is not None and until.gtid.seq <= recorded.seq and until.gtid.server_id == recorded.server_id:
