@@ -85,12 +85,15 @@ class Statement:
 
     @property
     def verb(self) -> str:
-        """What the statement does, upper-cased: `DROP TABLE`, `TRUNCATE`, `DELETE`, `BEGIN`… (classification only)."""
+        """What the statement does, upper-cased: `DROP TABLE`, `DROP TEMPORARY TABLE`, `TRUNCATE`, `DELETE`…"""
         words = _leading_words(self.sql)
         if not words:
             return ""
         objects = [w for w in words[1:] if w in _OBJECTS]
-        return f"{words[0]} {objects[0]}" if objects else words[0]
+        if not objects:
+            return words[0]
+        temporary = " TEMPORARY" if "TEMPORARY" in words[: words.index(objects[0])] else ""
+        return f"{words[0]}{temporary} {objects[0]}"
 
     @property
     def text(self) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import os
 import re
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ class BinlogFile:
     last_time: int
     readable_end: int
     gtid_list: dict[tuple[int, int], int] | None
-    previous_gtids: bytes | None
+    previous_gtids: str | None  # MySQL: the GTID set before this file (`uuid:1-5,uuid:1-3`)
     rotate_to: str | None
     stopped: bool
     transactions: list[Transaction] = field(repr=False)
@@ -201,7 +202,7 @@ def _take_records(binlog: BinlogFile, records: list[tuple]) -> None:
             binlog.stopped = True
             boundaries.add(record[1])
         elif tag == 6:
-            binlog.previous_gtids = record[3]
+            binlog.previous_gtids = parse_previous_gtids(record[3], f"{binlog.path}: offset {record[1]}")
             boundaries.add(record[1])
         elif tag == 7:
             boundaries.add(record[1])
@@ -215,6 +216,26 @@ def _changes(flat: tuple[int, ...], names: dict[int, tuple[bytes, bytes]]) -> tu
         rows = flat[i + 2]
         changes.append(TableChange(schema, table, ROW_KINDS[flat[i + 1]], rows if rows >= 0 else None))
     return tuple(changes)
+
+
+def parse_previous_gtids(body: bytes, where: str) -> str:
+    """A MySQL Previous_gtids body as a GTID set: per server uuid, its [start, end) intervals."""
+    try:
+        (count,) = struct.unpack_from("<Q", body)
+        offset, parts = 8, []
+        for _ in range(count):
+            uuid = _uuid(body[offset : offset + 16])
+            (intervals,) = struct.unpack_from("<Q", body, offset + 16)
+            offset += 24
+            spans = []
+            for _ in range(intervals):
+                start, end = struct.unpack_from("<qq", body, offset)
+                offset += 16
+                spans.append(f"{start}-{end - 1}" if end - 1 > start else str(start))
+            parts.append(":".join([uuid, *spans]))
+    except struct.error:
+        raise BinlogCorruptError(f"{where}: Previous_gtids runs past its end") from None
+    return ",".join(parts)
 
 
 def _uuid(raw: bytes) -> str:

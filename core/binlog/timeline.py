@@ -21,8 +21,8 @@ stop point may lie there.
 
 Notable events, for the operator choosing a stop point:
 
-* DDL that loses or reshapes data: DROP (table, database, …), TRUNCATE,
-  ALTER, RENAME;
+* DDL that loses or reshapes data: DROP TABLE / DATABASE, TRUNCATE, ALTER
+  TABLE, RENAME TABLE (temporary tables left out);
 * a transaction deleting or updating at least `mass_rows` rows (default
   1000) of one table;
 * a DELETE or UPDATE written in STATEMENT format with no WHERE clause (its
@@ -43,7 +43,17 @@ from .sources import BinlogPosition, BinlogSet
 
 GAP_CODES = ("start-not-found", "server-mismatch", "missing-file", "gtid-gap", "truncated", "corrupt")
 MASS_ROWS = 1000
-NOTABLE_DDL = {"DROP": "drop", "TRUNCATE": "truncate", "ALTER": "alter", "RENAME": "rename"}
+# Statement verbs (Statement.verb) that lose or reshape data, and the kind they are reported as.
+NOTABLE_DDL = {
+    "DROP TABLE": "drop",
+    "DROP DATABASE": "drop",
+    "DROP SCHEMA": "drop",
+    "TRUNCATE": "truncate",
+    "TRUNCATE TABLE": "truncate",
+    "ALTER TABLE": "alter",
+    "RENAME TABLE": "rename",
+    "RENAME TABLES": "rename",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,8 +342,8 @@ def _span(binlog: BinlogFile, offset: int, mine: list[Transaction]) -> FileSpan:
 
 _WHERE = re.compile(rb"\bWHERE\b", re.I)
 _NAME = r"(?:`(?:[^`]|``)+`|[A-Za-z0-9_$]+)"
-_TABLE_AFTER_VERB = re.compile(
-    rf"^\s*(?:DROP|TRUNCATE|ALTER|RENAME)(?:\s+(?:TEMPORARY|ONLINE|IGNORE))*\s+(?:TABLE|TABLES)?\s*"
+_TARGET = re.compile(
+    rf"^\s*(?:DROP|TRUNCATE|ALTER|RENAME)(?:\s+(?:ONLINE|IGNORE))*\s+(?:(?:TABLES?|DATABASE|SCHEMA)\s+)?"
     rf"(?:IF\s+EXISTS\s+)?(?P<name>{_NAME}(?:\s*\.\s*{_NAME})?)",
     re.I,
 )
@@ -356,22 +366,23 @@ def find_notable(transactions: list[Transaction], reachable: int, mass_rows: int
 
 def _notable_statement(txn: Transaction, statement: Statement, reachable: bool) -> NotableEvent | None:
     verb = statement.verb
-    head = verb.split(" ", 1)[0]
-    if head in NOTABLE_DDL:
-        return NotableEvent(NOTABLE_DDL[head], txn, _ddl_target(statement), None, statement, reachable)
-    if head in ("DELETE", "UPDATE") and not _WHERE.search(statement.sql):
-        return NotableEvent(head.lower(), txn, None, None, statement, reachable)
+    if verb in NOTABLE_DDL:
+        return NotableEvent(NOTABLE_DDL[verb], txn, _ddl_target(statement, verb), None, statement, reachable)
+    if verb in ("DELETE", "UPDATE") and not _WHERE.search(statement.sql):
+        return NotableEvent(verb.lower(), txn, None, None, statement, reachable)
     return None
 
 
-def _ddl_target(statement: Statement) -> str | None:
-    """`schema.table` named first by a DDL statement, qualified with its default schema when bare."""
-    text = statement.text
-    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
-    match = _TABLE_AFTER_VERB.match(text)
+def _ddl_target(statement: Statement, verb: str) -> str | None:
+    """The first object a DDL statement names: `schema.table` (bare names take the statement's schema),
+    or `database.*`."""
+    text = re.sub(r"/\*.*?\*/", " ", statement.text, flags=re.S)
+    match = _TARGET.match(text)
     if not match:
         return None
     parts = [p.strip().strip("`").replace("``", "`") for p in re.split(r"\s*\.\s*(?=[`A-Za-z0-9_$])", match["name"])]
+    if verb.endswith(("DATABASE", "SCHEMA")):
+        return f"{parts[0]}.*"
     if len(parts) == 1:
         schema = statement.schema.decode(errors="replace")
         return f"{schema}.{parts[0]}" if schema else parts[0]
