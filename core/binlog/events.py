@@ -106,8 +106,20 @@ _WORD = re.compile(rb"[A-Za-z_]+")
 
 
 _OBJECTS = frozenset(
-    ("TABLE", "TABLES", "DATABASE", "SCHEMA", "VIEW", "INDEX", "TRIGGER", "PROCEDURE", "FUNCTION", "EVENT",
-     "SEQUENCE", "USER")
+    (
+        "TABLE",
+        "TABLES",
+        "DATABASE",
+        "SCHEMA",
+        "VIEW",
+        "INDEX",
+        "TRIGGER",
+        "PROCEDURE",
+        "FUNCTION",
+        "EVENT",
+        "SEQUENCE",
+        "USER",
+    )
 )
 
 

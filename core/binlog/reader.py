@@ -182,7 +182,16 @@ def _take_records(binlog: BinlogFile, records: list[tuple]) -> None:
                 gtid = None
             transactions.append(
                 Transaction(
-                    gtid, domain, server_id, seq, file, start, end, ts_end, END_KINDS[end_kind], changes,
+                    gtid,
+                    domain,
+                    server_id,
+                    seq,
+                    file,
+                    start,
+                    end,
+                    ts_end,
+                    END_KINDS[end_kind],
+                    changes,
                     tuple(Statement(*s) for s in statements) if statements else (),
                 )
             )

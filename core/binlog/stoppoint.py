@@ -29,9 +29,7 @@ from .sources import BinlogPosition
 from .reader import latest_by_domain
 from .timeline import Timeline
 
-_TIME = re.compile(
-    r"^(?P<stamp>\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2})\s*(?P<zone>Z|[+-]\d{2}:?\d{2})?$", re.I
-)
+_TIME = re.compile(r"^(?P<stamp>\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2})\s*(?P<zone>Z|[+-]\d{2}:?\d{2})?$", re.I)
 _POSITION = re.compile(r"^(?P<file>[^:\s]+\.\d{6,}):(?P<pos>\d+)$")
 
 
@@ -69,7 +67,7 @@ def parse_until(text: str) -> Until:
     for prefix, kind in (("gtid:", "gtid"), ("before:", "before")):
         if lowered.startswith(prefix):
             try:
-                return Until(kind, raw, gtid=Gtid.parse(raw[len(prefix):]))
+                return Until(kind, raw, gtid=Gtid.parse(raw[len(prefix) :]))
             except ValueError as exc:
                 raise StopPointError(f"--until {raw[:60]!r}: {exc}") from None
     match = _TIME.match(raw)
@@ -165,7 +163,9 @@ def resolve_stop_point(timeline: Timeline, until: Until | str, skip: tuple[str, 
         raise StopPointError(
             f"--skip {Gtid(*key)}: not among the {len(chosen)} transactions between the backup and the stop point"
         )
-    applied = tuple(t for t in chosen if (t.domain, t.server_id, t.seq) not in skip_keys) if skip_keys else tuple(chosen)
+    applied = (
+        tuple(t for t in chosen if (t.domain, t.server_id, t.seq) not in skip_keys) if skip_keys else tuple(chosen)
+    )
     last = chosen[-1] if chosen else None
     if until.kind == "before" and count < len(reachable):
         stop_file, stop_pos = reachable[count].file, reachable[count].start
@@ -214,7 +214,9 @@ def _count_for(timeline: Timeline, until: Until, reachable: list[Transaction]) -
     """How many reachable transactions, from the first, the stop point takes."""
     if until.kind == "end":
         if timeline.first_gap is not None:
-            raise StopPointError(f"--until end: the binlogs stop short: {timeline.first_gap.message}; choose a point before it")
+            raise StopPointError(
+                f"--until end: the binlogs stop short: {timeline.first_gap.message}; choose a point before it"
+            )
         return len(reachable)
     if until.kind == "time":
         return _count_for_time(timeline, until, reachable)
@@ -225,8 +227,10 @@ def _count_for(timeline: Timeline, until: Until, reachable: list[Transaction]) -
                 return index + 1 if until.kind == "gtid" else index
         recorded = timeline.start_state.get(until.gtid.domain)
         if recorded is not None and until.gtid.seq <= recorded.seq and until.gtid.server_id == recorded.server_id:
-            raise StopPointError(f"--until {until.text}: GTID {until.gtid} is already in the backup (it stands at {recorded})")
-        if any(t.mariadb_gtid == until.gtid for t in timeline.transactions[timeline.reachable:]):
+            raise StopPointError(
+                f"--until {until.text}: GTID {until.gtid} is already in the backup (it stands at {recorded})"
+            )
+        if any(t.mariadb_gtid == until.gtid for t in timeline.transactions[timeline.reachable :]):
             raise _beyond_gap(timeline, f"--until {until.text}")
         raise StopPointError(f"--until {until.text}: GTID {until.gtid} is not in the binlogs after the backup")
     return _count_for_position(timeline, until, reachable)

@@ -223,8 +223,14 @@ def build_timeline(
             reachable = len(transactions)
 
     if not sequence or sequence[0][0] != first_number:
-        stop_here(Gap("start-not-found", start.file, start.pos,
-                      f"{start.file} (where the backup stands) is not in {_dirs(binlog_set)}"))
+        stop_here(
+            Gap(
+                "start-not-found",
+                start.file,
+                start.pos,
+                f"{start.file} (where the backup stands) is not in {_dirs(binlog_set)}",
+            )
+        )
     previous: BinlogFile | None = None
     previous_number = None
     for index, (number, path) in enumerate(sequence):
@@ -233,8 +239,14 @@ def build_timeline(
         if previous_number is not None and number != previous_number + 1:
             missing = f"{base}.{previous_number + 1:06d}"
             more = f" to {base}.{number - 1:06d}" if number - previous_number > 2 else ""
-            stop_here(Gap("missing-file", missing, None,
-                          f"{missing}{more} missing between {base}.{previous_number:06d} and {path.name}"))
+            stop_here(
+                Gap(
+                    "missing-file",
+                    missing,
+                    None,
+                    f"{missing}{more} missing between {base}.{previous_number:06d} and {path.name}",
+                )
+            )
         binlog = read_binlog(path, keep_damaged=True)
         offset = start.pos if number == first_number else 4
         mine = binlog.transactions
@@ -247,17 +259,29 @@ def build_timeline(
         elif previous is not None and previous_number == number - 1:
             _check_follows(previous, binlog, stop_here)
         if spans and binlog.server_id != spans[0].server_id:
-            stop_here(Gap("server-mismatch", binlog.name, 4,
-                          f"{binlog.name} was written by server_id {binlog.server_id},"
-                          f" {spans[0].name} by {spans[0].server_id}"))
+            stop_here(
+                Gap(
+                    "server-mismatch",
+                    binlog.name,
+                    4,
+                    f"{binlog.name} was written by server_id {binlog.server_id},"
+                    f" {spans[0].name} by {spans[0].server_id}",
+                )
+            )
         transactions.extend(mine)
         if binlog.damage:
             code = "truncated" if "truncated" in binlog.damage else "corrupt"
             stop_here(Gap(code, binlog.name, binlog.readable_end, binlog.damage))
         elif binlog.incomplete_from is not None and not binlog.in_use:
-            stop_here(Gap("truncated", binlog.name, binlog.incomplete_from,
-                          f"{binlog.path}: offset {binlog.incomplete_from}: the file ends inside a transaction"
-                          " and is not marked in use"))
+            stop_here(
+                Gap(
+                    "truncated",
+                    binlog.name,
+                    binlog.incomplete_from,
+                    f"{binlog.path}: offset {binlog.incomplete_from}: the file ends inside a transaction"
+                    " and is not marked in use",
+                )
+            )
         if reachable is None:
             covered_until = binlog.last_time
         spans.append(_span(binlog, offset, mine))
@@ -290,10 +314,19 @@ def _dirs(binlog_set: BinlogSet) -> str:
 def _check_start(binlog: BinlogFile, start: BinlogPosition, before: list[Transaction], stop_here) -> None:
     """The backup's offset must begin an event group, and the GTID state there must be the backup's."""
     if not binlog.is_boundary(start.pos):
-        reach = f"the file is readable to {binlog.readable_end}" if start.pos > binlog.readable_end else (
-            "it is not where an event group begins")
-        stop_here(Gap("start-not-found", binlog.name, start.pos,
-                      f"{binlog.name}:{start.pos} (the backup's position) cannot be found: {reach}"))
+        reach = (
+            f"the file is readable to {binlog.readable_end}"
+            if start.pos > binlog.readable_end
+            else ("it is not where an event group begins")
+        )
+        stop_here(
+            Gap(
+                "start-not-found",
+                binlog.name,
+                start.pos,
+                f"{binlog.name}:{start.pos} (the backup's position) cannot be found: {reach}",
+            )
+        )
         return
     if not start.gtid or binlog.gtid_list is None:
         return
@@ -301,9 +334,15 @@ def _check_start(binlog: BinlogFile, start: BinlogPosition, before: list[Transac
     for domain, recorded in sorted(start.gtids.items()):
         found = here.get(domain)
         if found != recorded:
-            stop_here(Gap("server-mismatch", binlog.name, start.pos,
-                          f"the backup recorded GTID {recorded} but {binlog.name}:{start.pos} is at"
-                          f" {found or f'nothing in domain {domain}'}: binlogs of another server?"))
+            stop_here(
+                Gap(
+                    "server-mismatch",
+                    binlog.name,
+                    start.pos,
+                    f"the backup recorded GTID {recorded} but {binlog.name}:{start.pos} is at"
+                    f" {found or f'nothing in domain {domain}'}: binlogs of another server?",
+                )
+            )
             return
 
 
@@ -316,9 +355,15 @@ def _check_follows(previous: BinlogFile, binlog: BinlogFile, stop_here) -> None:
         return
     ended = format_gtid_list(latest_by_domain(expected))
     starts = format_gtid_list(latest_by_domain(binlog.gtid_list))
-    stop_here(Gap("gtid-gap", binlog.name, 4,
-                  f"{binlog.name} starts at GTID {starts or 'nothing'} but {previous.name} ended at"
-                  f" {ended or 'nothing'}: events are missing in between"))
+    stop_here(
+        Gap(
+            "gtid-gap",
+            binlog.name,
+            4,
+            f"{binlog.name} starts at GTID {starts or 'nothing'} but {previous.name} ended at"
+            f" {ended or 'nothing'}: events are missing in between",
+        )
+    )
 
 
 def _span(binlog: BinlogFile, offset: int, mine: list[Transaction]) -> FileSpan:

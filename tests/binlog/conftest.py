@@ -61,7 +61,10 @@ def binlog_truth(path: Path) -> tuple[list[TruthTransaction], list[int], str | N
     """
     out = subprocess.run(
         ["mariadb-binlog", "-vv", "--base64-output=decode-rows", str(path)],
-        capture_output=True, text=True, check=True, env={**os.environ, "TZ": "UTC"},
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TZ": "UTC"},
     ).stdout
     transactions: list[TruthTransaction] = []
     starts: list[int] = []
@@ -87,7 +90,7 @@ def binlog_truth(path: Path) -> tuple[list[TruthTransaction], list[int], str | N
         stamp = datetime.strptime(f"{match[1]} {match[2]}", "%y%m%d %H:%M:%S").replace(tzinfo=UTC)
         end, what = int(match[4]), match[5]
         if what.startswith("Gtid list"):
-            gtid_list = what[len("Gtid list "):].lstrip("[").rstrip("]")
+            gtid_list = what[len("Gtid list ") :].lstrip("[").rstrip("]")
             listing = not what.endswith("]")
         elif what.startswith("GTID "):
             current = TruthTransaction(gtid=what.split()[1], start=at)
@@ -142,8 +145,8 @@ def write_history(server: SandboxServer, backup_dir: Path) -> History:
     server.execute(
         "CREATE DATABASE shop",
         "CREATE TABLE shop.orders (id INT PRIMARY KEY AUTO_INCREMENT, customer INT, note VARCHAR(300),"
-        " amount DECIMAL(10,2), payload BLOB, code CHAR(4), flags BIT(11), placed DATETIME(3), state ENUM('new','paid'),"
-        " gone INT NULL) ENGINE=InnoDB",
+        " amount DECIMAL(10,2), payload BLOB, code CHAR(4), flags BIT(11), placed DATETIME(3),"
+        " state ENUM('new','paid'), gone INT NULL) ENGINE=InnoDB",
         "CREATE TABLE shop.audit (id INT PRIMARY KEY AUTO_INCREMENT, what VARCHAR(40)) ENGINE=InnoDB",
     )
     for i in range(30):
@@ -158,9 +161,14 @@ def write_history(server: SandboxServer, backup_dir: Path) -> History:
     server.execute("FLUSH BINARY LOGS")
     subprocess.run(
         [
-            "mariabackup", "--backup", "--user=root", f"--socket={server.socket}", f"--target-dir={backup_dir}",
+            "mariabackup",
+            "--backup",
+            "--user=root",
+            f"--socket={server.socket}",
+            f"--target-dir={backup_dir}",
         ],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     time.sleep(1.1)
     server.execute("UPDATE shop.orders SET amount = amount + 1 WHERE customer = 3")

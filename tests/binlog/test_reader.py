@@ -22,7 +22,7 @@ def _assert_matches_mariadb_binlog(path: Path) -> list:
     truth, _, gtid_list = binlog_truth(path)
     binlog = read_binlog(path)
     assert [t.gtid for t in binlog.transactions] == [t.gtid for t in truth]
-    for mine, theirs in zip(binlog.transactions, truth):
+    for mine, theirs in zip(binlog.transactions, truth, strict=True):
         assert (mine.start, mine.end, mine.time) == (theirs.start, theirs.end, theirs.time), mine.gtid
         assert mine.row_count == theirs.rows, mine.gtid
         assert {c.name for c in mine.changes} <= theirs.tables

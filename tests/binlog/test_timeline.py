@@ -53,7 +53,10 @@ def test_timeline_starts_at_the_backup_and_lists_what_follows(history, timeline)
         assert (span.first_gtid, span.last_gtid) == ((in_file[0], in_file[-1]) if in_file else (None, None))
         assert span.transactions == len(in_file)
     assert timeline.start_state == position.gtids
-    assert timeline.end_state == {**position.gtids, **{g.domain: g for g in (t.mariadb_gtid for t in timeline.transactions)}}
+    assert timeline.end_state == {
+        **position.gtids,
+        **{g.domain: g for g in (t.mariadb_gtid for t in timeline.transactions)},
+    }
 
 
 def test_notable_events_are_the_incident_and_the_drop(history, timeline):
@@ -61,7 +64,11 @@ def test_notable_events_are_the_incident_and_the_drop(history, timeline):
     truth = {t.gtid: t for _, t in _truth_after(history, position)}
     by_gtid = {e.gtid: e for e in timeline.notable}
     incident = by_gtid[history.incident_gtid]
-    assert (incident.kind, incident.table, incident.rows) == ("delete", "shop.orders", truth[history.incident_gtid].rows)
+    assert (incident.kind, incident.table, incident.rows) == (
+        "delete",
+        "shop.orders",
+        truth[history.incident_gtid].rows,
+    )
     drop = by_gtid[history.drop_gtid]
     assert (drop.kind, drop.table, drop.rows) == ("drop", "shop.audit", None)
     assert (drop.file, drop.pos, drop.time) == (drop.transaction.file, truth[drop.gtid].start, truth[drop.gtid].time)
@@ -113,7 +120,9 @@ def test_stop_before_and_at_a_gtid(history, timeline):
 def test_skip_leaves_out_only_the_bad_transaction(history, timeline):
     stop = resolve_stop_point(timeline, "end", skip=[history.incident_gtid])
     assert [t.gtid for t in stop.skipped] == [history.incident_gtid]
-    assert [t.gtid for t in stop.transactions] == [t.gtid for t in timeline.transactions if t.gtid != history.incident_gtid]
+    assert [t.gtid for t in stop.transactions] == [
+        t.gtid for t in timeline.transactions if t.gtid != history.incident_gtid
+    ]
     (first_from, first_to), (second_from, second_to) = stop.segments
     incident = stop.skipped[0]
     assert (first_to.file, first_to.pos) == (incident.file, incident.start)
@@ -187,8 +196,10 @@ def test_binlogs_of_another_server_do_not_match_the_backup(history, make_binlog_
     other = make_binlog_server(server_id=12)
     other.execute("CREATE DATABASE shop", "CREATE TABLE shop.orders (id INT PRIMARY KEY)")
     for _ in range(4):
-        other.execute("INSERT INTO shop.orders SELECT seq FROM shop.seq_1_to_200 ON DUPLICATE KEY UPDATE id = id",
-                      "FLUSH BINARY LOGS")
+        other.execute(
+            "INSERT INTO shop.orders SELECT seq FROM shop.seq_1_to_200 ON DUPLICATE KEY UPDATE id = id",
+            "FLUSH BINARY LOGS",
+        )
     position = read_backup_position(history.backup_dir)
     timeline = build_timeline(open_binlog_sources([other.datadir]), position)
     assert timeline.gaps and timeline.gaps[0].code in ("server-mismatch", "start-not-found")
@@ -205,9 +216,18 @@ def test_archive_from_the_server_fills_in_purged_files(make_binlog_server, tmp_p
     archive = tmp_path / "archive"
     archive.mkdir()
     subprocess.run(
-        ["mariadb-binlog", "--read-from-remote-server", f"--socket={server.socket}", "--user=root", "--raw",
-         "--to-last-log", f"--result-file={archive}/", f"{BASENAME}.000001"],
-        check=True, capture_output=True,
+        [
+            "mariadb-binlog",
+            "--read-from-remote-server",
+            f"--socket={server.socket}",
+            "--user=root",
+            "--raw",
+            "--to-last-log",
+            f"--result-file={archive}/",
+            f"{BASENAME}.000001",
+        ],
+        check=True,
+        capture_output=True,
     )
     server.execute(f"PURGE BINARY LOGS TO '{BASENAME}.000003'")
     assert not (server.datadir / f"{BASENAME}.000001").exists()
