@@ -103,24 +103,8 @@ class Statement:
 
 _COMMENT = re.compile(rb"/\*.*?\*/|--[^\n]*\n|#[^\n]*\n", re.S)
 _WORD = re.compile(rb"[A-Za-z_]+")
-
-
-_OBJECTS = frozenset(
-    (
-        "TABLE",
-        "TABLES",
-        "DATABASE",
-        "SCHEMA",
-        "VIEW",
-        "INDEX",
-        "TRIGGER",
-        "PROCEDURE",
-        "FUNCTION",
-        "EVENT",
-        "SEQUENCE",
-        "USER",
-    )
-)
+# Words that name what a statement acts on (DROP *TABLE*, CREATE *VIEW*).
+_OBJECTS = frozenset("TABLE TABLES DATABASE SCHEMA VIEW INDEX TRIGGER PROCEDURE FUNCTION EVENT SEQUENCE USER".split())
 
 
 def _leading_words(sql: bytes, limit: int = 6) -> list[str]:
