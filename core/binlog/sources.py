@@ -31,7 +31,8 @@ class BinlogPosition:
 
     @property
     def gtids(self) -> dict[int, Gtid]:
-        return parse_gtid_list(self.gtid)
+        """The MariaDB GTID position by domain; empty for a MySQL GTID set (`uuid:1-100`), kept as text only."""
+        return {} if ":" in self.gtid else parse_gtid_list(self.gtid)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.pos}"
@@ -49,12 +50,13 @@ def parse_binlog_info(text: str, source: str = "xtrabackup_binlog_info") -> Binl
     parts = lines[-1].split("\t") if "\t" in lines[-1] else lines[-1].split()
     if len(parts) < 2 or not parts[1].strip().isdigit():
         raise BinlogError(f"{source}: not 'file<TAB>position[<TAB>gtid]': {lines[-1][:60]!r}")
-    gtid = parts[2].strip() if len(parts) > 2 else ""
+    gtid = " ".join(parts[2:]).strip() if len(parts) > 2 else ""
+    position = BinlogPosition(parts[0].strip(), int(parts[1]), "" if gtid == "[]" else gtid)
     try:
-        parse_gtid_list(gtid)
+        _ = position.gtids  # a MariaDB GTID position must parse now, not when the timeline is built
     except ValueError as exc:
         raise BinlogError(f"{source}: {exc}") from None
-    return BinlogPosition(parts[0].strip(), int(parts[1]), "" if gtid == "[]" else gtid)
+    return position
 
 
 def read_backup_position(backup_dir: Path) -> BinlogPosition:

@@ -80,6 +80,10 @@ def test_binlog_info_with_several_domains_and_per_file_lines():
     last = parse_binlog_info("mariadb-bin.000001\t330\t[]\nmariadb-bin.000002\t642\t0-1-7\n")
     assert (last.file, last.pos, last.gtid) == ("mariadb-bin.000002", 642, "0-1-7")
     assert parse_gtid_list("[]") == {}
+    mysql = parse_binlog_info("binlog.000007\t157\t3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5\n")
+    assert (mysql.pos, mysql.gtid, mysql.gtids) == (157, "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5", {})
+    with pytest.raises(BinlogError, match="not a MariaDB GTID"):
+        parse_binlog_info("mariadb-bin.000001\t4\t0-1\n")
     with pytest.raises(BinlogError):
         parse_binlog_info("mariadb-bin.000001 not-a-number\n")
 
