@@ -90,3 +90,23 @@ class DemoError(XtraRestoreError):
 
 class DrillFailed(XtraRestoreError):
     """A drill ran and failed; its report says why."""
+
+
+class BinlogError(XtraRestoreError):
+    """A binary log cannot be read, or the binlogs cannot take a restore where it was asked to go."""
+
+
+class BinlogCorruptError(BinlogError):
+    """A binlog file is truncated, fails its CRC32 or holds an event that cannot be what it says."""
+
+
+class BinlogEncryptedError(BinlogError):
+    """A binlog file is encrypted (encrypt_binlog): only the server that wrote it can read it."""
+
+
+class BinlogOffError(BinlogError):
+    """A backup records no binlog position: binary logging was off on the server it was taken from."""
+
+
+class StopPointError(BinlogError):
+    """A stop point is malformed, or lies where the available binlogs cannot take the restore."""

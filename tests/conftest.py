@@ -27,6 +27,7 @@ def fresh_server() -> Iterator[SandboxServer]:
 
 # Fixtures (here and in the test modules) that start a real server or build backups with one.
 SERVER_FIXTURES = {"server", "fresh_server", "backups", "demo", "tree", "inventory", "keyed", "story", "production",
+                   "history", "make_binlog_server",
                    "root", "verified_server", "operator"}
 
 

@@ -67,6 +67,7 @@ class SandboxServer:
     base: Path
     port: int | None = None
     buffer_pool: str = "128M"
+    options: tuple[str, ...] = ()  # extra [mariadbd] lines, e.g. ("log-bin=mariadb-bin", "server-id=11")
     user: str | None = field(default_factory=_server_user)
     _process: subprocess.Popen | None = field(default=None, repr=False)
 
@@ -97,14 +98,16 @@ class SandboxServer:
     # -- life cycle -------------------------------------------------------
 
     @classmethod
-    def create(cls, base: Path | None = None, *, port: int | None = None, start: bool = True) -> SandboxServer:
+    def create(
+        cls, base: Path | None = None, *, port: int | None = None, start: bool = True, options: tuple[str, ...] = ()
+    ) -> SandboxServer:
         """Initialise a new datadir under *base* (a fresh temp dir by default) and start it."""
         if base is None:
             base = Path(tempfile.mkdtemp(prefix="xtrarestore-sandbox-"))
         base.mkdir(parents=True, exist_ok=True)
         # The server may run as `mysql`: it must be able to reach its files.
         os.chmod(base, 0o711)
-        server = cls(base=base, port=port)
+        server = cls(base=base, port=port, options=options)
         server.rundir.mkdir(exist_ok=True)
         _chown(server.rundir, server.user)
         server.write_config()
@@ -155,6 +158,7 @@ class SandboxServer:
             f"innodb-buffer-pool-size={self.buffer_pool}",
             "innodb-log-file-size=48M",
             "max-connections=50",
+            *self.options,
         ]
         if self.port is None:
             lines.append("skip-networking")

@@ -23,6 +23,11 @@ def modules(package: str) -> dict[str, Path]:
     return found
 
 
+def compiled(package: Path | None, name: str) -> bool:
+    """Is *name* a C extension module of *package* (built from `name.c`, so not a Python module we list)?"""
+    return package is not None and package.name == "__init__.py" and (package.parent / f"{name}.c").exists()
+
+
 def imports_of(name: str, path: Path, known: dict[str, Path]) -> set[str]:
     """The modules of *known* that *name* imports anywhere in its file, inside functions too."""
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
@@ -37,7 +42,7 @@ def imports_of(name: str, path: Path, known: dict[str, Path]) -> set[str]:
             else:
                 origin = node.module or ""
             targets = [f"{origin}.{alias.name}" if f"{origin}.{alias.name}" in known else origin
-                       for alias in node.names]
+                       for alias in node.names if not compiled(known.get(origin), alias.name)]
         else:
             continue
         found.update(t for t in targets if t in known and t != name)
