@@ -184,6 +184,20 @@ class RangedReader(io.RawIOBase):
             return b""
         return self._fetch(start, end)
 
+    def read(self, size: int = -1) -> bytes:
+        """Up to *size* bytes (all the rest if negative): short only at the end of the object."""
+        remaining = max(0, self.size - self._position)
+        size = remaining if size is None or size < 0 else min(size, remaining)
+        buffer = bytearray(size)
+        view = memoryview(buffer)
+        filled = 0
+        while filled < size:
+            filled += self.readinto(view[filled:])
+        return bytes(buffer)
+
+    def readall(self) -> bytes:
+        return self.read()
+
     def readinto(self, buffer) -> int:
         if self.closed:
             raise ValueError(f"{self.name}: read from a closed reader")
