@@ -57,7 +57,7 @@ def uploaded(seaweed, tmp_path_factory) -> Uploaded:
         for name in names:
             client.put_object(Bucket=BUCKET, Key=f"hosts/db1/{day}/{name}", Body=f"{day}/{name}".encode())
     client.put_object(Bucket=BUCKET, Key="hosts/db1/encryption_key", Body=b"k" * 32)
-    many = 1050
+    many = 1001  # one more than a page
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda i: client.put_object(Bucket=BUCKET, Key=f"many/{i:05d}", Body=b"x" * (i % 7)), range(many)))
     return Uploaded(blob, days, many)

@@ -99,6 +99,7 @@ class CountingProxy:
                     client.sendall(data)
                     self._count(len(data))
                     client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    client.shutdown(socket.SHUT_RD)  # wakes the request pump, so close() resets
                     break
                 client.sendall(data)
                 forwarded += len(data)
