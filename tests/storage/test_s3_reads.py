@@ -10,7 +10,7 @@ from xtrarestore.core.storage.client import make_client
 from xtrarestore.core.storage.listing import list_prefix
 from xtrarestore.core.storage.location import parse_s3_url
 from xtrarestore.core.storage.ranged import FetchCounter, RangedReader, RetryPolicy, fetch_range
-from xtrarestore.core.storage.roots import BucketRoot, LocalRoot, open_root
+from xtrarestore.core.storage.roots import LocalRoot, open_root
 
 from .conftest import BUCKET
 

@@ -12,7 +12,6 @@ from xtrarestore.core.storage.roots import LocalFile, open_root
 from xtrarestore.core.storage.stream_tail import read_stream_tail
 from xtrarestore.core.stream_metadata import read_stream_metadata
 
-from .conftest import BUCKET
 
 CHECKPOINTS = b"backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = 123\nlast_lsn = 130\n"
 
