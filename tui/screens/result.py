@@ -34,10 +34,8 @@ def reach_params(plan):
 
 def backup_dir(plan) -> Path | None:
     """The prepared backup the plan's verify step reads the binlog position from."""
-    argv = next((s.argv for s in plan.steps if s.name == "verify"), [])
-    if "--backup-dir" in argv[:-1]:
-        return Path(argv[argv.index("--backup-dir") + 1])
-    return None
+    source = next((s.source for s in plan.steps if s.name == "verify"), None)
+    return Path(source) if source else None
 
 
 def verify_table(report) -> Table:

@@ -39,14 +39,10 @@ STATE_TEXT = {
 
 
 def copy_paths(step) -> tuple[Path, Path] | None:
-    """(prepared backup, datadir) of a `--copy-back`/`--move-back` step, from its own command."""
-    argv = getattr(step, "argv", None) or []
-    options = dict(arg[2:].split("=", 1) for arg in argv if arg.startswith("--") and "=" in arg)
-    if not any(arg in ("--copy-back", "--move-back") for arg in argv):
+    """(prepared backup, datadir) of a copy-back step, from the step's own fields."""
+    if getattr(step, "name", None) != "copy-back" or not (step.source and step.target):
         return None
-    if "target-dir" not in options or "datadir" not in options:
-        return None
-    return Path(options["target-dir"]), Path(options["datadir"])
+    return Path(step.source), Path(step.target)
 
 
 def parse_progress(payload: str) -> tuple[int, int | None, float | None] | None:
