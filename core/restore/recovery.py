@@ -22,8 +22,8 @@ def _finish(runner: Runner, steps: list[Step], mode: str, success: str) -> None:
     except StepFailedError:
         runner.journal.append({"event": "outcome", "outcome": "failed" if mode == "restore" else "rollback-failed"})
         raise
-    runner.journal.append({"event": "outcome", "outcome": success})
     note_downtime(runner)
+    runner.journal.append({"event": "outcome", "outcome": success})
 
 
 def note_downtime(runner: Runner) -> None:

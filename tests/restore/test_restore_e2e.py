@@ -218,7 +218,8 @@ def test_plan_is_a_dry_run(story):
     assert "not confirmed; nothing was touched" in unconfirmed.stderr
     result = _cli("plan", *_args(story, story.inc), "--extract-jobs", "1")
     assert "[ok] server datadir" in result.stdout and "DESTRUCTIVE" in result.stdout
-    assert "--prepare --target-dir=" in result.stdout and "--incremental-dir=" in result.stdout
+    assert "--prepare --use-memory=" in result.stdout and "--incremental-dir=" in result.stdout  # sized from MemAvailable
+    assert "swap by rename" in result.stdout and "production down (stop → answering): steps" in result.stdout
     assert "xtrarestore-step extract --jobs 1 --no-sync --into" in result.stdout
     assert "-m xtrarestore." not in result.stdout  # internal steps name the stable entry point, not modules
     refused = _cli("plan", *_args(story, story.inc), "--extract-jobs", "0", check=2)
