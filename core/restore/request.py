@@ -21,7 +21,7 @@ from ..inventory.model import RestorePoint
 from ..inventory.scan import scan
 from . import preflight
 from .memory import available_memory, prepare_memory
-from .placement import placement_blockers
+from .placement import estimated_size, placement_blockers
 from .plan import Plan, Target, build_plan
 from .tools import Tool, detect_tool
 
@@ -99,7 +99,7 @@ def plan_restore(request: RestoreRequest, *, production: bool = True) -> Planned
     plan = build_plan(point, target, tool=tool, workdir=request.workdir, key_file=request.key_file,
                       extract_jobs=request.extract_jobs, restore_id=request.restore_id,
                       swap_blockers=placement_blockers(target, engine_files),
-                      prepare_memory=_prepare_memory(request.prepare_memory))
+                      prepare_memory=_prepare_memory(request.prepare_memory, point.members))
     if production:
         checks += preflight.unfinished_checks(request.state_dir or default_state_dir(), target.datadir)
         checks += preflight.service_checks(target)
@@ -111,8 +111,8 @@ def plan_restore(request: RestoreRequest, *, production: bool = True) -> Planned
     return PlannedRestore(plan, checks, point, tool)
 
 
-def _prepare_memory(asked: int | None) -> int | None:
-    """What the operator asked for, else a share of the memory free now (see `memory`)."""
+def _prepare_memory(asked: int | None, members) -> int | None:
+    """What the operator asked for, else a share of the memory free now, no more than the data (see `memory`)."""
     if asked is None:
-        return prepare_memory(available_memory())
+        return prepare_memory(available_memory(), sum(estimated_size(m) for m in members))
     return asked or None

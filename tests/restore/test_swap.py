@@ -138,6 +138,8 @@ def test_prepare_memory_is_a_capped_share_of_what_is_available():
     assert prepare_memory(8 << 30) == 2 << 30
     assert prepare_memory(1 << 40) == 16 << 30
     assert prepare_memory(512 << 20) is None and prepare_memory(None) is None
+    assert prepare_memory(8 << 30, data=700 << 20) == 700 << 20  # no bigger than the backups
+    assert prepare_memory(8 << 30, data=10 << 20) is None  # the tool's default is plenty
     assert memory_option(2 << 30) == "--use-memory=2G" and memory_option(1536 << 20) == "--use-memory=1536M"
     assert parse_size("4G") == 4 << 30 and parse_size("0") == 0
     with pytest.raises(ValueError, match="give a size"):

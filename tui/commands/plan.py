@@ -52,7 +52,7 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"streams extracted side by side (default {DEFAULT_JOBS}; 1 for a single spinning disk)")
     parser.add_argument("--use-memory", type=_size, metavar="SIZE",
                         help="memory for --prepare, e.g. 4G (default: a quarter of the memory available, "
-                             "at most 16G; 0 for the backup tool's own default)")
+                             "at most 16G and the backups' size; 0 for the backup tool's own default)")
     parser.add_argument("--move-back", action="store_true",
                         help="move (not copy) the prepared files into the datadir when space is short")
     parser.add_argument("--stop-timeout", type=float, default=300.0, help="seconds to wait for the stop")
