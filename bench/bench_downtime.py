@@ -3,7 +3,7 @@
 Builds a real sandbox "production" server and two incremental chains of it: a
 small one (the nearly empty server: a full and one incremental) and a big one
 (--full-mb of rows, then --incrementals × --inc-mb more, each backup taken
-while a writer keeps updating rows, so every backup carries redo to apply). Each chain is
+while a writer updates rows at about 2 MB/s, so every backup carries redo to apply). Each chain is
 restored over the running server the way `xtrarestore restore` does it
 (`plan_restore` with the workspace beside the datadir, the runner, the
 journal), --repeat times, alternating small and big. From each journal:
@@ -55,13 +55,14 @@ def writing(server: SandboxServer, on: bool):
 
     def writer() -> None:
         with server.connect(database="bulk") as conn, conn.cursor() as cur:
-            top = cur.execute("SELECT MAX(id) FROM filler") and cur.fetchone()[0]
+            cur.execute("SELECT MAX(id) FROM filler")
+            top = cur.fetchone()[0]
             start = 1
-            while not done.is_set():
+            while not done.wait(0.05):  # about 2 MB/s: the backup's redo copy keeps up
                 cur.execute("UPDATE filler SET payload = RANDOM_BYTES(1024) WHERE id BETWEEN %s AND %s",
-                            (start, start + 999))
+                            (start, start + 99))
                 conn.commit()
-                start = start + 1000 if start + 1000 < top else 1
+                start = start + 100 if start + 100 < top else 1
 
     thread = threading.Thread(target=writer, daemon=True) if on else None
     if thread:

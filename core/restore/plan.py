@@ -132,7 +132,7 @@ class Plan:
     def swap_lines(self) -> list[str]:
         """How the swap happens and which steps production is down for (shared by the CLI and the console)."""
         if self.swap == RENAME:
-            out = ["  swap by rename: extract, prepare, chown and sync happen beside the datadir while it runs"]
+            out = ["  swap by rename: prepared, chowned and synced beside the datadir while it runs"]
         else:
             out = [f"  swap by copy-back (fallback: {self.swap_reason or 'plan made before renames'})"]
         down = self.downtime_steps
