@@ -216,14 +216,18 @@ def test_plan_is_a_dry_run(story):
     before = _siblings(story.server, "before-restore")
     unconfirmed = _cli("restore", *_args(story, story.inc), check=1)  # no --yes, nobody types 'restore'
     assert "not confirmed; nothing was touched" in unconfirmed.stderr
-    result = _cli("plan", *_args(story, story.inc), "--extract-jobs", "1")
+    result = _cli("plan", *_args(story, story.inc), "--extract-jobs", "1", "--use-memory", "1G")
     assert "[ok] server datadir" in result.stdout and "DESTRUCTIVE" in result.stdout
-    assert "--prepare --use-memory=" in result.stdout and "--incremental-dir=" in result.stdout  # sized from MemAvailable
+    assert "--prepare --use-memory=1G --target-dir=" in result.stdout and "--incremental-dir=" in result.stdout
+    tiny = _cli("plan", *_args(story, story.inc)).stdout  # a chain this small: the tool's own default is plenty
+    assert "--prepare --target-dir=" in tiny and "--use-memory" not in tiny
     assert "swap by rename" in result.stdout and "production down (stop → answering): steps" in result.stdout
     assert "xtrarestore-step extract --jobs 1 --no-sync --into" in result.stdout
     assert "-m xtrarestore." not in result.stdout  # internal steps name the stable entry point, not modules
     refused = _cli("plan", *_args(story, story.inc), "--extract-jobs", "0", check=2)
     assert "--extract-jobs 0: give 1 or more" in refused.stderr
+    bad = _cli("plan", *_args(story, story.inc), "--use-memory", "lots", check=2)
+    assert "give a size like 2G" in bad.stderr and "Traceback" not in bad.stderr
     assert _siblings(story.server, "before-restore") == before and story.server.ping()
 
 

@@ -146,9 +146,10 @@ async def wait_for(pilot, condition, timeout: float = 120.0, step: float = 0.1) 
 SNAPSHOT_WORKDIR = Path("/var/lib/mysql.restore-20261117T120000Z-demo")  # beside the datadir: swap by rename
 
 
-def fixed_plan(point, socket: Path | None = None):
-    """A real `build_plan` of *point* with fixed paths, tool and ids (nothing is run)."""
-    from xtrarestore.core.restore.placement import RENAME, Placement
+def fixed_plan(point, socket: Path | None = None, *, copy_back: bool = False):
+    """A real `build_plan` of *point* with fixed paths, tool and ids (nothing is run);
+    swapped by rename, or by copy-back (*copy_back*: the workspace on another file system)."""
+    from xtrarestore.core.restore.placement import COPY_BACK, RENAME, Placement
     from xtrarestore.core.restore.plan import Target, build_plan
     from xtrarestore.core.restore.service import ServiceControl
     from xtrarestore.core.restore.tools import MARIADB, Tool
@@ -160,7 +161,9 @@ def fixed_plan(point, socket: Path | None = None):
         error_log=Path("/var/log/mysql/error.log"),
     )
     tool = Tool(MARIADB, Path("/usr/bin/mariabackup"), "10.11", Path("/usr/bin/mbstream"))
-    return build_plan(point, target, tool=tool, placement=Placement(SNAPSHOT_WORKDIR, RENAME),
+    placement = (Placement(Path("/var/tmp/xtrarestore/20261117T120000Z-demo"), COPY_BACK, "--workdir elsewhere")
+                 if copy_back else Placement(SNAPSHOT_WORKDIR, RENAME))
+    return build_plan(point, target, tool=tool, placement=placement,
                       restore_id="20261117T120000Z-demo", now=NOW, stepper="xtrarestore-step", native=True,
                       prepare_memory=2 << 30)
 
