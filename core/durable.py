@@ -25,3 +25,12 @@ def sync_tree(path: Path) -> None:
         syncfs(fd)
     finally:
         os.close(fd)
+
+
+def sync_directory(path: Path) -> None:
+    """fsync the directory *path* itself: its entries (a rename into or out of it) reach the disk."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -71,6 +71,25 @@ class DrillReport:
         """Time the restore itself took: every step that a real recovery would also run."""
         return sum(s.seconds for s in self.steps if s.in_rto)
 
+    def _split(self) -> tuple[list[StepResult], list[StepResult], list[StepResult]]:
+        """RTO steps before the stop, from the stop until the server answered (its start), and after."""
+        timed = [s for s in self.steps if s.in_rto]
+        names = [s.name for s in timed]
+        if "stop" not in names or "start" not in names:
+            return timed, [], []
+        first, last = names.index("stop"), names.index("start") + 1
+        return timed[:first], timed[first:last], timed[last:]
+
+    @property
+    def before_stop_seconds(self) -> float:
+        """What a real recovery does while production still runs: find, extract, prepare, chown, sync."""
+        return sum(s.seconds for s in self._split()[0])
+
+    @property
+    def downtime_seconds(self) -> float:
+        """Production down: from the stop until the restored server answers."""
+        return sum(s.seconds for s in self._split()[1])
+
     @property
     def total_seconds(self) -> float:
         return sum(s.seconds for s in self.steps)
@@ -83,6 +102,8 @@ class DrillReport:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["rto_seconds"] = round(self.rto_seconds, 3)
+        data["before_stop_seconds"] = round(self.before_stop_seconds, 3)
+        data["downtime_seconds"] = round(self.downtime_seconds, 3)
         data["total_seconds"] = round(self.total_seconds, 3)
         for step, raw in zip(self.steps, data["steps"]):
             raw["seconds"] = round(step.seconds, 3)
@@ -92,7 +113,8 @@ class DrillReport:
 
     @classmethod
     def from_dict(cls, data: dict) -> DrillReport:
-        data = {k: v for k, v in data.items() if k not in ("rto_seconds", "total_seconds")}
+        derived_totals = ("rto_seconds", "total_seconds", "before_stop_seconds", "downtime_seconds")
+        data = {k: v for k, v in data.items() if k not in derived_totals}
         derived = ("share", "share_of_total")
         data["steps"] = [StepResult(**{k: v for k, v in s.items() if k not in derived}) for s in data.get("steps", [])]
         data["tables"] = [TableResult(**t) for t in data.get("tables", [])]
@@ -164,6 +186,10 @@ def render_markdown(report: DrillReport) -> str:
         f"- Started {report.started}, finished {report.finished or '-'} on `{report.host}`",
         f"- RTO (restore steps): **{_duration(report.rto_seconds)}**;"
         f" drill total with sandbox set-up and clean-up: {_duration(report.total_seconds)}",
+        f"- RTO split: before the stop {_duration(report.before_stop_seconds)} (production still answering);"
+        f" downtime (stop → answering) **{_duration(report.downtime_seconds)}**;"
+        f" after: {_duration(report.rto_seconds - report.before_stop_seconds - report.downtime_seconds)}"
+        " (verification)",
     ]
     if report.tool:
         lines.append(f"- Tool: {report.tool}; sandbox server: {report.server.get('version', '-')}")

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import XtraRestoreError
+from .downtime import Downtime, measure
 from .plan import SWAP, WORKSPACE, Plan
 
 PENDING, RUNNING, OK, FAILED = "pending", "running", "ok", "failed"
@@ -127,9 +128,11 @@ class RestoreState:
     rollback: list[StepState] = field(default_factory=list)
     extra: list[StepState] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    downtime: Downtime | None = None
 
     def status_of(self, name: str) -> str:
-        return next(s.status for s in self.steps if s.name == name)
+        """A step's status; a step this plan does not have (copy-back in a rename swap) never ran."""
+        return next((s.status for s in self.steps if s.name == name), PENDING)
 
     @property
     def finished(self) -> bool:
@@ -158,12 +161,13 @@ class RestoreState:
         """Was the extracted copy, still needed, made before the machine last restarted?"""
         now = boot_id()
         made = [s.boot for s in self.steps if s.phase == WORKSPACE and s.status == OK]
-        return self.status_of("copy-back") != OK and any(b and now and b != now for b in made)
+        return self.status_of(self.plan.settled_by) != OK and any(b and now and b != now for b in made)
 
     def needs_fresh_copy(self) -> bool:
         """An unfinished extract/prepare, an unfinished move-back (which empties the prepared copy),
         or a copy made before a reboot (its files may never have reached the disk)."""
-        moving = self.plan.step("copy-back").destructive and self.status_of("copy-back") in (RUNNING, FAILED)
+        moving = (any(s.name == "copy-back" and s.destructive for s in self.plan.steps)
+                  and self.status_of("copy-back") in (RUNNING, FAILED))
         return moving or not self.workspace_complete() or self.copy_from_earlier_boot()
 
     def describe(self, *, running: bool = False) -> list[str]:
@@ -185,6 +189,8 @@ class RestoreState:
             for s in extra:
                 out.append(f"      {label} {s.status:<8} {s.title}" + (f" — {s.error}" if s.error else ""))
         out += [f"  note: {n}" for n in self.notes]
+        if self.downtime is not None:
+            out.append(self.downtime.line())
         if running:
             out.append("A restore is running now (it holds the host lock); run status again to follow it.")
             return out
@@ -269,6 +275,7 @@ def summarize(records: list[dict]) -> RestoreState:
             state.outcome = record["outcome"]
     state.rollback = list(rollback.values())
     state.extra = list(extra.values())
+    state.downtime = measure(records)
     return state
 
 

@@ -24,11 +24,12 @@ from pathlib import Path
 from ..errors import ToolNotFoundError
 from .entry import step_program
 from .legacy import upgrade_plan_record
+from .placement import COPY_BACK, RENAME, Placement, estimated_size, place_workspace
 from .service import ServiceControl
 from .tools import PERCONA, Tool
 
 WORKSPACE = "workspace"  # extraction and prepare: our own copy, safe to discard
-SWAP = "swap"            # stop, move aside, copy back, chown, start: touches the live server
+SWAP = "swap"            # stop, move aside, swap in (or copy back, chown), start: touches the live server
 VERIFY = "verify"        # read-only checks on the restored server
 
 
@@ -101,6 +102,12 @@ class Plan:
     start_timeout: float = 300.0
     stepper: str = field(default_factory=step_program)
     """The `xtrarestore-step` program every internal step runs."""
+    swap: str = COPY_BACK
+    """How the prepared copy becomes the datadir: renamed into place, or copied back (journals before renames)."""
+    swap_reason: str = ""
+    """Why this plan copies back instead of renaming."""
+    record: Path | None = None
+    """Where the backup's own files (what copy-back leaves out) are kept when the copy is renamed into place."""
 
     @property
     def extracted(self) -> Path:
@@ -108,6 +115,32 @@ class Plan:
 
     def step(self, name: str) -> Step:
         return next(s for s in self.steps if s.name == name)
+
+    @property
+    def downtime_steps(self) -> list[Step]:
+        """The steps production is down for: from the stop until the restored server answers."""
+        names = [s.name for s in self.steps]
+        if "stop" not in names or "start" not in names:
+            return []
+        return self.steps[names.index("stop"): names.index("start") + 1]
+
+    @property
+    def settled_by(self) -> str:
+        """The step after which the prepared copy no longer needs to survive a reboot (it is synced or spent)."""
+        return "chown" if self.swap == RENAME else "copy-back"
+
+    def swap_lines(self) -> list[str]:
+        """How the swap happens and which steps production is down for (shared by the CLI and the console)."""
+        if self.swap == RENAME:
+            out = ["  swap by rename: prepared, chowned and synced beside the datadir while it runs"]
+        else:
+            out = [f"  swap by copy-back (fallback: {self.swap_reason or 'plan made before renames'})"]
+        down = self.downtime_steps
+        if down:
+            first = self.steps.index(down[0]) + 1
+            span = f"steps {first}-{first + len(down) - 1}: {', '.join(s.name for s in down)}"
+            out.append(f"  production down (stop → answering): {span}")
+        return out
 
     def with_service(self, control: ServiceControl) -> Plan:
         """This plan with other stop/start commands (e.g. a fixed start command for a rollback)."""
@@ -119,7 +152,7 @@ class Plan:
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        for key in ("workdir", "datadir", "aside", "defaults_file", "error_log"):
+        for key in ("workdir", "datadir", "aside", "defaults_file", "error_log", "record"):
             data[key] = None if data[key] is None else str(data[key])
         return data
 
@@ -127,7 +160,7 @@ class Plan:
     def from_dict(cls, data: dict) -> Plan:
         data = upgrade_plan_record(data)
         data["steps"] = [Step(**s) for s in data["steps"]]
-        for key in ("workdir", "datadir", "aside", "defaults_file", "error_log"):
+        for key in ("workdir", "datadir", "aside", "defaults_file", "error_log", "record"):
             data[key] = None if data.get(key) is None else Path(data[key])
         return cls(**data)
 
@@ -137,6 +170,7 @@ class Plan:
             f"restore {self.restore_id}: day {self.day}, up to {self.upto} ({len(self.members)} backups, {self.tool})",
             f"  workspace {self.workdir}   datadir {self.datadir}",
             f"  the current datadir will be kept as {self.aside}",
+            *self.swap_lines(),
         ]
         for number, step in enumerate(self.steps, 1):
             flags = [flag for flag, on in (("DESTRUCTIVE", step.destructive), ("as root", step.privileged)) if on]
@@ -258,10 +292,22 @@ def build_plan(
     native: bool | None = None,
     extract_jobs: int | None = None,
     stepper: str | None = None,
+    swap_blockers: Sequence[str] = (),
+    placement: Placement | None = None,
+    prepare_memory: int | None = None,
 ) -> Plan:
-    """Turn a restore point (full + incrementals) and a target into the ordered steps."""
+    """Turn a restore point (full + incrementals) and a target into the ordered steps.
+
+    The workspace goes beside the datadir when it can (see `placement`), and
+    the swap is then renames; *swap_blockers* are reasons it cannot. An
+    explicit *placement* overrides that choice.
+    """
     restore_id = restore_id or new_restore_id(now)
-    workdir = workdir or default_workdir(restore_id)
+    if placement is None:
+        placement = place_workspace(target.datadir, restore_id, workdir=workdir,
+                                    fallback=default_workdir(restore_id),
+                                    need=sum(estimated_size(m) for m in point.members), blockers=swap_blockers)
+    workdir = placement.workdir
     native = True if native is None else native
     stepper = stepper or step_program()
     members: Sequence = point.members
@@ -273,7 +319,7 @@ def build_plan(
 
     steps = extract_steps(members, dirs, tool=tool, key_file=key_file, native=native, jobs=extract_jobs,
                           stepper=stepper)
-    for number, argv in enumerate(tool.prepare_commands(full, incrementals)):
+    for number, argv in enumerate(tool.prepare_commands(full, incrementals, memory=prepare_memory)):
         if number == 0:
             steps.append(Step(f"prepare:{members[0].name}", f"Prepare the full backup {members[0].name}", argv))
         else:
@@ -290,31 +336,38 @@ def build_plan(
     stop, start = service_steps(target.service, stepper=stepper, reach=reach, datadir=datadir,
                                 stop_timeout=target.stop_timeout, start_timeout=target.start_timeout,
                                 error_log=target.error_log)
-    steps += [
-        stop,
-        Step("move-aside", f"Move the live datadir aside to {aside.name}",
-             [stepper, "rename", str(datadir), str(aside)], phase=SWAP, destructive=True, privileged=True,
-             undo=f"rename {aside} back to {datadir}", source=str(datadir), target=str(aside)),
-        Step("create-datadir", f"Create an empty {datadir} with the old owner and mode",
-             [stepper, "create-datadir", str(datadir), "--like", str(aside)], phase=SWAP, privileged=True,
-             undo="part of the move-aside undo", target=str(datadir)),
-        Step("copy-back", ("Move" if target.move_back else "Copy") + f" the prepared files into {datadir}",
-             tool.copy_back_command(full, datadir, move=target.move_back, server_config=target.server_config),
-             phase=SWAP, destructive=target.move_back, privileged=True,
-             undo="set the restored datadir aside and rename the old one back (rollback)",
-             source=str(full), target=str(datadir)),
-        Step("chown", f"Give {datadir} its old owner (dirs 750); sync it to disk",
-             [stepper, "chown", str(datadir), "--like", str(aside)], phase=SWAP, privileged=True,
-             target=str(datadir)),
-        start,
-    ]
+    move_aside = Step("move-aside", f"Move the live datadir aside to {aside.name}",
+                      [stepper, "rename", str(datadir), str(aside)], phase=SWAP, destructive=True, privileged=True,
+                      undo=f"rename {aside} back to {datadir}", source=str(datadir), target=str(aside))
+    record = workdir / "backup-record" if placement.swap == RENAME else None
+    if record is not None:
+        steps += rename_swap_steps(full, datadir, record, stop=stop, move_aside=move_aside, start=start,
+                                   stepper=stepper)
+    else:
+        steps += [
+            stop,
+            move_aside,
+            Step("create-datadir", f"Create an empty {datadir} with the old owner and mode",
+                 [stepper, "create-datadir", str(datadir), "--like", str(aside)], phase=SWAP, privileged=True,
+                 undo="part of the move-aside undo", target=str(datadir)),
+            Step("copy-back", ("Move" if target.move_back else "Copy") + f" the prepared files into {datadir}",
+                 tool.copy_back_command(full, datadir, move=target.move_back, server_config=target.server_config),
+                 phase=SWAP, destructive=target.move_back, privileged=True,
+                 undo="set the restored datadir aside and rename the old one back (rollback)",
+                 source=str(full), target=str(datadir)),
+            Step("chown", f"Give {datadir} its old owner and mode (dirs below 750); sync it to disk",
+                 [stepper, "chown", str(datadir), "--like", str(aside)], phase=SWAP, privileged=True,
+                 target=str(datadir)),
+            start,
+        ]
     verify = [stepper, "verify", *reach]
     if target.defaults_file:
         verify += ["--defaults-file", str(target.defaults_file)]
-    verify += ["--backup-dir", str(dirs[-1]), "--sample", str(target.verify_sample),
+    binlog_from = record if record is not None else dirs[-1]  # where xtrabackup_binlog_info is after the swap
+    verify += ["--backup-dir", str(binlog_from), "--sample", str(target.verify_sample),
                "--json", str(workdir / "verify.json")]
     steps.append(Step("verify", "Verify the restored server (schemas, row counts, CHECK TABLE)", verify,
-                      phase=VERIFY, source=str(dirs[-1])))
+                      phase=VERIFY, source=str(binlog_from)))
     return Plan(
         restore_id=restore_id,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -333,4 +386,26 @@ def build_plan(
         stop_timeout=target.stop_timeout,
         start_timeout=target.start_timeout,
         stepper=stepper,
+        swap=placement.swap,
+        swap_reason=placement.reason,
+        record=record,
     )
+
+
+def rename_swap_steps(full: Path, datadir: Path, record: Path, *, stop: Step, move_aside: Step, start: Step,
+                      stepper: str) -> list[Step]:
+    """Before the stop: set the backup's own files aside, give the copy the datadir's owner, sync it.
+    Then the downtime is renames only: stop, move the live datadir aside, rename the copy into place, start."""
+    return [
+        Step("keep-record", f"Move what copy-back leaves out (xtrabackup_*, backup-my.cnf…) to {record.name}",
+             [stepper, "keep-record", str(full), "--into", str(record)], source=str(full), target=str(record)),
+        Step("chown", f"Give the prepared copy {datadir.name}'s owner and mode (dirs below 750); sync it to disk",
+             [stepper, "chown", str(full), "--like", str(datadir)], privileged=True, target=str(full)),
+        stop,
+        move_aside,
+        Step("swap-in", f"Rename the prepared copy into place as {datadir}",
+             [stepper, "rename", str(full), str(datadir)], phase=SWAP, privileged=True,
+             undo="rollback: keep it as .failed-restore-<stamp>, rename the old datadir back",
+             source=str(full), target=str(datadir)),
+        start,
+    ]

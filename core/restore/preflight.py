@@ -19,12 +19,11 @@ from pathlib import Path
 import pymysql
 
 from ..errors import PreconditionError, XtraRestoreError
+from .placement import RENAME, estimated_size
 from .plan import Plan, Target
 from .tools import Tool
 from .verify import params_from
 
-# A compressed stream's content is larger than the stream; without its true size we assume this ratio.
-COMPRESSED_RATIO = 4
 TEMPORARY_ROOTS = (Path("/tmp"), Path("/dev/shm"), Path("/run"))
 
 
@@ -41,22 +40,19 @@ def _existing(path: Path) -> Path:
     return path
 
 
-def estimated_size(member) -> int:
-    size = int(getattr(member, "size", 0) or 0)
-    return size * COMPRESSED_RATIO if getattr(member, "compression", None) else size
-
-
 def _gib(n: int) -> str:
     return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
 
 
 def space_checks(plan: Plan, members, *, move_back: bool = False) -> list[Check]:
-    """Free space for the extracted copy (workspace) and for the copy-back (datadir's filesystem)."""
+    """Free space for the extracted copy (workspace) and for the copy-back (datadir's filesystem, none when renamed)."""
     extracted = sum(estimated_size(m) for m in members)
     needs: dict[int, tuple[Path, int, list[str]]] = {}
     work = _existing(plan.workdir)
     parent = _existing(plan.datadir.parent)
-    for path, amount, why in ((work, extracted, "extraction"), (parent, 0 if move_back else extracted, "copy-back")):
+    renamed = plan.swap == RENAME  # the prepared copy itself becomes the datadir: no second copy
+    swap = (parent, 0, "swap by rename") if renamed else (parent, 0 if move_back else extracted, "copy-back")
+    for path, amount, why in ((work, extracted, "extraction"), swap):
         dev = os.stat(path).st_dev
         old_path, old_amount, whys = needs.get(dev, (path, 0, []))
         needs[dev] = (old_path, old_amount + amount, [*whys, why])

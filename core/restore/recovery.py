@@ -22,7 +22,18 @@ def _finish(runner: Runner, steps: list[Step], mode: str, success: str) -> None:
     except StepFailedError:
         runner.journal.append({"event": "outcome", "outcome": "failed" if mode == "restore" else "rollback-failed"})
         raise
+    note_downtime(runner)
     runner.journal.append({"event": "outcome", "outcome": success})
+
+
+def note_downtime(runner: Runner) -> None:
+    """Journal the measured downtime (stop → answering) as a record of its own."""
+    from .downtime import downtime_record
+    from .journal import read_records
+
+    record = downtime_record(read_records(runner.journal.paths[-1]))
+    if record is not None:
+        runner.journal.append(record)
 
 
 def start(plan: Plan, runner: Runner) -> None:
@@ -45,7 +56,8 @@ def resume_steps(state: RestoreState) -> list[Step]:
         todo = [s for s in plan.steps if s.phase == WORKSPACE or state.status_of(s.name) != OK]
     else:
         todo = [s for s in plan.steps if state.status_of(s.name) != OK]
-    swap_left = {s.name for s in todo} & {"move-aside", "create-datadir", "copy-back", "chown"}
+    swap_left = {s.name for s in todo if s.phase == SWAP} & {"move-aside", "create-datadir", "copy-back", "chown",
+                                                             "swap-in"}
     if swap_left and plan.step("stop") not in todo:
         first_swap = next(i for i, s in enumerate(todo) if s.phase == SWAP)
         todo.insert(first_swap, plan.step("stop"))

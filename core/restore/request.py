@@ -20,6 +20,8 @@ from ..inventory.chains import find_restore_point
 from ..inventory.model import RestorePoint
 from ..inventory.scan import scan
 from . import preflight
+from .memory import available_memory, prepare_memory
+from .placement import estimated_size, placement_blockers
 from .plan import Plan, Target, build_plan
 from .tools import Tool, detect_tool
 
@@ -37,6 +39,8 @@ class RestoreRequest:
     state_dir: Path | None = None
     extract_jobs: int | None = None
     restore_id: str | None = None
+    prepare_memory: int | None = None
+    """Bytes for `--prepare --use-memory`: None sizes it from the host's free memory, 0 leaves the tool's default."""
 
 
 @dataclass
@@ -91,8 +95,11 @@ def plan_restore(request: RestoreRequest, *, production: bool = True) -> Planned
         checks, error_log = preflight.server_checks(target)
         if target.error_log is None and error_log is not None:
             target.error_log = error_log
+    engine_files = next((c for c in checks if c.name == "engine files in the datadir"), None)
     plan = build_plan(point, target, tool=tool, workdir=request.workdir, key_file=request.key_file,
-                      extract_jobs=request.extract_jobs, restore_id=request.restore_id)
+                      extract_jobs=request.extract_jobs, restore_id=request.restore_id,
+                      swap_blockers=placement_blockers(target, engine_files),
+                      prepare_memory=_prepare_memory(request.prepare_memory, point.members))
     if production:
         checks += preflight.unfinished_checks(request.state_dir or default_state_dir(), target.datadir)
         checks += preflight.service_checks(target)
@@ -102,3 +109,10 @@ def plan_restore(request: RestoreRequest, *, production: bool = True) -> Planned
         checks += preflight.datadir_checks(plan)
     checks += preflight.space_checks(plan, point.members, move_back=target.move_back)
     return PlannedRestore(plan, checks, point, tool)
+
+
+def _prepare_memory(asked: int | None, members) -> int | None:
+    """What the operator asked for, else a share of the memory free now, no more than the data (see `memory`)."""
+    if asked is None:
+        return prepare_memory(available_memory(), sum(estimated_size(m) for m in members))
+    return asked or None

@@ -37,6 +37,10 @@ def rename(src: Path, dst: Path) -> None:
     if os.stat(src.parent).st_dev != os.stat(src).st_dev:
         raise StepFailedError(f"{src}: is a mount point; it cannot be renamed aside on the same filesystem")
     os.rename(src, dst)
+    from ..durable import sync_directory
+
+    for parent in {src.parent, dst.parent}:
+        sync_directory(parent)  # the rename itself survives a power cut
     _say(f"renamed {src} -> {dst}")
 
 
@@ -55,7 +59,8 @@ def create_datadir(datadir: Path, like: Path) -> None:
 
 
 def chown_tree(datadir: Path, like: Path) -> None:
-    """Give every file under *datadir* the old datadir's owner; directories 0750, files not world-readable.
+    """Give every file under *datadir* the owner of *like* (the datadir it replaces) and *datadir* its mode;
+    directories below 0750, files not world-readable.
 
     Then flush the file system: copy-back does not, and the server must not
     start on a datadir that a power cut could still take back.
@@ -65,7 +70,7 @@ def chown_tree(datadir: Path, like: Path) -> None:
     count = 0
     for root, dirs, files in os.walk(datadir):
         os.chown(root, uid, gid, follow_symlinks=False)
-        os.chmod(root, 0o750)
+        os.chmod(root, stat.S_IMODE(info.st_mode) if Path(root) == datadir else 0o750)
         for name in files:
             path = os.path.join(root, name)
             os.chown(path, uid, gid, follow_symlinks=False)

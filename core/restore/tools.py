@@ -45,9 +45,10 @@ class Tool:
         name = "mariabackup" if self.flavour == MARIADB else "xtrabackup"
         return f"{name} {self.version}".strip()
 
-    def prepare_commands(self, full: Path, incrementals: Sequence[Path]) -> list[list[str]]:
-        """`--prepare` of the full, then one command per incremental, in order."""
-        return prepare_sequence(self.flavour, str(self.path), full, incrementals)
+    def prepare_commands(self, full: Path, incrementals: Sequence[Path], *,
+                         memory: int | None = None) -> list[list[str]]:
+        """`--prepare` of the full, then one command per incremental, in order (with *memory* bytes)."""
+        return prepare_sequence(self.flavour, str(self.path), full, incrementals, memory=memory)
 
     def copy_back_command(self, full: Path, datadir: Path, *, move: bool = False,
                           server_config: Path | None = None) -> list[str]:
@@ -63,13 +64,17 @@ class Tool:
         return argv
 
 
-def prepare_sequence(flavour: str, program: str, full: Path, incrementals: Sequence[Path]) -> list[list[str]]:
+def prepare_sequence(flavour: str, program: str, full: Path, incrementals: Sequence[Path], *,
+                     memory: int | None = None) -> list[list[str]]:
     """The prepare command lines for *flavour*.
 
     Percona: `--apply-log-only` on the full and all incrementals but the last
     (a full alone is prepared without it). MariaDB: never `--apply-log-only`.
+    Both take `--use-memory` (the buffer pool the redo is applied in).
     """
-    base = [program, "--prepare", f"--target-dir={full}"]
+    from .memory import memory_option
+
+    base = [program, "--prepare", *([memory_option(memory)] if memory else []), f"--target-dir={full}"]
     steps = [[*base]] + [[*base, f"--incremental-dir={inc}"] for inc in incrementals]
     if flavour == PERCONA:
         for argv in steps[:-1]:

@@ -120,6 +120,9 @@ def test_drill_of_a_compressed_chain_restores_the_rows_written(demo, workroot):
     assert all(t.check == "OK" for t in result.tables)
     assert [m["name"] for m in result.restore_point["members"]] == [b.name for b in chain]
     assert result.rto_seconds > 0 and {s.status for s in result.steps} == {"done"}
+    names = [s.name for s in result.steps]
+    assert "swap-in" in names and "copy-back" not in names  # the drill swaps by rename, like a restore
+    assert 0 < result.downtime_seconds < result.rto_seconds and result.before_stop_seconds > 0
     assert list(workroot.iterdir()) == [] and servers_under(workroot) == []
 
 
@@ -272,20 +275,24 @@ def test_demo_command_reuses_the_demo_without_console(demo, capsys):
 def test_report_round_trip_and_markdown_without_a_server(tmp_path):
     step = reports.StepResult("extract:x", "Extract x", "done", 3.0)
     overhead = reports.StepResult("drill:cleanup", "Clean up", "done", 1.0, in_rto=False)
+    down = [reports.StepResult(name, name, "done", 0.0) for name in ("stop", "move-aside", "swap-in", "start")]
     report = reports.DrillReport(
         id="20260101T000000Z-abcd", status=reports.SUCCESS, started="2026-01-01T00:00:00+00:00",
-        steps=[step, reports.StepResult("verify", "Verify", "done", 1.0), overhead],
+        steps=[step, *down, reports.StepResult("verify", "Verify", "done", 1.0), overhead],
         tables=[reports.TableResult("playground", "equipment", 2, "InnoDB", "OK")],
         binlog={"file": "mysql-bin.000003", "position": 1234, "gtid": "0-1-42"},
     )
     assert report.rto_seconds == 4.0 and report.total_seconds == 5.0
     assert report.share(step) == 0.75 and report.share(overhead) == 0.0
+    down[0].seconds, down[-1].seconds = 0.5, 1.5
+    assert (report.before_stop_seconds, report.downtime_seconds, report.rto_seconds) == (3.0, 2.0, 6.0)
     json_path, md_path = reports.save(report, tmp_path)
     again = reports.load(json_path)
     assert again.to_dict() == report.to_dict()
     markdown = md_path.read_text()
     assert "`mysql-bin.000003:1234`, GTID 0-1-42" in markdown
-    assert "| Extract x | done | 3.0s | 75% |" in markdown and "| playground.equipment | InnoDB | 2 | OK |" in markdown
+    assert "before the stop 3.0s (production still answering); downtime (stop → answering) **2.0s**" in markdown
+    assert "| Extract x | done | 3.0s | 50% |" in markdown and "| playground.equipment | InnoDB | 2 | OK |" in markdown
     (tmp_path / "drill-broken.json").write_text("{not json")
     assert [r.id for _, r in reports.list_reports(tmp_path)] == [report.id]
 

@@ -34,13 +34,17 @@ POINT = point_of(
 CUSTOM = ServiceControl("custom", stop_cmd="my-stop", start_cmd="my-start")
 
 
-def plan_for(tmp_path, point=POINT, tool=None, **target):
+COPY_BACK_REASON = "engine files live outside the datadir (copy-back places them)"
+
+
+def plan_for(tmp_path, point=POINT, tool=None, *, copy_back=False, **target):
+    """A plan whose workspace is beside the datadir (swap by rename), or a copy-back one (*copy_back*)."""
     tool = tool or Tool(MARIADB, Path("/usr/bin/mariabackup"), "10.11.19", Path("/usr/bin/mbstream"))
     datadir = tmp_path / "mysql"
     datadir.mkdir(exist_ok=True)
     return build_plan(point, Target(datadir=datadir, service=CUSTOM, socket=Path("/run/mysqld.sock"), **target),
                       tool=tool, workdir=tmp_path / "work", restore_id="r1", now=NOW, native=True,
-                      stepper="/xs")
+                      stepper="/xs", swap_blockers=(COPY_BACK_REASON,) if copy_back else ())
 
 
 def journal_with(tmp_path, plan, *events):

@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 from plan_support import CUSTOM, POINT, member, plan_for, point_of
-from xtrarestore.core.restore.plan import WORKSPACE, Plan, Target, build_plan
+from xtrarestore.core.restore.placement import placement_blockers
+from xtrarestore.core.restore.plan import SWAP, WORKSPACE, Plan, Target, build_plan
 from xtrarestore.core.restore.tools import MARIADB, PERCONA, Tool
 
 
-def test_plan_orders_the_steps_and_marks_what_destroys(tmp_path):
-    plan = plan_for(tmp_path)
+def test_copy_back_plan_orders_the_steps_and_marks_what_destroys(tmp_path):
+    plan = plan_for(tmp_path, copy_back=True)
     names = [s.name for s in plan.steps]
     assert names == [
         "extract:chain",
@@ -34,12 +35,15 @@ def test_plan_orders_the_steps_and_marks_what_destroys(tmp_path):
 
 
 def test_plan_passes_key_file_path_and_server_config(tmp_path):
-    plan = build_plan(POINT, Target(datadir=tmp_path, service=CUSTOM, host="db", port=3307,
+    datadir = tmp_path / "mysql"
+    plan = build_plan(POINT, Target(datadir=datadir, service=CUSTOM, host="db", port=3307,
                                     server_config=Path("/etc/mysql/my.cnf"), move_back=True),
                       tool=Tool(MARIADB, Path("/mb"), "10.11"), workdir=tmp_path / "w", key_file=Path("/k"),
-                      native=True, stepper="/xs")
+                      native=True, stepper="/xs", swap_blockers=placement_blockers(
+                          Target(datadir=datadir, service=CUSTOM, server_config=Path("/etc/mysql/my.cnf"))))
     assert plan.steps[0].argv[2:4] == ["--key-file", "/k"]
     copy = plan.step("copy-back")
+    assert plan.swap == "copy-back" and "--server-config /etc/mysql/my.cnf" in plan.swap_reason
     assert copy.argv[:3] == ["/mb", "--defaults-file=/etc/mysql/my.cnf", "--move-back"] and copy.destructive
     assert plan.step("stop").argv[-8:-4] == ["--host", "db", "--port", "3307"]
 

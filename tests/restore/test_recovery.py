@@ -9,7 +9,7 @@ from xtrarestore.core.restore.service import ServiceControl
 
 
 def test_killed_after_move_aside_status_resume_and_rollback(tmp_path):
-    plan = plan_for(tmp_path)
+    plan = plan_for(tmp_path, copy_back=True)
     done = ok_before(plan, "create-datadir")  # up to move-aside
     journal = journal_with(tmp_path, plan, *done, ("create-datadir", None))
     plan.datadir.rename(plan.aside)  # what the move-aside did
@@ -26,7 +26,7 @@ def test_killed_after_move_aside_status_resume_and_rollback(tmp_path):
 
 
 def test_interrupted_copy_back_sets_the_partial_copy_aside(tmp_path):
-    plan = plan_for(tmp_path)
+    plan = plan_for(tmp_path, copy_back=True)
     journal = journal_with(tmp_path, plan, *ok_before(plan, "copy-back"), ("copy-back", None))
     plan.aside.mkdir()
     state = load_state(journal.paths[0])
@@ -48,7 +48,7 @@ def test_unfinished_prepare_is_redone_from_a_fresh_extraction(tmp_path):
 
 
 def test_a_copy_made_before_a_reboot_is_made_again(tmp_path):
-    plan = plan_for(tmp_path)
+    plan = plan_for(tmp_path, copy_back=True)
     journal = Journal.for_plan(plan, tmp_path / "state")
     journal.append({"event": "plan", "plan": plan.to_dict()})
     for name, _ in ok_before(plan, "stop"):  # extracted and prepared in an earlier boot
@@ -98,7 +98,7 @@ def test_rollback_can_use_a_fixed_start_command(tmp_path):
 
 
 def test_interrupted_move_back_needs_a_fresh_copy(tmp_path):
-    plan = plan_for(tmp_path, move_back=True)
+    plan = plan_for(tmp_path, copy_back=True, move_back=True)
     journal = journal_with(tmp_path, plan, *ok_before(plan, "copy-back"), ("copy-back", None))
     plan.aside.mkdir()
     names = [s.name for s in recovery.resume_steps(load_state(journal.paths[0]))]

@@ -107,7 +107,7 @@ def _args(story, upto: Path, **over) -> list[str]:
         "--stop-timeout": "20", "--start-timeout": "20",
     }
     options.update(over)
-    return [part for key, value in options.items() for part in (key, value)]
+    return [part for key, value in options.items() if value is not None for part in (key, value)]
 
 
 def _cli(*args: str, check: int | None = 0) -> subprocess.CompletedProcess:
@@ -134,10 +134,18 @@ def _state(story):
     return load_state(find_journal(story.base / "state"))
 
 
+def _journal_text(story) -> str:
+    return find_journal(story.base / "state").read_text()
+
+
+def _journal_records(story) -> list[dict]:
+    return [json.loads(line) for line in _journal_text(story).splitlines() if line.strip()]
+
+
 def test_story_restore_to_full_then_to_incremental(story):
     server = story.server
     before = _table_files(server.datadir)
-    result = _cli("restore", *_args(story, story.full), "--yes")
+    result = _cli("restore", *_args(story, story.full, **{"--workdir": None}), "--yes")  # beside the datadir
     assert _rows(server) == ["slide"]
     assert "playground.equipment" in result.stdout and "The restore completed." in result.stdout
     [aside] = _siblings(server, "before-restore")
@@ -145,7 +153,21 @@ def test_story_restore_to_full_then_to_incremental(story):
     assert (aside / "playground" / "equipment.ibd").stat().st_size > 0
     mysql = pwd.getpwnam(server.user or "root").pw_uid
     assert all(p.stat().st_uid == mysql for p in [server.datadir, *server.datadir.rglob("*")])
-    assert all(p.stat().st_mode & 0o777 == 0o750 for p in [server.datadir, *server.datadir.rglob("*")] if p.is_dir())
+    assert server.datadir.stat().st_mode & 0o777 == aside.stat().st_mode & 0o777  # the old datadir's mode
+    assert all(p.stat().st_mode & 0o777 == 0o750 for p in server.datadir.rglob("*") if p.is_dir())
+    state = _state(story)
+    # Swapped by rename: no copy-back ran, production was down for renames only, and the backup's
+    # own files (what copy-back leaves out) are in the workspace record, not in the datadir.
+    assert state.plan.swap == "rename" and state.plan.workdir.name.startswith(f"{server.datadir.name}.restore-")
+    assert state.plan.workdir.parent == server.datadir.parent and state.plan.workdir.stat().st_mode & 0o777 == 0o700
+    assert [s.name for s in state.steps if s.status == "ok"][-6:] == [
+        "chown", "stop", "move-aside", "swap-in", "start", "verify"]
+    assert "copy-back" not in {s.name for s in state.steps} and "--copy-back" not in _journal_text(story)
+    assert "production down (stop → answering):" in result.stdout and state.downtime.seconds > 0
+    assert any(r.get("event") == "downtime" for r in _journal_records(story))
+    assert not [p.name for p in server.datadir.iterdir()
+                if p.name.startswith(("xtrabackup_", "mariadb_backup_")) or p.name == "backup-my.cnf"]
+    assert (state.plan.record / "xtrabackup_checkpoints").exists() and (state.plan.record / "backup-my.cnf").exists()
 
     time.sleep(1.1)  # the next aside gets its own second-resolution stamp
     _cli("restore", *_args(story, story.inc), "--yes")
@@ -154,7 +176,8 @@ def test_story_restore_to_full_then_to_incremental(story):
     assert state.outcome == "completed" and all(s.status == "ok" for s in state.steps)
     assert len(_siblings(server, "before-restore")) == 2
     [chown_log] = (state.plan.workdir / "logs").glob("*-chown.log")
-    assert f"{server.datadir} synced to disk" in chown_log.read_text()  # before the server was started on it
+    prepared = state.plan.step("swap-in").source
+    assert f"{prepared} synced to disk" in chown_log.read_text()  # before the stop, so before it became the datadir
     verify = json.loads((state.plan.workdir / "verify.json").read_text())
     assert {(t["schema"], t["name"], t["rows"], t["check"]) for t in verify["tables"]} >= {
         ("playground", "equipment", 2, "OK")}
@@ -193,13 +216,18 @@ def test_plan_is_a_dry_run(story):
     before = _siblings(story.server, "before-restore")
     unconfirmed = _cli("restore", *_args(story, story.inc), check=1)  # no --yes, nobody types 'restore'
     assert "not confirmed; nothing was touched" in unconfirmed.stderr
-    result = _cli("plan", *_args(story, story.inc), "--extract-jobs", "1")
+    result = _cli("plan", *_args(story, story.inc), "--extract-jobs", "1", "--use-memory", "1G")
     assert "[ok] server datadir" in result.stdout and "DESTRUCTIVE" in result.stdout
-    assert "--prepare --target-dir=" in result.stdout and "--incremental-dir=" in result.stdout
+    assert "--prepare --use-memory=1G --target-dir=" in result.stdout and "--incremental-dir=" in result.stdout
+    tiny = _cli("plan", *_args(story, story.inc)).stdout  # a chain this small: the tool's own default is plenty
+    assert "--prepare --target-dir=" in tiny and "--use-memory" not in tiny
+    assert "swap by rename" in result.stdout and "production down (stop → answering): steps" in result.stdout
     assert "xtrarestore-step extract --jobs 1 --no-sync --into" in result.stdout
     assert "-m xtrarestore." not in result.stdout  # internal steps name the stable entry point, not modules
     refused = _cli("plan", *_args(story, story.inc), "--extract-jobs", "0", check=2)
     assert "--extract-jobs 0: give 1 or more" in refused.stderr
+    bad = _cli("plan", *_args(story, story.inc), "--use-memory", "lots", check=2)
+    assert "give a size like 2G" in bad.stderr and "Traceback" not in bad.stderr
     assert _siblings(story.server, "before-restore") == before and story.server.ping()
 
 
@@ -357,3 +385,44 @@ def test_failed_prepare_discards_the_extracted_copy(story):
     assert any("discarded the extracted copy" in note for note in state.notes)
     assert not state.touched_live and server.ping() and not plan.aside.exists()
     assert "discard the extracted copy" in "\n".join(state.describe())
+
+
+@pytest.mark.parametrize("step", ["stop", "move-aside", "swap-in", "start"])
+@pytest.mark.parametrize("finish", ["--resume", "--rollback"])
+def test_kill_at_each_swap_step_loses_no_data(story, step, finish):
+    """Killed right after each step of the downtime, a resume restores the point and a rollback the old data."""
+    server = story.server
+    time.sleep(1.1)
+    _cli("restore", *_args(story, story.full), "--yes")  # a known previous state: one row
+    previous = _rows(server)
+    time.sleep(1.1)
+    _kill_after(story, story.inc, step)
+    state = _state(story)
+    assert state.plan.swap == "rename" and state.status_of(step) == "ok" and state.outcome is None
+    _cli("status", "--state-dir", str(story.base / "state"), finish, "--yes")
+    state = _state(story)
+    if finish == "--resume":
+        assert _rows(server) == ["slide", "swing"] and state.outcome == "completed"
+    else:
+        assert _rows(server) == previous and state.outcome == "rolled-back"
+        assert _table_files(server.datadir) and not state.plan.aside.exists()
+    assert state.downtime is not None and not state.downtime.ongoing
+    assert "--copy-back" not in _journal_text(story)
+
+
+def test_workdir_on_another_file_system_falls_back_to_copy_back(story):
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(story.base).st_dev:
+        pytest.skip("no /dev/shm on a file system of its own here")
+    work = Path(tempfile.mkdtemp(prefix="xtrarestore-fallback-", dir=shm)) / "w"
+    try:
+        time.sleep(1.1)
+        planned = _cli("plan", *_args(story, story.inc, **{"--workdir": str(work)}))
+        assert f"swap by copy-back (fallback: --workdir {work} is on another file system" in planned.stdout
+        result = _cli("restore", *_args(story, story.inc, **{"--workdir": str(work)}), "--yes")
+        assert _rows(story.server) == ["slide", "swing"]
+        state = _state(story)
+        assert state.plan.swap == "copy-back" and state.status_of("copy-back") == "ok"
+        assert "production down (stop → answering):" in result.stdout
+    finally:
+        shutil.rmtree(work.parent, ignore_errors=True)

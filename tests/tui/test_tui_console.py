@@ -192,7 +192,8 @@ def test_copy_back_progress_reads_source_and_datadir_from_the_plans_own_step(roo
     from xtrarestore.tui.screens.run import copy_paths, tree_size
 
     point = find_restore_point(scan(root), "Mon", "incremental-11-16-2026_06-00-00.xbstream")
-    plan = fixed_plan(point)
+    assert copy_paths(fixed_plan(point).step("swap-in")) is None  # a rename has nothing to follow
+    plan = fixed_plan(point, copy_back=True)
     source, datadir = copy_paths(plan.step("copy-back"))
     assert datadir == plan.datadir and source.parent == plan.extracted
     assert copy_paths(plan.step("chown")) is None

@@ -36,7 +36,8 @@ def stand_ins():
                            undo="systemctl start mariadb", destructive=True, privileged=True)
     plan = SimpleNamespace(datadir=Path("/var/lib/mysql"), aside=Path("/var/lib/mysql.before"),
                            workdir=Path("/var/tmp/xr"), service={"kind": "systemd", "unit": "mariadb"},
-                           steps=[step], day="Mon", upto="inc1", restore_id="demo")
+                           steps=[step], day="Mon", upto="inc1", restore_id="demo",
+                           swap_lines=lambda: ["  production down (stop → answering): steps 1-1: stop"])
     point = SimpleNamespace(day=SimpleNamespace(name="Mon"), target=SimpleNamespace(name="inc1"),
                             members=[object(), object()])
     checks = [SimpleNamespace(ok=True, name="datadir", detail="ok")]

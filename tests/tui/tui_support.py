@@ -143,11 +143,13 @@ async def wait_for(pilot, condition, timeout: float = 120.0, step: float = 0.1) 
 # Screens that show a live restore get a fixed plan and a replayed event sequence
 # with fixed durations: the real runner is exercised by test_tui_flows.py.
 
-SNAPSHOT_WORKDIR = Path("/var/tmp/xtrarestore/20261117T120000Z-demo")
+SNAPSHOT_WORKDIR = Path("/var/lib/mysql.restore-20261117T120000Z-demo")  # beside the datadir: swap by rename
 
 
-def fixed_plan(point, socket: Path | None = None):
-    """A real `build_plan` of *point* with fixed paths, tool and ids (nothing is run)."""
+def fixed_plan(point, socket: Path | None = None, *, copy_back: bool = False):
+    """A real `build_plan` of *point* with fixed paths, tool and ids (nothing is run);
+    swapped by rename, or by copy-back (*copy_back*: the workspace on another file system)."""
+    from xtrarestore.core.restore.placement import COPY_BACK, RENAME, Placement
     from xtrarestore.core.restore.plan import Target, build_plan
     from xtrarestore.core.restore.service import ServiceControl
     from xtrarestore.core.restore.tools import MARIADB, Tool
@@ -159,8 +161,11 @@ def fixed_plan(point, socket: Path | None = None):
         error_log=Path("/var/log/mysql/error.log"),
     )
     tool = Tool(MARIADB, Path("/usr/bin/mariabackup"), "10.11", Path("/usr/bin/mbstream"))
-    return build_plan(point, target, tool=tool, workdir=SNAPSHOT_WORKDIR, restore_id="20261117T120000Z-demo",
-                      now=NOW, stepper="xtrarestore-step", native=True)
+    placement = (Placement(Path("/var/tmp/xtrarestore/20261117T120000Z-demo"), COPY_BACK, "--workdir elsewhere")
+                 if copy_back else Placement(SNAPSHOT_WORKDIR, RENAME))
+    return build_plan(point, target, tool=tool, placement=placement,
+                      restore_id="20261117T120000Z-demo", now=NOW, stepper="xtrarestore-step", native=True,
+                      prepare_memory=2 << 30)
 
 
 def fixed_checks():
@@ -170,7 +175,7 @@ def fixed_checks():
         Check("server datadir", True, "the server says datadir=/var/lib/mysql/"),
         Check("backup tool", True, "mariabackup 10.11 at /usr/bin/mariabackup"),
         Check("datadir", True, "/var/lib/mysql: owner mysql:mysql, mode 750"),
-        Check("space for extraction + copy-back", True, "/var/tmp: needs about 24.0 MiB, 40.00 GiB free"),
+        Check("space for extraction + swap by rename", True, "/var/lib: needs about 24.0 MiB, 40.00 GiB free"),
     ]
 
 
@@ -239,7 +244,10 @@ class ReplayJob:
     def state(self):
         from types import SimpleNamespace
 
-        return SimpleNamespace(outcome="completed" if self.fail_at is None else "failed")
+        from xtrarestore.core.restore.downtime import Downtime
+
+        downtime = Downtime("2026-11-17T12:03:00+00:00", 4.2, False) if self.fail_at is None else None
+        return SimpleNamespace(outcome="completed" if self.fail_at is None else "failed", downtime=downtime)
 
     def result_screen(self):
         from xtrarestore.tui.screens.result import ResultScreen
@@ -260,7 +268,10 @@ def fixed_report(status: str = "success", started: str = "2026-11-17T10:00:00+00
                        in_rto=False),
             StepResult("extract:full", "Extract full-11-16-2026_01-00-00.xbstream", "done", 1.4),
             StepResult("prepare:full", "Prepare the full backup", "done", 3.1),
-            StepResult("copy-back", "Copy the prepared files into the datadir", "done", 0.9),
+            StepResult("chown", "Give the prepared copy data's owner and mode; sync it to disk", "done", 0.3),
+            StepResult("stop", "Stop the server and wait until it is down", "done", 0.5),
+            StepResult("move-aside", "Move the live datadir aside", "done", 0.1),
+            StepResult("swap-in", "Rename the prepared copy into place", "done", 0.1),
             StepResult("start", "Start the server and wait until it answers", "done", 2.6),
             StepResult("verify", "Verify the restored server", "done" if status == "success" else "failed", 0.4),
         ],

@@ -76,6 +76,8 @@ def _summary(result, saved_json: Path, saved_md: Path) -> None:
     if result.ok:
         print(f"Drill PASSED: RTO {result.rto_seconds:.1f}s "
               f"(drill total {result.total_seconds:.1f}s with sandbox set-up and clean-up)")
+        print(f"  before the stop {result.before_stop_seconds:.1f}s; "
+              f"downtime (stop → answering) {result.downtime_seconds:.1f}s")
     else:
         print(f"Drill FAILED: {result.error}")
     for table in result.tables:

@@ -44,17 +44,30 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     reach.add_argument("--error-log", help="server error log (default: asked from the running server)")
     reach.add_argument("--server-config",
                        help="server my.cnf passed to copy-back as --defaults-file (innodb file locations)")
-    parser.add_argument("--workdir", help="restore workspace (default /var/tmp/xtrarestore/<id>, mode 0700)")
+    parser.add_argument("--workdir", help="restore workspace (default <datadir>.restore-<id> beside the datadir, "
+                                          "mode 0700; the swap is then renames — elsewhere it is copy-back)")
     parser.add_argument("--state-dir",
                         help="journal and lock directory (default /var/lib/xtrarestore, or ~/.local/state/xtrarestore)")
     parser.add_argument("--extract-jobs", type=int, metavar="N",
                         help=f"streams extracted side by side (default {DEFAULT_JOBS}; 1 for a single spinning disk)")
+    parser.add_argument("--use-memory", type=_size, metavar="SIZE",
+                        help="memory for --prepare, e.g. 4G (default: a quarter of the memory available, "
+                             "at most 16G and the backups' size; 0 for the backup tool's own default)")
     parser.add_argument("--move-back", action="store_true",
                         help="move (not copy) the prepared files into the datadir when space is short")
     parser.add_argument("--stop-timeout", type=float, default=300.0, help="seconds to wait for the stop")
     parser.add_argument("--start-timeout", type=float, default=300.0, help="seconds to wait for the start")
     parser.add_argument("--verify-sample", type=int, default=200, metavar="N",
                         help="count rows and CHECK TABLE in at most N tables (default 200)")
+
+
+def _size(text: str) -> int:
+    from xtrarestore.core.restore.memory import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def register(subparsers) -> None:
@@ -97,6 +110,7 @@ def request_from(options: dict):
         workdir=path("workdir"),
         state_dir=path("state_dir"),
         extract_jobs=options.get("extract_jobs"),
+        prepare_memory=options.get("use_memory"),
     )
 
 

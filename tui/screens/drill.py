@@ -25,6 +25,8 @@ def report_body(report, path: Path | None) -> Group:
     head = Text(f"{verdict} {report.day} up to {report.upto}", style="bold")
     head.append(f"\nRTO {display.duration(report.rto_seconds)}")
     head.append(f" (total with drill overhead {display.duration(report.total_seconds)})")
+    head.append(f"\nbefore the stop {display.duration(report.before_stop_seconds)}, "
+                f"downtime (stop → answering) {display.duration(report.downtime_seconds)}")
     point = report.restore_point or {}
     if point:
         head.append(f"\nrestore point: data as of {point.get('time')}, LSN {point.get('from_lsn')}.."

@@ -29,6 +29,8 @@ def plan_text(plan, checks) -> Text:
     text.append(f"  service    {how}\n")
     text.append(f"  move aside {plan.datadir} -> {plan.aside}\n")
     text.append(f"  workspace  {plan.workdir}\n")
+    for line in plan.swap_lines():
+        text.append(f"  {line.strip()}\n")
     text.append("Checks\n", style="bold underline")
     for check in checks:
         text.append(f"  {'[OK]  ' if check.ok else '[FAIL]'} {check.name}: ", style="" if check.ok else "bold")

@@ -103,6 +103,8 @@ class ResultScreen(Screen):
         outcome = {"completed": "[RESTORED]", "rolled-back": "[ROLLED BACK]"}.get(state.outcome, "[INCOMPLETE]")
         text = Text(f"{outcome} {plan.day} up to {plan.upto}", style="bold")
         text.append(f"\ninto {plan.datadir}")
+        if state.downtime is not None:
+            text.append(f"\n{state.downtime.line()}")
         return text
 
     def paths(self) -> Text:
