@@ -226,7 +226,8 @@ def _transport_all(session, drill, conn, report, note, say, confirm_replace) -> 
             schema = item.target[0]
             if not schema_exists(conn, schema):
                 note("creating-schema", schema=schema)
-                conn.cursor().execute(f"CREATE DATABASE {quote(schema)}")
+                with conn.cursor() as cur:
+                    cur.execute(f"CREATE DATABASE {quote(schema)}")
                 report.notes.append(f"database {schema} did not exist in production: created")
             say(f"Bringing {item.label} into production as {schema}.{item.target[1]}")
             moved = mover.move(found[item.source], *item.target, force_logical=session.force_logical)
@@ -302,6 +303,7 @@ def undo_unfinished(records: list[dict], conn) -> list[str]:
     copied: dict[str, list[str]] = {}
     finished_tables: set[str] = set()
     swapped_aside: dict[str, str] = {}
+    schemas: list[str] = []
     for record in records:
         event, table = record.get("event"), record.get("table")
         if event == "creating" and table not in created:
@@ -314,6 +316,8 @@ def undo_unfinished(records: list[dict], conn) -> list[str]:
             finished_tables.add(table)
         elif event == "swapping":
             swapped_aside[record.get("recovered")] = record.get("aside")
+        elif event == "creating-schema":
+            schemas.append(record.get("schema"))
     for table in reversed(created):
         if table in finished_tables:
             continue
@@ -336,7 +340,24 @@ def undo_unfinished(records: list[dict], conn) -> list[str]:
             done.append(f"dropped {table} (created by this recovery, never verified)")
         except pymysql.MySQLError as error:
             done.append(f"could not drop {table}: {sql_error(error)}")
+    for schema in schemas:
+        if schema_exists(conn, schema) and _empty_schema(conn, schema):
+            with conn.cursor() as cur:
+                cur.execute(f"DROP DATABASE {quote(schema)}")
+            done.append(f"dropped the empty database {schema} (created by this recovery)")
     return done
+
+
+def _empty_schema(conn, schema: str) -> bool:
+    """No table, view, routine, event or trigger: nothing of anyone's would go with it."""
+    with conn.cursor() as cur:
+        for sql in ("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s",
+                    "SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA=%s",
+                    "SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA=%s"):
+            cur.execute(sql, (schema,))
+            if cur.fetchone()[0]:
+                return False
+    return True
 
 
 def _discarded(conn, schema: str, name: str) -> bool:
