@@ -19,7 +19,9 @@ it lands or none.
 
 from __future__ import annotations
 
+import base64
 import subprocess
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +34,11 @@ from .server import ServerAddress, qualified
 
 UNDO = {"delete": "rows put back", "update": "rows changed back", "insert": "rows removed"}
 _CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "START TRANSACTION"}
+# Binlog event types (MariaDB sql/log_event.h) and the rows event flag that ends a statement.
+TABLE_MAP = 19
+ROWS_EVENTS = frozenset({23, 24, 25, 30, 31, 32, 166, 167, 168, 169, 170, 171})
+STMT_END_F = 0x1
+CHUNK = 4 << 20  # bytes of events per BINLOG statement, well under the default max_allowed_packet (16M)
 
 
 @dataclass
@@ -158,15 +165,86 @@ def build_reverse(plan: FlashbackPlan) -> str:
 
 
 def reverse_statements(output: str) -> list[str]:
-    """The statements of mariadb-binlog output, without its own transaction control (we wrap them in one)."""
+    """The statements of mariadb-binlog output, without its own transaction control (we wrap them in one).
+
+    BINLOG statements are cut to at most CHUNK bytes of events each: the
+    reverse of one big DELETE comes as one statement larger than the server's
+    max_allowed_packet.
+    """
     body = output.split("DELIMITER /*!*/;", 1)[-1].split("\nDELIMITER ;", 1)[0]
     kept = []
     for chunk in body.split("/*!*/;"):
         text = "\n".join(line for line in chunk.splitlines() if not line.lstrip().startswith("#")).strip()
         if not text or text.upper() in _CONTROL or text.upper().startswith(("XA ", "SET @@SESSION.GTID")):
             continue
-        kept.append(text)
+        if text.startswith("BINLOG '") and text.endswith("'"):
+            kept += [_binlog_statement(events) for events in _chunks(_events(text[len("BINLOG '"):-1]))]
+        else:
+            kept.append(text)
     return kept
+
+
+def _events(encoded: str) -> list[bytes]:
+    """The binlog events of a BINLOG statement (each base64-encoded on its own, lines of 76)."""
+    chars = "".join(encoded.split())
+    events, at = [], 0
+    while at < len(chars):
+        head = base64.b64decode(chars[at:at + 28])
+        size = int.from_bytes(head[9:13], "little")
+        width = 4 * ((size + 2) // 3)
+        if size < 19 or at + width > len(chars):
+            raise XtraRestoreError("mariadb-binlog --flashback printed a BINLOG statement that does not decode")
+        events.append(base64.b64decode(chars[at:at + width]))
+        at += width
+    return events
+
+
+def _chunks(events: list[bytes]) -> list[list[bytes]]:
+    """Events regrouped so no group passes CHUNK bytes: each group repeats the table maps its rows need
+    and ends its last rows event with STMT_END_F (the server closes the tables there)."""
+    groups: list[list[bytes]] = []
+    maps: list[bytes] = []
+    group: list[bytes] = []
+    size = 0
+    for event in events:
+        kind = event[4]
+        if kind == TABLE_MAP:
+            maps.append(event)
+            group.append(event)
+            continue
+        if kind not in ROWS_EVENTS:
+            group.append(event)
+            continue
+        if size and size + len(event) > CHUNK:
+            group[-1] = _end_statement(group[-1])
+            groups.append(group)
+            group, size = list(maps), 0
+        group.append(event)
+        size += len(event)
+        if int.from_bytes(event[25:27], "little") & STMT_END_F:
+            groups.append(group)
+            group, size, maps = [], 0, []
+    if group:
+        groups.append(group)
+    return groups
+
+
+def _end_statement(event: bytes) -> bytes:
+    """The rows event with STMT_END_F set, its CRC32 recomputed when it carries one."""
+    checked = zlib.crc32(event[:-4]) == int.from_bytes(event[-4:], "little")
+    flags = int.from_bytes(event[25:27], "little") | STMT_END_F
+    changed = event[:25] + flags.to_bytes(2, "little") + event[27:]
+    if checked:
+        changed = changed[:-4] + zlib.crc32(changed[:-4]).to_bytes(4, "little")
+    return changed
+
+
+def _binlog_statement(events: list[bytes]) -> str:
+    lines = []
+    for event in events:
+        encoded = base64.b64encode(event).decode()
+        lines += [encoded[i:i + 76] for i in range(0, len(encoded), 76)]
+    return "BINLOG '\n" + "\n".join(lines) + "\n'"
 
 
 def count_rows(address: ServerAddress, tables: list[tuple[str, str]]) -> dict[str, int | None]:
