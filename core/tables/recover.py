@@ -36,7 +36,7 @@ from .server import ServerAddress, qualified, quote, server_identity, sql_error
 from .transport import Transporter, inspect_source, schema_exists, table_exists
 
 NAME_LIMIT = 64
-_NAME = re.compile(r"^(?:`((?:[^`]|``)+)`|([^.`]+))\.(?:`((?:[^`]|``)+)`|([^`]+))$")
+_NAME = re.compile(r"^(?:`((?:[^`]|``)+)`|([^.`]+))\.(?:`((?:[^`]|``)+)`|([^.`]+))$")
 
 
 def parse_table(text: str) -> tuple[str, str]:
@@ -96,6 +96,7 @@ class TableRecovery:
     replace: bool = False
     force_logical: bool = False
     state_dir: Path = field(default_factory=default_state_dir)
+    notes: list[str] = field(default_factory=list)
     id: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"))
 
     @property
@@ -133,6 +134,10 @@ def prepare(address: ServerAddress, names: list[str], *, rename_to: str | None =
                     raise PreconditionError(
                         f"{item.label}: referenced by {', '.join(referencing)}; a swap would leave their foreign"
                         " keys on the old table; recover under a new name and re-point them")
+                triggers = _triggers(conn, *source)
+                if triggers:
+                    session.notes.append(f"{item.label}: its triggers ({', '.join(triggers)}) stay with the table"
+                                         f" moved aside to {item.aside[0]}.{item.aside[1]}; re-create them")
                 for name in (target, item.aside):
                     if table_exists(conn, *name):
                         raise PreconditionError(f"{name[0]}.{name[1]}: already exists in production")
@@ -147,6 +152,13 @@ def prepare(address: ServerAddress, names: list[str], *, rename_to: str | None =
     finally:
         conn.close()
     return session
+
+
+def _triggers(conn, schema: str, table: str) -> list[str]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT TRIGGER_NAME FROM information_schema.TRIGGERS"
+                    " WHERE EVENT_OBJECT_SCHEMA=%s AND EVENT_OBJECT_TABLE=%s ORDER BY TRIGGER_NAME", (schema, table))
+        return [row[0] for row in cur.fetchall()]
 
 
 def live_rows(address: ServerAddress, schema: str, table: str) -> int:
@@ -169,7 +181,7 @@ def run(session: TableRecovery, drill, *, confirm_replace: Callable[[TableTarget
     note = _noter(journal)
     report = RecoveryReport(id=session.id, status="running", started=now_iso(), root=str(drill.root),
                             day=drill.day, upto=drill.upto, target=session.address.label,
-                            journal=str(session.journal_path))
+                            journal=str(session.journal_path), notes=list(session.notes))
     note("begin", throwaway=str(drill.base), target=session.address.to_json(),
          tables=[{"source": ".".join(t.source), "target": ".".join(t.target)} for t in session.tables])
     conn = session.address.connect()
@@ -197,7 +209,10 @@ def run(session: TableRecovery, drill, *, confirm_replace: Callable[[TableTarget
         note("throwaway-removed", path=str(drill.base))
         report.steps.append(Timing("stop and remove the throwaway server", time.monotonic() - began))
         try:
-            report.production["after"] = server_identity(conn)
+            report.production["after"] = after = server_identity(conn)
+            before = report.production["before"]
+            if after["uptime"] < before["uptime"] or after["pid"] != before["pid"]:
+                report.notes.append("production's server restarted during the recovery (not by xtrarestore)")
         except pymysql.MySQLError:
             pass
         conn.close()

@@ -8,6 +8,7 @@ pymysql and the mariadb client both read it; no password is ever in argv.
 from __future__ import annotations
 
 import getpass
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,4 +97,17 @@ def server_identity(conn) -> dict:
         cur.execute("SHOW GLOBAL STATUS LIKE 'Uptime'")
         uptime = int(cur.fetchone()[1])
     return {"hostname": host, "datadir": datadir, "pid_file": pid_file, "version": version, "port": port,
-            "uptime": uptime}
+            "uptime": uptime, "pid": local_server_pid(conn)}
+
+
+def local_server_pid(conn) -> int | None:
+    """The pid of the server behind *conn* when it runs on this host: its pid file names a process
+    whose working directory is the server's datadir (mariadbd runs in its datadir)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT @@pid_file, @@datadir")
+        pid_file, datadir = cur.fetchone()
+    try:
+        pid = int(Path(pid_file if Path(pid_file).is_absolute() else Path(datadir) / pid_file).read_text().strip())
+        return pid if os.path.samefile(f"/proc/{pid}/cwd", datadir) else None
+    except (OSError, ValueError):
+        return None

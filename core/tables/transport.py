@@ -33,7 +33,7 @@ import pymysql
 from ..errors import TableTransportError as TransportError
 from ..programs import find_program
 from .definition import retarget, without_partitioning
-from .server import ServerAddress, qualified, quote, sql_error
+from .server import ServerAddress, local_server_pid, qualified, quote, sql_error
 
 TABLESPACE, PARTITIONS, LOGICAL = "tablespace", "partitions", "logical"
 # Applied to the production client of a logical copy: the dump is taken in UTC, keeps explicit zeros
@@ -183,11 +183,13 @@ class Transporter:
         self.datadir = self._local_datadir()
 
     def _local_datadir(self) -> Path | None:
-        """Production's datadir when it is on this host (its mysql/ directory is here), else None."""
+        """Production's datadir when that very server runs on this host, else None (rows travel logically)."""
+        pid = local_server_pid(self.dst)
+        if pid is None:
+            return None
         with self.dst.cursor() as cur:
             cur.execute("SELECT @@datadir")
-            datadir = Path(cur.fetchone()[0])
-        return datadir if (datadir / "mysql").is_dir() else None
+            return Path(cur.fetchone()[0])
 
     # -- one table ---------------------------------------------------------------
 
@@ -203,6 +205,8 @@ class Transporter:
         row_format = source.row_format if source.engine.lower() == "innodb" else None
         definition = retarget(source.create_sql, schema, name, row_format=row_format)
         moved.dropped_foreign_keys = list(definition.foreign_keys)
+        if self.datadir is not None:
+            self._require_space(source, schema)
         if method == TABLESPACE:
             self._create(schema, name, definition.sql)
             self._import(source.schema, source.name, schema, name)
@@ -230,6 +234,9 @@ class Transporter:
         if target_ibd is None:
             raise TransportError(f"{label}: production did not create a file-per-table tablespace for it "
                                  "(innodb_file_per_table=OFF?); use --logical")
+        if not target_ibd.exists():
+            raise TransportError(f"{target_ibd}: production's new table has no file where the server says;"
+                                 " nothing copied; use --logical")
         owner = os.stat(target_ibd)
         self._target_sql(f"ALTER TABLE {qualified(schema, name)} DISCARD TABLESPACE",
                          f"{label}: DISCARD TABLESPACE refused")
@@ -337,6 +344,18 @@ class Transporter:
         self.note("loaded", table=label)
 
     # -- helpers -------------------------------------------------------------------
+
+    def _require_space(self, source: SourceTable, schema: str) -> None:
+        """Production's datadir must hold the table and keep a margin: we never fill the live server's disk."""
+        with self.src.cursor() as cur:
+            cur.execute("SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) FROM information_schema.TABLES"
+                        " WHERE TABLE_SCHEMA=%s AND TABLE_NAME=%s", (source.schema, source.name))
+            need = int(cur.fetchone()[0])
+        usage = shutil.disk_usage(self.datadir)
+        margin = max(usage.total // 20, 256 << 20)  # leave 5% (at least 256 MB) for the server itself
+        if usage.free - need < margin:
+            raise TransportError(f"{self.datadir}: not enough space for {schema}.{source.name} in production"
+                                 f" (needs {need >> 20} MB and a margin of {margin >> 20} MB, {usage.free >> 20} MB free)")
 
     def _target_sql(self, sql: str, context: str) -> None:
         try:

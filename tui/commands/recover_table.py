@@ -123,7 +123,8 @@ def _summary(report) -> None:
         print(f"note: {plain(note)}")
     before, after = report.production.get("before", {}), report.production.get("after", {})
     if after:
-        print(f"Production was not restarted (uptime {before.get('uptime')}s -> {after.get('uptime')}s).")
+        pid = f"pid {after.get('pid')}, " if after.get("pid") else ""
+        print(f"Production kept running ({pid}uptime {before.get('uptime')}s -> {after.get('uptime')}s).")
     print("Recovery DONE" if report.ok else f"Recovery FAILED: {plain(report.error)}")
 
 
