@@ -26,15 +26,19 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="bench-flashback-", dir="/var/tmp"))
-    options = ("log-bin=mariadb-bin", "server-id=41", "binlog-format=ROW", "binlog-row-image=FULL",
-               "max-binlog-size=1G")
+    options = (
+        "log-bin=mariadb-bin",
+        "server-id=41",
+        "binlog-format=ROW",
+        "binlog-row-image=FULL",
+        "max-binlog-size=1G",
+    )
     with SandboxServer.create(base=base, options=options) as server:
         server.buffer_pool = "256M"
         began = time.monotonic()
         server.execute(
             "CREATE DATABASE shop",
-            "CREATE TABLE shop.orders (id INT PRIMARY KEY, customer VARCHAR(40), total DECIMAL(10,2),"
-            " placed DATETIME)",
+            "CREATE TABLE shop.orders (id INT PRIMARY KEY, customer VARCHAR(40), total DECIMAL(10,2), placed DATETIME)",
             f"INSERT INTO shop.orders SELECT seq, CONCAT('customer ', seq % 5000), seq / 7,"
             f" '2026-01-01' + INTERVAL seq SECOND FROM shop.seq_1_to_{args.rows}",
         )
@@ -50,8 +54,10 @@ def main() -> None:
         began = time.monotonic()
         plan = flashback.plan_flashback([server.datadir], [gtid])
         find = time.monotonic() - began
-        print(f"find + check + build the reverse ({binlog_mb:.0f} MB of binlog, reverse script"
-              f" {len(plan.script) / 1e6:.0f} MB): {find:.1f}s")
+        print(
+            f"find + check + build the reverse ({binlog_mb:.0f} MB of binlog, reverse script"
+            f" {len(plan.script) / 1e6:.0f} MB): {find:.1f}s"
+        )
         began = time.monotonic()
         flashback.apply(plan, address)
         apply_seconds = time.monotonic() - began
@@ -60,8 +66,10 @@ def main() -> None:
         rows = server.execute("SELECT COUNT(*) FROM shop.orders")[0][0]
         checksum = server.execute("CHECKSUM TABLE shop.orders")[0][1]
         verdict = "OK" if (rows, checksum) == (args.rows, expected) else "MISMATCH"
-        print(f"undo a bad DELETE of {args.rows} rows: {elapsed:.1f}s total (target <= 60 s);"
-              f" rows {rows}, checksum {verdict}")
+        print(
+            f"undo a bad DELETE of {args.rows} rows: {elapsed:.1f}s total (target <= 60 s);"
+            f" rows {rows}, checksum {verdict}"
+        )
 
 
 if __name__ == "__main__":

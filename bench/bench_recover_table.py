@@ -44,8 +44,10 @@ def main() -> None:
                 f" '2026-01-01' + INTERVAL seq SECOND FROM shop.seq_1_to_{args.rows}",
             )
             expected = production.execute("CHECKSUM TABLE shop.orders")[0][1]
-            print(f"production: {args.rows} rows in shop.orders + {args.other_megabytes} MB other data,"
-                  f" loaded in {time.monotonic() - began:.1f}s")
+            print(
+                f"production: {args.rows} rows in shop.orders + {args.other_megabytes} MB other data,"
+                f" loaded in {time.monotonic() - began:.1f}s"
+            )
             began = time.monotonic()
             backup = production.take_backup(scratch / "backups" / "Mon")
             print(f"backup {backup.name}: {backup.stat().st_size / 1e6:.0f} MB in {time.monotonic() - began:.1f}s")
@@ -53,10 +55,30 @@ def main() -> None:
             workroot = scratch / "work"
             workroot.mkdir(mode=0o711)
             began = time.monotonic()
-            status = cli(["recover-table", "--root", str(scratch / "backups"), "--day", "Mon", "--upto", backup.name,
-                          "--table", "shop.orders", "--as", "shop.orders", "--socket", str(production.socket),
-                          "--workdir", str(workroot), "--state-dir", str(scratch / "state"),
-                          "--reports-dir", str(scratch / "reports"), *(["--logical"] if args.logical else [])])
+            status = cli(
+                [
+                    "recover-table",
+                    "--root",
+                    str(scratch / "backups"),
+                    "--day",
+                    "Mon",
+                    "--upto",
+                    backup.name,
+                    "--table",
+                    "shop.orders",
+                    "--as",
+                    "shop.orders",
+                    "--socket",
+                    str(production.socket),
+                    "--workdir",
+                    str(workroot),
+                    "--state-dir",
+                    str(scratch / "state"),
+                    "--reports-dir",
+                    str(scratch / "reports"),
+                    *(["--logical"] if args.logical else []),
+                ]
+            )
             total = time.monotonic() - began
             report = json.loads(next((scratch / "reports").glob("*.json")).read_text())
             print(f"\nrecover-table exit status {status}, {total:.1f}s in all; steps:")
@@ -66,8 +88,10 @@ def main() -> None:
             move = sum(s["seconds"] for s in report["steps"] if s["step"].startswith(("bring ", "read the tables")))
             checksum = production.execute("CHECKSUM TABLE shop.orders")[0][1]
             rows = production.execute("SELECT COUNT(*) FROM shop.orders")[0][0]
-            print(f"throwaway restore {restore:.1f}s + read and import {move:.1f}s = {restore + move:.1f}s"
-                  f" (target <= 60 s); rows {rows}, checksum {'OK' if checksum == expected else 'MISMATCH'}")
+            print(
+                f"throwaway restore {restore:.1f}s + read and import {move:.1f}s = {restore + move:.1f}s"
+                f" (target <= 60 s); rows {rows}, checksum {'OK' if checksum == expected else 'MISMATCH'}"
+            )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

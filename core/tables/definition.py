@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from .server import qualified
 
-_HEAD = re.compile(r"^CREATE TABLE `(?:[^`]|``)+` \(", re.S)
+_HEAD = re.compile(r"^CREATE TABLE `(?:[^`]|``)+` \(", re.DOTALL)
 _FOREIGN = re.compile(r"^\s*CONSTRAINT `(?:[^`]|``)+` FOREIGN KEY ")
-_ROW_FORMAT = re.compile(r"\bROW_FORMAT=", re.I)
+_ROW_FORMAT = re.compile(r"\bROW_FORMAT=", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ def retarget(create_sql: str, schema: str, name: str, *, row_format: str | None 
     match = _HEAD.match(create_sql)
     if not match:
         raise ValueError("SHOW CREATE TABLE did not start with CREATE TABLE `name` (")
-    lines = create_sql[match.end():].split("\n")
+    lines = create_sql[match.end() :].split("\n")
     kept, dropped = [], []
     for line in lines:
         if _FOREIGN.match(line):

@@ -59,8 +59,13 @@ class FlashbackPlan:
 
     @property
     def tables(self) -> list[tuple[str, str]]:
-        return sorted({(c.schema.decode(errors="replace"), c.table.decode(errors="replace"))
-                       for t in self.targets for c in t.transaction.changes})
+        return sorted(
+            {
+                (c.schema.decode(errors="replace"), c.table.decode(errors="replace"))
+                for t in self.targets
+                for c in t.transaction.changes
+            }
+        )
 
     @property
     def rows(self) -> int:
@@ -102,16 +107,19 @@ def plan_flashback(binlog_dirs: list[Path], gtids: list[str]) -> FlashbackPlan:
     if conflicts:
         shown = ", ".join(conflicts[:8]) + (f" and {len(conflicts) - 8} more" if len(conflicts) > 8 else "")
         names = ", ".join(sorted(f"{s.decode(errors='replace')}.{t.decode(errors='replace')}" for s, t in touched))
-        raise FlashbackRefused(f"{names} changed again after the event by {shown}: flashback could undo those"
-                               " changes too; use recover-table")
+        raise FlashbackRefused(
+            f"{names} changed again after the event by {shown}: flashback could undo those"
+            " changes too; use recover-table"
+        )
     effect: dict[str, dict[str, int]] = {}
     for item in targets:
         for change in item.transaction.changes:
             per = effect.setdefault(change.name, {})
             per[UNDO[change.kind]] = per.get(UNDO[change.kind], 0) + (change.rows or 0)
     last = timeline[-1]
-    plan = FlashbackPlan(targets, effect, f"{last.path.name}:{last.transaction.end}",
-                         len(timeline) - 1 - indexes[0] - (len(indexes) - 1))
+    plan = FlashbackPlan(
+        targets, effect, f"{last.path.name}:{last.transaction.end}", len(timeline) - 1 - indexes[0] - (len(indexes) - 1)
+    )
     plan.script = build_reverse(plan)
     return plan
 
@@ -120,8 +128,11 @@ def _check_reversible(trx: Transaction) -> None:
     gtid = trx.gtid
     if trx.statements:
         verb = trx.statements[0].verb or "a statement"
-        kind = "DDL" if not any(s.verb in ("INSERT", "UPDATE", "DELETE", "REPLACE") for s in trx.statements) \
+        kind = (
+            "DDL"
+            if not any(s.verb in ("INSERT", "UPDATE", "DELETE", "REPLACE") for s in trx.statements)
             else "DML written in STATEMENT format"
+        )
         raise FlashbackRefused(f"{gtid}: {kind} ({verb}) cannot be reversed from the binlog; use recover-table")
     if not trx.changes:
         raise FlashbackRefused(f"{gtid}: changes no rows; nothing to reverse")
@@ -129,8 +140,10 @@ def _check_reversible(trx: Transaction) -> None:
         raise FlashbackRefused(f"{gtid}: did not commit ({trx.end_kind}); nothing to reverse")
     partial = [c.name for c in trx.changes if not c.full_image]
     if partial:
-        raise FlashbackRefused(f"{gtid}: {', '.join(sorted(set(partial)))} logged with a minimal row image"
-                               " (binlog_row_image is not FULL): the old rows are not in the binlog; use recover-table")
+        raise FlashbackRefused(
+            f"{gtid}: {', '.join(sorted(set(partial)))} logged with a minimal row image"
+            " (binlog_row_image is not FULL): the old rows are not in the binlog; use recover-table"
+        )
 
 
 def _touches(trx: Transaction, tables: set[tuple[bytes, bytes]]) -> bool:
@@ -152,7 +165,9 @@ def build_reverse(plan: FlashbackPlan) -> str:
         trx = item.transaction
         result = subprocess.run(
             [tool, "--flashback", f"--start-position={trx.start}", f"--stop-position={trx.end}", str(item.path)],
-            capture_output=True, stdin=subprocess.DEVNULL,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            check=False,
         )
         if result.returncode != 0:
             line = (result.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
@@ -178,7 +193,7 @@ def reverse_statements(output: str) -> list[str]:
         if not text or text.upper() in _CONTROL or text.upper().startswith(("XA ", "SET @@SESSION.GTID")):
             continue
         if text.startswith("BINLOG '") and text.endswith("'"):
-            kept += [_binlog_statement(events) for events in _chunks(_events(text[len("BINLOG '"):-1]))]
+            kept += [_binlog_statement(events) for events in _chunks(_events(text[len("BINLOG '") : -1]))]
         else:
             kept.append(text)
     return kept
@@ -189,12 +204,12 @@ def _events(encoded: str) -> list[bytes]:
     chars = "".join(encoded.split())
     events, at = [], 0
     while at < len(chars):
-        head = base64.b64decode(chars[at:at + 28])
+        head = base64.b64decode(chars[at : at + 28])
         size = int.from_bytes(head[9:13], "little")
         width = 4 * ((size + 2) // 3)
         if size < 19 or at + width > len(chars):
             raise XtraRestoreError("mariadb-binlog --flashback printed a BINLOG statement that does not decode")
-        events.append(base64.b64decode(chars[at:at + width]))
+        events.append(base64.b64decode(chars[at : at + width]))
         at += width
     return events
 
@@ -243,7 +258,7 @@ def _binlog_statement(events: list[bytes]) -> str:
     lines = []
     for event in events:
         encoded = base64.b64encode(event).decode()
-        lines += [encoded[i:i + 76] for i in range(0, len(encoded), 76)]
+        lines += [encoded[i : i + 76] for i in range(0, len(encoded), 76)]
     return "BINLOG '\n" + "\n".join(lines) + "\n'"
 
 
@@ -262,7 +277,7 @@ def count_rows(address: ServerAddress, tables: list[tuple[str, str]]) -> dict[st
 def apply(plan: FlashbackPlan, address: ServerAddress) -> None:
     """Run the reverse in production in one transaction; on any error nothing of it stays."""
     client = [str(find_program(["mariadb", "mysql"])), *address.client_args(), "--batch"]
-    result = subprocess.run(client, input=plan.script.encode(), capture_output=True)
+    result = subprocess.run(client, input=plan.script.encode(), capture_output=True, check=False)
     if result.returncode != 0:
         line = (result.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
         raise XtraRestoreError(f"{address.label}: the flashback was refused and rolled back: {line[:200]}")

@@ -28,8 +28,10 @@ class ForeignKey:
 
     def line(self) -> str:
         count = "?" if self.orphans is None else str(self.orphans)
-        return (f"{self.child} ({', '.join(self.columns)}) -> {self.parent} ({', '.join(self.parent_columns)})"
-                f" [{self.constraint}]: {count} orphan rows")
+        return (
+            f"{self.child} ({', '.join(self.columns)}) -> {self.parent} ({', '.join(self.parent_columns)})"
+            f" [{self.constraint}]: {count} orphan rows"
+        )
 
 
 def _constraints(conn, where: str, params: tuple) -> dict[tuple, list[tuple]]:
@@ -49,8 +51,10 @@ def _constraints(conn, where: str, params: tuple) -> dict[tuple, list[tuple]]:
 def _orphans(conn, child: tuple[str, str], parent: tuple[str, str], pairs: list[tuple]) -> int | None:
     not_null = " AND ".join(f"c.{quote(col)} IS NOT NULL" for col, _ in pairs)
     match = " AND ".join(f"p.{quote(ref)} = c.{quote(col)}" for col, ref in pairs)
-    sql = (f"SELECT COUNT(*) FROM {qualified(*child)} c WHERE {not_null}"
-           f" AND NOT EXISTS (SELECT 1 FROM {qualified(*parent)} p WHERE {match})")
+    sql = (
+        f"SELECT COUNT(*) FROM {qualified(*child)} c WHERE {not_null}"
+        f" AND NOT EXISTS (SELECT 1 FROM {qualified(*parent)} p WHERE {match})"
+    )
     try:
         with conn.cursor() as cur:
             cur.execute(sql)
@@ -65,15 +69,31 @@ def foreign_keys(source_conn, target_conn, source: tuple[str, str], recovered: t
     for (name, _, _, ref_schema, ref_table), pairs in _constraints(
         source_conn, "TABLE_SCHEMA=%s AND TABLE_NAME=%s", source
     ).items():
-        found.append(ForeignKey("references", name, f"{recovered[0]}.{recovered[1]}", f"{ref_schema}.{ref_table}",
-                                [p[0] for p in pairs], [p[1] for p in pairs],
-                                _orphans(target_conn, recovered, (ref_schema, ref_table), pairs)))
+        found.append(
+            ForeignKey(
+                "references",
+                name,
+                f"{recovered[0]}.{recovered[1]}",
+                f"{ref_schema}.{ref_table}",
+                [p[0] for p in pairs],
+                [p[1] for p in pairs],
+                _orphans(target_conn, recovered, (ref_schema, ref_table), pairs),
+            )
+        )
     for (name, schema, table, _, _), pairs in _constraints(
         target_conn, "REFERENCED_TABLE_SCHEMA=%s AND REFERENCED_TABLE_NAME=%s", source
     ).items():
-        found.append(ForeignKey("referenced-by", name, f"{schema}.{table}", f"{source[0]}.{source[1]}",
-                                [p[0] for p in pairs], [p[1] for p in pairs],
-                                _orphans(target_conn, (schema, table), recovered, pairs)))
+        found.append(
+            ForeignKey(
+                "referenced-by",
+                name,
+                f"{schema}.{table}",
+                f"{source[0]}.{source[1]}",
+                [p[0] for p in pairs],
+                [p[1] for p in pairs],
+                _orphans(target_conn, (schema, table), recovered, pairs),
+            )
+        )
     return found
 
 

@@ -57,9 +57,17 @@ def restored_name(table: str, stamp: str, suffix: str = "restored") -> str:
     return table[: NAME_LIMIT - len(tail)] + tail
 
 
-def plan_throwaway(root: Path, day: str, upto: str, *, until: str | None = None, skip: tuple[str, ...] = (),
-                   binlog_dirs: tuple[Path, ...] = (), key_file: Path | None = None,
-                   workroot: Path | None = None):
+def plan_throwaway(
+    root: Path,
+    day: str,
+    upto: str,
+    *,
+    until: str | None = None,
+    skip: tuple[str, ...] = (),
+    binlog_dirs: tuple[Path, ...] = (),
+    key_file: Path | None = None,
+    workroot: Path | None = None,
+):
     """THE one place table recovery plans its throwaway restore (a drill kept running).
 
     Stop points (`until`, `skip`, `binlog_dirs`) need the roll-forward step of
@@ -69,8 +77,10 @@ def plan_throwaway(root: Path, day: str, upto: str, *, until: str | None = None,
     from ..drills.drill import plan_drill
 
     if until or skip or binlog_dirs:
-        raise PreconditionError("--until/--skip/--binlog-dir: rolling the throwaway copy forward needs the"
-                                " point-in-time roll-forward step, not in this build; recover as of the backup")
+        raise PreconditionError(
+            "--until/--skip/--binlog-dir: rolling the throwaway copy forward needs the"
+            " point-in-time roll-forward step, not in this build; recover as of the backup"
+        )
     return plan_drill(root, day, upto, key_file=key_file, workroot=workroot)
 
 
@@ -104,8 +114,15 @@ class TableRecovery:
         return self.state_dir / "tables" / f"{self.id}.jsonl"
 
 
-def prepare(address: ServerAddress, names: list[str], *, rename_to: str | None = None, replace: bool = False,
-            force_logical: bool = False, state_dir: Path | None = None) -> TableRecovery:
+def prepare(
+    address: ServerAddress,
+    names: list[str],
+    *,
+    rename_to: str | None = None,
+    replace: bool = False,
+    force_logical: bool = False,
+    state_dir: Path | None = None,
+) -> TableRecovery:
     """Check what can be checked before the restore; raise a one-line error, production untouched."""
     if rename_to and len(names) != 1:
         raise PreconditionError("--as names one table: give exactly one --table with it")
@@ -118,8 +135,13 @@ def prepare(address: ServerAddress, names: list[str], *, rename_to: str | None =
         raise PreconditionError(str(error)) from None
     if len(set(sources)) != len(sources):
         raise PreconditionError("the same --table is given twice")
-    session = TableRecovery(address, [], replace=replace, force_logical=force_logical,
-                            state_dir=Path(state_dir) if state_dir else default_state_dir())
+    session = TableRecovery(
+        address,
+        [],
+        replace=replace,
+        force_logical=force_logical,
+        state_dir=Path(state_dir) if state_dir else default_state_dir(),
+    )
     stamp = datetime.now().strftime("%Y%m%d_%H%M%S")
     conn = address.connect()
     try:
@@ -133,19 +155,23 @@ def prepare(address: ServerAddress, names: list[str], *, rename_to: str | None =
                 if referencing:
                     raise PreconditionError(
                         f"{item.label}: referenced by {', '.join(referencing)}; a swap would leave their foreign"
-                        " keys on the old table; recover under a new name and re-point them")
+                        " keys on the old table; recover under a new name and re-point them"
+                    )
                 triggers = _triggers(conn, *source)
                 if triggers:
-                    session.notes.append(f"{item.label}: its triggers ({', '.join(triggers)}) stay with the table"
-                                         f" moved aside to {item.aside[0]}.{item.aside[1]}; re-create them")
+                    session.notes.append(
+                        f"{item.label}: its triggers ({', '.join(triggers)}) stay with the table"
+                        f" moved aside to {item.aside[0]}.{item.aside[1]}; re-create them"
+                    )
                 for name in (target, item.aside):
                     if table_exists(conn, *name):
                         raise PreconditionError(f"{name[0]}.{name[1]}: already exists in production")
             elif replace:
                 item.target = source  # nothing live to replace (a dropped table): it comes back under its name
             if table_exists(conn, *item.target):
-                raise PreconditionError(f"{item.target[0]}.{item.target[1]}: already exists in production;"
-                                        " choose another name with --as")
+                raise PreconditionError(
+                    f"{item.target[0]}.{item.target[1]}: already exists in production; choose another name with --as"
+                )
             session.tables.append(item)
         if len({t.target for t in session.tables}) != len(session.tables):
             raise PreconditionError("two tables would get the same name in production")
@@ -156,8 +182,11 @@ def prepare(address: ServerAddress, names: list[str], *, rename_to: str | None =
 
 def _triggers(conn, schema: str, table: str) -> list[str]:
     with conn.cursor() as cur:
-        cur.execute("SELECT TRIGGER_NAME FROM information_schema.TRIGGERS"
-                    " WHERE EVENT_OBJECT_SCHEMA=%s AND EVENT_OBJECT_TABLE=%s ORDER BY TRIGGER_NAME", (schema, table))
+        cur.execute(
+            "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS"
+            " WHERE EVENT_OBJECT_SCHEMA=%s AND EVENT_OBJECT_TABLE=%s ORDER BY TRIGGER_NAME",
+            (schema, table),
+        )
         return [row[0] for row in cur.fetchall()]
 
 
@@ -167,8 +196,14 @@ def live_rows(address: ServerAddress, schema: str, table: str) -> int:
         return int(cur.fetchone()[0])
 
 
-def run(session: TableRecovery, drill, *, confirm_replace: Callable[[TableTarget], bool] | None = None,
-        on_progress: Callable[[str], None] | None = None, on_drill_event: Callable | None = None) -> RecoveryReport:
+def run(
+    session: TableRecovery,
+    drill,
+    *,
+    confirm_replace: Callable[[TableTarget], bool] | None = None,
+    on_progress: Callable[[str], None] | None = None,
+    on_drill_event: Callable | None = None,
+) -> RecoveryReport:
     """Restore *drill* (kept running), bring the tables over, verify, swap if asked; always remove the throwaway.
 
     Returns the report (also on failure); KeyboardInterrupt still removes the
@@ -179,19 +214,36 @@ def run(session: TableRecovery, drill, *, confirm_replace: Callable[[TableTarget
     say = on_progress or (lambda text: None)
     journal = Journal([session.journal_path])
     note = _noter(journal)
-    report = RecoveryReport(id=session.id, status="running", started=now_iso(), root=str(drill.root),
-                            day=drill.day, upto=drill.upto, target=session.address.label,
-                            journal=str(session.journal_path), notes=list(session.notes))
-    note("begin", throwaway=str(drill.base), target=session.address.to_json(),
-         tables=[{"source": ".".join(t.source), "target": ".".join(t.target)} for t in session.tables])
+    report = RecoveryReport(
+        id=session.id,
+        status="running",
+        started=now_iso(),
+        root=str(drill.root),
+        day=drill.day,
+        upto=drill.upto,
+        target=session.address.label,
+        journal=str(session.journal_path),
+        notes=list(session.notes),
+    )
+    note(
+        "begin",
+        throwaway=str(drill.base),
+        target=session.address.to_json(),
+        tables=[{"source": ".".join(t.source), "target": ".".join(t.target)} for t in session.tables],
+    )
     conn = session.address.connect()
     report.production["before"] = server_identity(conn)
     try:
         began = time.monotonic()
         say(f"Restoring {drill.day} up to {drill.upto} into a throwaway server in {drill.base}")
         drilled = run_drill(drill, keep=True, on_event=on_drill_event)
-        report.steps.append(Timing("throwaway restore (extract, prepare, copy back, start, verify)",
-                                   time.monotonic() - began, "done" if drilled.ok else "failed"))
+        report.steps.append(
+            Timing(
+                "throwaway restore (extract, prepare, copy back, start, verify)",
+                time.monotonic() - began,
+                "done" if drilled.ok else "failed",
+            )
+        )
         report.steps += [Timing(f"  {s.title}", s.seconds, s.status) for s in drilled.steps if s.seconds]
         if not drilled.ok:
             raise XtraRestoreError(f"the throwaway restore failed: {drilled.error}")
@@ -234,8 +286,9 @@ def _transport_all(session, drill, conn, report, note, say, confirm_replace) -> 
             if source is None:
                 raise PreconditionError(f"{item.label}: not in the backup ({drill.day}/{drill.upto} has no such table)")
             found[item.source] = source
-        report.steps.append(Timing("read the tables on the throwaway server (rows, checksum)",
-                                   time.monotonic() - began))
+        report.steps.append(
+            Timing("read the tables on the throwaway server (rows, checksum)", time.monotonic() - began)
+        )
         mover = Transporter(src, drill.sandbox.config, drill.sandbox.datadir, session.address, conn, note)
         for item in session.tables:
             schema = item.target[0]
@@ -251,7 +304,8 @@ def _transport_all(session, drill, conn, report, note, say, confirm_replace) -> 
             if not moved.verified:
                 raise TableTransportError(
                     f"{moved.target}: {moved.rows} rows, checksum {moved.checksum} in production but"
-                    f" {moved.source_rows} rows, checksum {moved.source_checksum} on the throwaway server")
+                    f" {moved.source_rows} rows, checksum {moved.source_checksum} on the throwaway server"
+                )
             note("verified", table=moved.target, rows=moved.rows, checksum=moved.checksum)
             for clause in moved.dropped_foreign_keys:
                 report.notes.append(f"{moved.target}: created without `{clause}` (re-add it after the swap)")
@@ -266,16 +320,19 @@ def _transport_all(session, drill, conn, report, note, say, confirm_replace) -> 
 def _swap(session, item: TableTarget, conn, note, report, confirm_replace) -> None:
     item.live_rows = live_rows(session.address, *item.source)
     if confirm_replace is None or not confirm_replace(item):
-        report.notes.append(f"{item.label}: not replaced (not confirmed); the recovered rows are in"
-                            f" {item.target[0]}.{item.target[1]}")
+        report.notes.append(
+            f"{item.label}: not replaced (not confirmed); the recovered rows are in {item.target[0]}.{item.target[1]}"
+        )
         return
     live, aside, new = qualified(*item.source), qualified(*item.aside), qualified(*item.target)
     note("swapping", table=item.label, aside=".".join(item.aside), recovered=".".join(item.target))
     with conn.cursor() as cur:
         cur.execute(f"RENAME TABLE {live} TO {aside}, {new} TO {live}")
     note("swapped", table=item.label, aside=".".join(item.aside))
-    report.notes.append(f"{item.label}: replaced; its {item.live_rows} rows of before the swap are kept in"
-                        f" {item.aside[0]}.{item.aside[1]}")
+    report.notes.append(
+        f"{item.label}: replaced; its {item.live_rows} rows of before the swap are kept in"
+        f" {item.aside[0]}.{item.aside[1]}"
+    )
 
 
 # -- interrupted sessions -----------------------------------------------------------------
@@ -366,9 +423,11 @@ def undo_unfinished(records: list[dict], conn) -> list[str]:
 def _empty_schema(conn, schema: str) -> bool:
     """No table, view, routine, event or trigger: nothing of anyone's would go with it."""
     with conn.cursor() as cur:
-        for sql in ("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s",
-                    "SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA=%s",
-                    "SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA=%s"):
+        for sql in (
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s",
+            "SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA=%s",
+            "SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA=%s",
+        ):
             cur.execute(sql, (schema,))
             if cur.fetchone()[0]:
                 return False
@@ -387,8 +446,9 @@ def _discarded(conn, schema: str, name: str) -> bool:
 def unfinished_sessions(state_dir: Path | None = None) -> list[Path]:
     """Journals of recover-table sessions that never wrote `finished` (killed mid-way)."""
     directory = Path(state_dir or default_state_dir()) / "tables"
-    return [p for p in sorted(directory.glob("*.jsonl"))
-            if not any(r.get("event") == "finished" for r in read_records(p))]
+    return [
+        p for p in sorted(directory.glob("*.jsonl")) if not any(r.get("event") == "finished" for r in read_records(p))
+    ]
 
 
 def clean_up(journal: Path) -> list[str]:
@@ -413,4 +473,5 @@ def clean_up(journal: Path) -> list[str]:
 def _noter(journal: Journal) -> Callable[..., None]:
     def note(event: str, **fields) -> None:
         journal.append({"event": event, **fields})
+
     return note

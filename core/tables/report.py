@@ -76,19 +76,23 @@ def render_markdown(report: RecoveryReport) -> str:
         f"# Table recovery {report.id}: {verdict}",
         "",
         f"- Backup root `{report.root}`, day `{report.day}`, up to `{report.upto}`",
-        f"- Into {report.target} (datadir `{before.get('datadir', '-')}`), started {report.started},"
-        f" finished {report.finished or '-'}",
+        (
+            f"- Into {report.target} (datadir `{before.get('datadir', '-')}`), started {report.started},"
+            f" finished {report.finished or '-'}"
+        ),
     ]
     if after:
         lines.append(f"- Production not restarted: uptime {before.get('uptime')}s before, {after.get('uptime')}s after")
     if report.error:
         lines.append(f"- Error: {report.error}")
     if report.tables:
-        lines += ["", "## Tables", "", "| From backup | Into production | Method | Rows | Checksum | Verified |",
-                  "|---|---|---|---:|---|---|"]
+        header = "| From backup | Into production | Method | Rows | Checksum | Verified |"
+        lines += ["", "## Tables", "", header, "|---|---|---|---:|---|---|"]
         for t in report.tables:
-            lines.append(f"| {t['source']} | {t['target']} | {t['method']} ({t['reason']}) | {t['rows']}"
-                         f" | {t['checksum']} | {'yes' if t['verified'] else 'NO'} |")
+            lines.append(
+                f"| {t['source']} | {t['target']} | {t['method']} ({t['reason']}) | {t['rows']}"
+                f" | {t['checksum']} | {'yes' if t['verified'] else 'NO'} |"
+            )
     if report.steps:
         lines += ["", "## Steps", "", "| Step | Status | Seconds |", "|---|---|---:|"]
         lines += [f"| {s.step} | {s.status} | {s.seconds:.1f} |" for s in report.steps]

@@ -96,8 +96,15 @@ def server_identity(conn) -> dict:
         host, datadir, pid_file, version, port = cur.fetchone()
         cur.execute("SHOW GLOBAL STATUS LIKE 'Uptime'")
         uptime = int(cur.fetchone()[1])
-    return {"hostname": host, "datadir": datadir, "pid_file": pid_file, "version": version, "port": port,
-            "uptime": uptime, "pid": local_server_pid(conn)}
+    return {
+        "hostname": host,
+        "datadir": datadir,
+        "pid_file": pid_file,
+        "version": version,
+        "port": port,
+        "uptime": uptime,
+        "pid": local_server_pid(conn),
+    }
 
 
 def local_server_pid(conn) -> int | None:

@@ -132,9 +132,15 @@ def inspect_source(conn, schema: str, table: str) -> SourceTable | None:
         encrypt_all and "encrypted=no" not in options.replace("`", "").replace("'", "")
     )
     source = SourceTable(
-        schema, table, engine or "", row_format, create_sql,
+        schema,
+        table,
+        engine or "",
+        row_format,
+        create_sql,
         partitions=[p[0] for p in parts if p[0]] if not any(p[1] for p in parts) else [],
-        subpartitioned=any(p[1] for p in parts), fulltext=fulltext, encrypted=encrypted,
+        subpartitioned=any(p[1] for p in parts),
+        fulltext=fulltext,
+        encrypted=encrypted,
     )
     source.rows, source.checksum = count_and_checksum(conn, schema, table)
     return source
@@ -172,8 +178,15 @@ class Transporter:
     (its [client] section reaches it), *source_datadir* its datadir.
     """
 
-    def __init__(self, source_conn, source_config: Path, source_datadir: Path, target: ServerAddress,
-                 target_conn, note: Callable[..., None]):
+    def __init__(
+        self,
+        source_conn,
+        source_config: Path,
+        source_datadir: Path,
+        target: ServerAddress,
+        target_conn,
+        note: Callable[..., None],
+    ):
         self.src = source_conn
         self.source_config = Path(source_config)
         self.source_datadir = Path(source_datadir)
@@ -198,8 +211,9 @@ class Transporter:
         method, reason = source.method(files_reachable=self.datadir is not None)
         if force_logical and method != LOGICAL:
             method, reason = LOGICAL, "asked for (--logical)"
-        moved = Moved(source.label, f"{schema}.{name}", method, reason, source_rows=source.rows,
-                      source_checksum=source.checksum)
+        moved = Moved(
+            source.label, f"{schema}.{name}", method, reason, source_rows=source.rows, source_checksum=source.checksum
+        )
         # IMPORT needs the source's row format, explicit (production's default may differ); other
         # engines keep their definition as is (an explicit ROW_FORMAT changes an Aria table's records).
         row_format = source.row_format if source.engine.lower() == "innodb" else None
@@ -232,14 +246,18 @@ class Transporter:
         label = f"{schema}.{name}"
         target_ibd = self._tablespace_file(self.dst, self.datadir, schema, name)
         if target_ibd is None:
-            raise TransportError(f"{label}: production did not create a file-per-table tablespace for it "
-                                 "(innodb_file_per_table=OFF?); use --logical")
+            raise TransportError(
+                f"{label}: production did not create a file-per-table tablespace for it "
+                "(innodb_file_per_table=OFF?); use --logical"
+            )
         if not target_ibd.exists():
-            raise TransportError(f"{target_ibd}: production's new table has no file where the server says;"
-                                 " nothing copied; use --logical")
+            raise TransportError(
+                f"{target_ibd}: production's new table has no file where the server says; nothing copied; use --logical"
+            )
         owner = os.stat(target_ibd)
-        self._target_sql(f"ALTER TABLE {qualified(schema, name)} DISCARD TABLESPACE",
-                         f"{label}: DISCARD TABLESPACE refused")
+        self._target_sql(
+            f"ALTER TABLE {qualified(schema, name)} DISCARD TABLESPACE", f"{label}: DISCARD TABLESPACE refused"
+        )
         if target_ibd.exists():
             raise TransportError(f"{target_ibd}: still there after DISCARD TABLESPACE; nothing copied")
         self.note("discarded", table=label)
@@ -268,8 +286,10 @@ class Transporter:
         except pymysql.MySQLError as error:
             _remove(copied)  # a stray .ibd with a duplicate space id would stop the next crash recovery
             self.note("import-failed", table=label, files=[str(c) for c in copied], error=sql_error(error))
-            raise TransportError(f"{label}: IMPORT TABLESPACE refused ({sql_error(error)}); "
-                                 "the copied files were removed; --logical copies the rows instead") from None
+            raise TransportError(
+                f"{label}: IMPORT TABLESPACE refused ({sql_error(error)}); "
+                "the copied files were removed; --logical copies the rows instead"
+            ) from None
         _remove([c for c in copied if c.suffix == ".cfg"])
         self.note("imported", table=label)
 
@@ -296,14 +316,17 @@ class Transporter:
             clone = f"{name[:40]}__xr_part_{index}"
             with self.src.cursor() as cur:
                 cur.execute(f"DROP TABLE IF EXISTS {qualified(source.schema, scratch)}")  # the throwaway is ours
-                cur.execute(f"CREATE TABLE {qualified(source.schema, scratch)} LIKE {qualified(source.schema, source.name)}")
+                cur.execute(
+                    f"CREATE TABLE {qualified(source.schema, scratch)} LIKE {qualified(source.schema, source.name)}"
+                )
                 cur.execute(f"ALTER TABLE {qualified(source.schema, scratch)} REMOVE PARTITIONING")
-                cur.execute(f"ALTER TABLE {qualified(source.schema, source.name)} EXCHANGE PARTITION {quote(partition)}"
-                            f" WITH TABLE {qualified(source.schema, scratch)}")
+                cur.execute(
+                    f"ALTER TABLE {qualified(source.schema, source.name)} EXCHANGE PARTITION {quote(partition)}"
+                    f" WITH TABLE {qualified(source.schema, scratch)}"
+                )
                 cur.execute(f"SHOW CREATE TABLE {qualified(source.schema, scratch)}")
                 scratch_sql = cur.fetchone()[1]
-            clone_sql = without_partitioning(
-                retarget(scratch_sql, schema, clone, row_format=source.row_format).sql)
+            clone_sql = without_partitioning(retarget(scratch_sql, schema, clone, row_format=source.row_format).sql)
             self._create(schema, clone, clone_sql)
             self._import(source.schema, scratch, schema, clone)
             self._target_sql(
@@ -326,14 +349,31 @@ class Transporter:
             with self.src.cursor() as cur:
                 cur.execute(f"CREATE DATABASE IF NOT EXISTS {quote(schema)}")
                 cur.execute(f"RENAME TABLE {qualified(*staged)} TO {qualified(schema, name)}")
-        dump = [str(find_program(["mariadb-dump", "mysqldump"])), f"--defaults-file={self.source_config}",
-                "--compact", "--no-create-info", "--skip-triggers", "--hex-blob", "--single-transaction",
-                "--quick", "--default-character-set=utf8mb4", "--tz-utc", schema, name]
-        client = [str(find_program(["mariadb", "mysql"])), *self.target.client_args(),
-                  "--default-character-set=utf8mb4", f"--init-command={LOGICAL_INIT}", "--batch", schema]
+        dump = [
+            str(find_program(["mariadb-dump", "mysqldump"])),
+            f"--defaults-file={self.source_config}",
+            "--compact",
+            "--no-create-info",
+            "--skip-triggers",
+            "--hex-blob",
+            "--single-transaction",
+            "--quick",
+            "--default-character-set=utf8mb4",
+            "--tz-utc",
+            schema,
+            name,
+        ]
+        client = [
+            str(find_program(["mariadb", "mysql"])),
+            *self.target.client_args(),
+            "--default-character-set=utf8mb4",
+            f"--init-command={LOGICAL_INIT}",
+            "--batch",
+            schema,
+        ]
         self.note("loading", table=label)
         reader = subprocess.Popen(dump, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        writer = subprocess.run(client, stdin=reader.stdout, capture_output=True)
+        writer = subprocess.run(client, stdin=reader.stdout, capture_output=True, check=False)
         reader.stdout.close()
         dump_err = reader.stderr.read()
         reader.wait()
@@ -348,14 +388,19 @@ class Transporter:
     def _require_space(self, source: SourceTable, schema: str) -> None:
         """Production's datadir must hold the table and keep a margin: we never fill the live server's disk."""
         with self.src.cursor() as cur:
-            cur.execute("SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) FROM information_schema.TABLES"
-                        " WHERE TABLE_SCHEMA=%s AND TABLE_NAME=%s", (source.schema, source.name))
+            cur.execute(
+                "SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) FROM information_schema.TABLES"
+                " WHERE TABLE_SCHEMA=%s AND TABLE_NAME=%s",
+                (source.schema, source.name),
+            )
             need = int(cur.fetchone()[0])
         usage = shutil.disk_usage(self.datadir)
         margin = max(usage.total // 20, 256 << 20)  # leave 5% (at least 256 MB) for the server itself
         if usage.free - need < margin:
-            raise TransportError(f"{self.datadir}: not enough space for {schema}.{source.name} in production"
-                                 f" (needs {need >> 20} MB and a margin of {margin >> 20} MB, {usage.free >> 20} MB free)")
+            raise TransportError(
+                f"{self.datadir}: not enough space for {schema}.{source.name} in production"
+                f" (needs {need >> 20} MB and a margin of {margin >> 20} MB, {usage.free >> 20} MB free)"
+            )
 
     def _target_sql(self, sql: str, context: str) -> None:
         try:

@@ -16,18 +16,27 @@ from xtrarestore.core.drills.sandbox import SandboxServer
 SCHEMA = (
     "CREATE DATABASE shop",
     "CREATE TABLE shop.orders (id INT PRIMARY KEY, customer VARCHAR(40), total DECIMAL(10,2), placed DATETIME(3))",
-    "CREATE TABLE shop.events (id INT NOT NULL, day DATE NOT NULL, what VARCHAR(30), PRIMARY KEY (id, day))"
-    " PARTITION BY RANGE (YEAR(day)) (PARTITION p2024 VALUES LESS THAN (2025),"
-    " PARTITION p2025 VALUES LESS THAN (2026), PARTITION pmax VALUES LESS THAN MAXVALUE)",
+    (
+        "CREATE TABLE shop.events (id INT NOT NULL, day DATE NOT NULL, what VARCHAR(30), PRIMARY KEY (id, day))"
+        " PARTITION BY RANGE (YEAR(day)) (PARTITION p2024 VALUES LESS THAN (2025),"
+        " PARTITION p2025 VALUES LESS THAN (2026), PARTITION pmax VALUES LESS THAN MAXVALUE)"
+    ),
     "CREATE TABLE shop.parent (id INT PRIMARY KEY, name VARCHAR(20))",
-    "CREATE TABLE shop.child (id INT PRIMARY KEY, parent_id INT, note VARCHAR(20),"
-    " CONSTRAINT child_parent FOREIGN KEY (parent_id) REFERENCES shop.parent (id))",
+    (
+        "CREATE TABLE shop.child (id INT PRIMARY KEY, parent_id INT, note VARCHAR(20),"
+        " CONSTRAINT child_parent FOREIGN KEY (parent_id) REFERENCES shop.parent (id))"
+    ),
     "CREATE TABLE shop.notes (id INT PRIMARY KEY, body TEXT, FULLTEXT KEY body_ft (body))",
     "CREATE TABLE shop.tally (id INT PRIMARY KEY, n INT) ENGINE=Aria",
     "CREATE TABLE shop.busy (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20))",
-    "INSERT INTO shop.orders SELECT seq, CONCAT('customer ', seq), seq * 1.25, '2026-01-02 03:04:05.678'"
-    " FROM shop.seq_1_to_500",
-    "INSERT INTO shop.events SELECT seq, DATE_ADD('2024-06-01', INTERVAL seq DAY), CONCAT('e', seq) FROM shop.seq_1_to_900",
+    (
+        "INSERT INTO shop.orders SELECT seq, CONCAT('customer ', seq), seq * 1.25, '2026-01-02 03:04:05.678'"
+        " FROM shop.seq_1_to_500"
+    ),
+    (
+        "INSERT INTO shop.events SELECT seq, DATE_ADD('2024-06-01', INTERVAL seq DAY), CONCAT('e', seq)"
+        " FROM shop.seq_1_to_900"
+    ),
     "INSERT INTO shop.parent SELECT seq, CONCAT('p', seq) FROM shop.seq_1_to_20",
     "INSERT INTO shop.child SELECT seq, 1 + seq % 20, CONCAT('c', seq) FROM shop.seq_1_to_100",
     "INSERT INTO shop.notes SELECT seq, CONCAT('note number ', seq, ' about blue widgets') FROM shop.seq_1_to_60",

@@ -24,11 +24,14 @@ CHILD = """CREATE TABLE `child` (
 PARTITIONS 2"""
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("shop.orders", ("shop", "orders")),
-    ("`shop`.`odd.name`", ("shop", "odd.name")),
-    ("`we``ird`.t", ("we`ird", "t")),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("shop.orders", ("shop", "orders")),
+        ("`shop`.`odd.name`", ("shop", "odd.name")),
+        ("`we``ird`.t", ("we`ird", "t")),
+    ],
+)
 def test_table_names_parse(text, expected):
     assert parse_table(text) == expected
 
@@ -50,7 +53,9 @@ def test_the_definition_is_retargeted_without_foreign_keys_and_with_its_row_form
     assert definition.sql.startswith("CREATE TABLE `shop`.`child__restored_1` (")
     assert "FOREIGN KEY" not in definition.sql and "KEY `child_parent` (`parent_id`)\n)" in definition.sql
     assert "ROW_FORMAT=DYNAMIC" in definition.sql
-    assert definition.foreign_keys == ("CONSTRAINT `child_parent` FOREIGN KEY (`parent_id`) REFERENCES `parent` (`id`)",)
+    assert definition.foreign_keys == (
+        "CONSTRAINT `child_parent` FOREIGN KEY (`parent_id`) REFERENCES `parent` (`id`)",
+    )
     assert "PARTITION" not in without_partitioning(definition.sql)
 
 
@@ -90,7 +95,7 @@ def test_a_big_binlog_statement_is_cut_with_its_table_map_repeated(monkeypatch):
     output = f"DELIMITER /*!*/;\nSTART TRANSACTION/*!*/;\nBINLOG '\n{encoded}\n'/*!*/;\nCOMMIT\n/*!*/;\nDELIMITER ;\n"
     statements = flashback.reverse_statements(output)
     assert len(statements) == 3
-    groups = [flashback._events(s[len("BINLOG '"):-1]) for s in statements]
+    groups = [flashback._events(s[len("BINLOG '") : -1]) for s in statements]
     assert all(group[0] == table_map for group in groups)
     assert [len(g) - 1 for g in groups] == [2, 2, 1]
     for group in groups:

@@ -30,9 +30,24 @@ pytestmark = pytest.mark.mariadb
 
 
 def command(incident, workroot, state, *args) -> list[str]:
-    return ["recover-table", "--root", str(incident.root), "--day", incident.day, "--upto", incident.upto,
-            "--socket", str(incident.production.socket), "--workdir", str(workroot),
-            "--state-dir", str(state), "--reports-dir", str(state / "reports"), *args]
+    return [
+        "recover-table",
+        "--root",
+        str(incident.root),
+        "--day",
+        incident.day,
+        "--upto",
+        incident.upto,
+        "--socket",
+        str(incident.production.socket),
+        "--workdir",
+        str(workroot),
+        "--state-dir",
+        str(state),
+        "--reports-dir",
+        str(state / "reports"),
+        *args,
+    ]
 
 
 def tables_of(server: SandboxServer, schema: str = "shop") -> set[str]:
@@ -70,8 +85,13 @@ class Writer(threading.Thread):
 def recovered(incident, tmp_path_factory):
     """The incident and its recovery in one CLI run: (exit status, report, pid/uptime before and after, writer)."""
     production = incident.production
-    production.execute("DROP TABLE shop.orders", "DELETE FROM shop.events", "DELETE FROM shop.child WHERE id > 10",
-                       "DROP TABLE shop.notes", "DELETE FROM shop.tally")
+    production.execute(
+        "DROP TABLE shop.orders",
+        "DELETE FROM shop.events",
+        "DELETE FROM shop.child WHERE id > 10",
+        "DROP TABLE shop.notes",
+        "DELETE FROM shop.tally",
+    )
     state = tmp_path_factory.mktemp("state")
     workroot = Path(f"/var/tmp/xtrarestore-test-tables-{os.getpid()}")
     workroot.mkdir(mode=0o711)
@@ -79,8 +99,21 @@ def recovered(incident, tmp_path_factory):
     writer.start()
     before = identity(production)
     began = time.monotonic()
-    status = main(command(incident, workroot, state, "--table", "shop.orders", "--table", "shop.events",
-                          "--table", "shop.child", "--table", "shop.tally"))
+    status = main(
+        command(
+            incident,
+            workroot,
+            state,
+            "--table",
+            "shop.orders",
+            "--table",
+            "shop.events",
+            "--table",
+            "shop.child",
+            "--table",
+            "shop.tally",
+        )
+    )
     notes = main(command(incident, workroot, state, "--table", "shop.notes", "--as", "shop.notes"))
     elapsed = time.monotonic() - began
     writer.stop.set()
@@ -89,8 +122,16 @@ def recovered(incident, tmp_path_factory):
     reports = [json.loads(p.read_text()) for p in sorted((state / "reports").glob("*.json"))]
     leftovers = sorted(os.listdir(workroot)), throwaway_processes(workroot)
     os.rmdir(workroot)
-    return {"status": (status, notes), "reports": reports, "before": before, "after": after, "elapsed": elapsed,
-            "writer": writer, "leftovers": leftovers, "state": state}
+    return {
+        "status": (status, notes),
+        "reports": reports,
+        "before": before,
+        "after": after,
+        "elapsed": elapsed,
+        "writer": writer,
+        "leftovers": leftovers,
+        "state": state,
+    }
 
 
 def target_of(recovered, source: str) -> dict:
@@ -106,9 +147,16 @@ def test_recovery_succeeds_and_production_is_never_restarted(recovered):
     assert all(r["production"]["after"]["uptime"] >= r["production"]["before"]["uptime"] for r in recovered["reports"])
 
 
-@pytest.mark.parametrize(("table", "method"), [("orders", "tablespace"), ("events", "partitions"),
-                                                ("child", "tablespace"), ("tally", "logical"),
-                                                ("notes", "logical")])
+@pytest.mark.parametrize(
+    ("table", "method"),
+    [
+        ("orders", "tablespace"),
+        ("events", "partitions"),
+        ("child", "tablespace"),
+        ("tally", "logical"),
+        ("notes", "logical"),
+    ],
+)
 def test_each_table_comes_back_with_exact_rows_and_checksum(incident, recovered, table, method):
     moved = target_of(recovered, f"shop.{table}")
     schema, name = moved["target"].split(".", 1)
@@ -206,9 +254,27 @@ def test_replace_not_confirmed_leaves_the_live_table(incident, workroot, tmp_pat
 def test_import_refused_removes_the_copied_files_and_the_new_table(incident, workroot, tmp_path, capsys):
     """A production server with 4k pages cannot import the backup's 16k tablespace."""
     with SandboxServer.create(options=("innodb-page-size=4k",)) as other:
-        status = main(["recover-table", "--root", str(incident.root), "--day", incident.day, "--upto", incident.upto,
-                       "--table", "shop.orders", "--socket", str(other.socket), "--workdir", str(workroot),
-                       "--state-dir", str(tmp_path), "--reports-dir", str(tmp_path / "reports")])
+        status = main(
+            [
+                "recover-table",
+                "--root",
+                str(incident.root),
+                "--day",
+                incident.day,
+                "--upto",
+                incident.upto,
+                "--table",
+                "shop.orders",
+                "--socket",
+                str(other.socket),
+                "--workdir",
+                str(workroot),
+                "--state-dir",
+                str(tmp_path),
+                "--reports-dir",
+                str(tmp_path / "reports"),
+            ]
+        )
         out = capsys.readouterr().out
         assert status == 1
         assert "IMPORT TABLESPACE refused" in out and "the copied files were removed" in out
@@ -231,6 +297,7 @@ def test_interrupt_after_the_copy_removes_the_files_never_imported(incident, wor
             if event == "copied":
                 assert all(Path(f).exists() for f in fields["files"])
                 raise KeyboardInterrupt
+
         return wrapped
 
     monkeypatch.setattr(recover, "_noter", interrupting)
@@ -243,7 +310,12 @@ def test_interrupt_after_the_copy_removes_the_files_never_imported(incident, wor
 def test_a_killed_session_is_cleaned_up_by_cleanup(incident, workroot, tmp_path):
     """SIGKILL while the throwaway server runs: --cleanup stops and removes it; the journal says what was done."""
     before = tables_of(incident.production)
-    args = [sys.executable, "-m", "xtrarestore.tui.cli", *command(incident, workroot, tmp_path, "--table", "shop.child")]
+    args = [
+        sys.executable,
+        "-m",
+        "xtrarestore.tui.cli",
+        *command(incident, workroot, tmp_path, "--table", "shop.child"),
+    ]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while not throwaway_processes(workroot) or not list((tmp_path / "tables").glob("*.jsonl")):

@@ -16,12 +16,19 @@ CONFIRM_WORD = "flashback"
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "flashback", help=HELP, description=HELP,
+        "flashback",
+        help=HELP,
+        description=HELP,
         epilog="Exit status 0 when applied (or --dry-run), 1 when not confirmed or refused by the server,"
-               " 2 when flashback cannot be exact (use recover-table).",
+        " 2 when flashback cannot be exact (use recover-table).",
     )
-    parser.add_argument("--binlog-dir", action="append", required=True, type=Path,
-                        help="directory holding the binlogs (repeat; the live server's binlog directory)")
+    parser.add_argument(
+        "--binlog-dir",
+        action="append",
+        required=True,
+        type=Path,
+        help="directory holding the binlogs (repeat; the live server's binlog directory)",
+    )
     parser.add_argument("--gtid", action="append", required=True, metavar="D-S-N", help="transaction to undo (repeat)")
     reach = parser.add_argument_group("production server")
     reach.add_argument("--socket", help="its socket")
@@ -42,8 +49,10 @@ def run(args) -> int:
     address = ServerAddress(args.socket, args.host, args.port, args.defaults_file)
     plan = flashback.plan_flashback(args.binlog_dir, args.gtid)
     before = flashback.count_rows(address, plan.tables)
-    print(f"Flashback of {len(plan.targets)} transaction(s); binlogs checked up to {plain(plan.scanned_to)}"
-          f" ({plan.later_transactions} later transactions, none touching these tables):")
+    print(
+        f"Flashback of {len(plan.targets)} transaction(s); binlogs checked up to {plain(plan.scanned_to)}"
+        f" ({plan.later_transactions} later transactions, none touching these tables):"
+    )
     for item in plan.targets:
         trx = item.transaction
         print(f"  {trx.gtid} at {trx.when:%Y-%m-%d %H:%M:%S} UTC in {plain(item.path.name)}:{trx.start}")
