@@ -30,6 +30,7 @@ import pymysql
 from ..drills.sandbox import SandboxServer
 from ..errors import PreconditionError, TableTransportError, XtraRestoreError
 from ..restore.journal import Journal, default_state_dir, now_iso
+from .catalog import backup_tables, missing_from
 from .foreign import foreign_keys, live_referencing
 from .report import RecoveryReport, Timing
 from .server import ServerAddress, qualified, quote, server_identity, sql_error
@@ -178,6 +179,14 @@ def prepare(
     finally:
         conn.close()
     return session
+
+
+def require_in_backup(session: TableRecovery, point) -> None:
+    """Refuse, before any restore, tables the backup's own file list shows it does not hold."""
+    absent = missing_from([t.source for t in session.tables], backup_tables(point.target))
+    if absent:
+        names = ", ".join(f"{s}.{t}" for s, t in absent)
+        raise PreconditionError(f"{names}: not in the backup ({point.target.name} has no such table)")
 
 
 def _triggers(conn, schema: str, table: str) -> list[str]:

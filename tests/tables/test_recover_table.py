@@ -24,6 +24,7 @@ from xtrarestore.core.drills.sandbox import SandboxServer
 from xtrarestore.core.tables import recover
 from xtrarestore.tui.cli import main
 
+from .conftest import TABLES as TABLES_IN_BACKUP
 from .conftest import identity, snapshot
 
 pytestmark = pytest.mark.mariadb
@@ -219,14 +220,31 @@ def test_stop_points_are_refused_until_the_roll_forward_is_there(incident, workr
     assert os.listdir(workroot) == []
 
 
-def test_a_table_not_in_the_backup_fails_in_one_line_production_unchanged(incident, workroot, tmp_path, capsys):
+def test_a_table_not_in_the_backup_is_refused_from_its_own_file_list(incident, workroot, tmp_path, capsys):
     before = tables_of(incident.production)
     status = main(command(incident, workroot, tmp_path, "--table", "shop.busy2"))
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and err == f"xtrarestore: shop.busy2: not in the backup ({incident.upto} has no such table)"
+    assert tables_of(incident.production) == before and os.listdir(workroot) == []
+
+
+def test_a_table_the_restored_server_lacks_fails_in_one_line_production_unchanged(incident, workroot, tmp_path, capsys):
+    """A name the file list cannot prove absent (file-name encoded) is checked on the restored server."""
+    before = tables_of(incident.production)
+    status = main(command(incident, workroot, tmp_path, "--table", "shop.no-such"))
     out = capsys.readouterr().out
     assert status == 1
-    assert "Recovery FAILED: shop.busy2: not in the backup" in out
+    assert "Recovery FAILED: shop.no-such: not in the backup" in out
     assert tables_of(incident.production) == before
     assert os.listdir(workroot) == [] and throwaway_processes(workroot) == []
+
+
+def test_the_backup_lists_its_own_tables(incident):
+    from xtrarestore.core.inventory.scan import scan
+    from xtrarestore.core.tables.catalog import backup_tables
+
+    backup = next(b for d in scan(incident.root).days for b in d.backups if b.name == incident.upto)
+    assert backup_tables(backup) == [("shop", t) for t in sorted(["busy", *TABLES_IN_BACKUP])]
 
 
 def test_replace_swaps_after_confirmation_and_keeps_the_old_rows_aside(incident, workroot, tmp_path, monkeypatch):

@@ -97,6 +97,7 @@ def run(args) -> int:
         key_file=args.key_file,
         workroot=args.workdir,
     )
+    recover.require_in_backup(session, drill.point)
     for item in session.tables:
         action = "replaces" if item.replace else "as"
         print(f"{plain('.'.join(item.source))} {action} {plain('.'.join(item.target))} in {plain(address.label)}")
