@@ -274,6 +274,26 @@ def count_rows(address: ServerAddress, tables: list[tuple[str, str]]) -> dict[st
     return counts
 
 
+def require_transactional(plan: FlashbackPlan, address: ServerAddress) -> None:
+    """Refuse tables whose engine cannot roll back: a reverse failing half-way would stay half applied."""
+    with address.connect() as conn, conn.cursor() as cur:
+        for schema, table in plan.tables:
+            cur.execute(
+                "SELECT t.ENGINE, e.TRANSACTIONS FROM information_schema.TABLES t"
+                " LEFT JOIN information_schema.ENGINES e ON e.ENGINE = t.ENGINE"
+                " WHERE t.TABLE_SCHEMA=%s AND t.TABLE_NAME=%s",
+                (schema, table),
+            )
+            found = cur.fetchone()
+            if found is None:
+                raise FlashbackRefused(f"{schema}.{table}: not in {address.label}; use recover-table")
+            if found[1] != "YES":
+                raise FlashbackRefused(
+                    f"{schema}.{table}: engine {found[0]} cannot roll back, so the reverse could not be applied"
+                    " in one transaction; use recover-table"
+                )
+
+
 def apply(plan: FlashbackPlan, address: ServerAddress) -> None:
     """Run the reverse in production in one transaction; on any error nothing of it stays."""
     client = [str(find_program(["mariadb", "mysql"])), *address.client_args(), "--batch"]

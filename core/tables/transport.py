@@ -70,7 +70,7 @@ class SourceTable:
         if self.encrypted:
             return LOGICAL, "encrypted tablespace (production may lack its key)"
         if not files_reachable:
-            return LOGICAL, "production's datadir is not on this host"
+            return LOGICAL, "production's datadir is not on this host, or innodb_file_per_table is off"
         if self.subpartitioned:
             return LOGICAL, "subpartitions"
         if self.partitions:
@@ -201,8 +201,9 @@ class Transporter:
         if pid is None:
             return None
         with self.dst.cursor() as cur:
-            cur.execute("SELECT @@datadir")
-            return Path(cur.fetchone()[0])
+            cur.execute("SELECT @@datadir, @@innodb_file_per_table")
+            datadir, per_table = cur.fetchone()
+        return Path(datadir) if str(per_table).upper() in ("1", "ON") else None
 
     # -- one table ---------------------------------------------------------------
 

@@ -118,3 +118,11 @@ def test_a_reverse_cut_into_many_binlog_statements_is_still_exact(shop, monkeypa
     assert plan.script.count("BINLOG '") > 10
     assert flashback(shop, delete) == 0
     assert snapshot(shop, "shop", "orders") == orders
+
+
+def test_a_table_that_cannot_roll_back_is_refused(shop, capsys):
+    shop.execute("CREATE TABLE shop.plain (id INT PRIMARY KEY) ENGINE=Aria", "INSERT INTO shop.plain VALUES (1), (2)")
+    delete = gtid_of(shop, "DELETE FROM shop.plain")
+    assert flashback(shop, delete) == 2
+    assert "engine Aria cannot roll back" in capsys.readouterr().err
+    assert shop.execute("SELECT COUNT(*) FROM shop.plain") == [(0,)]

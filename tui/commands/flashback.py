@@ -19,8 +19,8 @@ def register(subparsers) -> None:
         "flashback",
         help=HELP,
         description=HELP,
-        epilog="Exit status 0 when applied (or --dry-run), 1 when not confirmed or refused by the server,"
-        " 2 when flashback cannot be exact (use recover-table).",
+        epilog="Exit status 0 when applied (or --dry-run), 1 when not confirmed, 2 when flashback cannot be"
+        " exact (use recover-table) or the server refused the reverse (rolled back whole).",
     )
     parser.add_argument(
         "--binlog-dir",
@@ -48,6 +48,7 @@ def run(args) -> int:
 
     address = ServerAddress(args.socket, args.host, args.port, args.defaults_file)
     plan = flashback.plan_flashback(args.binlog_dir, args.gtid)
+    flashback.require_transactional(plan, address)
     before = flashback.count_rows(address, plan.tables)
     print(
         f"Flashback of {len(plan.targets)} transaction(s); binlogs checked up to {plain(plan.scanned_to)}"
