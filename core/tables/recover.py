@@ -234,15 +234,15 @@ def run(
         journal=str(session.journal_path),
         notes=list(session.notes),
     )
+    conn = session.address.connect()
     note(
         "begin",
         throwaway=str(drill.base),
         target=session.address.to_json(),
         tables=[{"source": ".".join(t.source), "target": ".".join(t.target)} for t in session.tables],
     )
-    conn = session.address.connect()
-    report.production["before"] = server_identity(conn)
     try:
+        report.production["before"] = server_identity(conn)
         began = time.monotonic()
         say(f"Restoring {drill.day} up to {drill.upto} into a throwaway server in {drill.base}")
         drilled = run_drill(drill, keep=True, on_event=on_drill_event)
@@ -258,20 +258,24 @@ def run(
             raise XtraRestoreError(f"the throwaway restore failed: {drilled.error}")
         _transport_all(session, drill, conn, report, note, say, confirm_replace)
         report.status = "success"
-    except (XtraRestoreError, pymysql.MySQLError) as error:
+    except (XtraRestoreError, pymysql.MySQLError, OSError, ValueError) as error:
         report.status = "failed"
-        report.error = sql_error(error) if isinstance(error, pymysql.MySQLError) else str(error)
+        if isinstance(error, pymysql.MySQLError):
+            report.error = sql_error(error)
+        elif isinstance(error, XtraRestoreError):
+            report.error = str(error)
+        else:
+            report.error = f"{type(error).__name__}: {error}"
         note("failed", error=report.error)
     finally:
-        if report.status != "success":
-            report.notes += undo_unfinished(read_records(session.journal_path), conn)
+        undone = report.status == "success" or _undo(session, report)
         began = time.monotonic()
         remove_throwaway(drill.base)
         note("throwaway-removed", path=str(drill.base))
         report.steps.append(Timing("stop and remove the throwaway server", time.monotonic() - began))
         try:
             report.production["after"] = after = server_identity(conn)
-            before = report.production["before"]
+            before = report.production.get("before", after)
             if after["uptime"] < before["uptime"] or after["pid"] != before["pid"]:
                 report.notes.append("production's server restarted during the recovery (not by xtrarestore)")
         except pymysql.MySQLError:
@@ -281,8 +285,25 @@ def run(
             report.status = "failed"
             report.error = "interrupted"
         report.finished = now_iso()
-        note("finished", status=report.status)
+        if undone:  # else the journal stays unfinished: `recover-table --cleanup` takes it back later
+            note("finished", status=report.status)
     return report
+
+
+def _undo(session: TableRecovery, report: RecoveryReport) -> bool:
+    """Take back unverified work on a fresh connection (the session's may be what failed)."""
+    try:
+        conn = session.address.connect()
+        try:
+            report.notes += undo_unfinished(read_records(session.journal_path), conn)
+        finally:
+            conn.close()
+    except (XtraRestoreError, pymysql.MySQLError) as error:
+        report.notes.append(
+            f"could not take back the unfinished work ({error}); run xtrarestore recover-table --cleanup"
+        )
+        return False
+    return True
 
 
 def _transport_all(session, drill, conn, report, note, say, confirm_replace) -> None:

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -350,3 +351,33 @@ def test_a_killed_session_is_cleaned_up_by_cleanup(incident, workroot, tmp_path)
     assert throwaway_processes(workroot) == [] and os.listdir(workroot) == []
     assert recover.unfinished_sessions(tmp_path) == []
     assert tables_of(incident.production) == before
+
+
+def test_an_unreachable_production_is_refused_in_one_line(incident, workroot, tmp_path, capsys):
+    args = command(incident, workroot, tmp_path, "--table", "shop.child")
+    args[args.index("--socket") + 1] = str(tmp_path / "no.sock")
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no.sock: cannot reach the server" in err and "\n" not in err
+    assert os.listdir(workroot) == []
+
+
+@pytest.fixture
+def small_workroot(tmp_path) -> Iterator[Path]:
+    """A 4 MB file system: too small for the throwaway server."""
+    path = tmp_path / "small"
+    path.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4M,mode=0711", "tmpfs", str(path)], check=True)
+    yield path
+    subprocess.run(["umount", str(path)], check=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small file system needs root")
+def test_not_enough_space_for_the_throwaway_server_is_refused_before_anything(
+    incident, small_workroot, tmp_path, capsys
+):
+    before = tables_of(incident.production)
+    assert main(command(incident, small_workroot, tmp_path, "--table", "shop.child")) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "space" in err and str(small_workroot) in err, err
+    assert os.listdir(small_workroot) == [] and tables_of(incident.production) == before
