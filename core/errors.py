@@ -110,3 +110,11 @@ class BinlogOffError(BinlogError):
 
 class StopPointError(BinlogError):
     """A stop point is malformed, or lies where the available binlogs cannot take the restore."""
+
+
+class TableTransportError(XtraRestoreError):
+    """A table could not be brought into production (import refused, copy failed, rows differ)."""
+
+
+class FlashbackRefused(XtraRestoreError):
+    """The transactions cannot be reversed safely from the binlog (DDL, minimal images, later changes)."""

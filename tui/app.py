@@ -166,6 +166,11 @@ class XtraRestoreApp(App[int]):
             return
         self.post_message(messages.RunJob(DrillJob(self.settings, message.point)))
 
+    def on_recover_tables(self, message: messages.RecoverTables) -> None:
+        from .screens.tables import TablesScreen
+
+        self.push_screen(TablesScreen(self.settings, message.point))
+
     def on_run_job(self, message: messages.RunJob) -> None:
         from .screens.run import RunScreen
 
@@ -176,7 +181,11 @@ class XtraRestoreApp(App[int]):
         from .screens.result import ResultScreen
 
         job = message.job
-        if job.kind == "drill":
+        if job.kind == "recover-table":
+            from .screens.tables import TableRecoveryScreen
+
+            self.push_screen(TableRecoveryScreen(job.report, job.saved[0] if job.saved else None))
+        elif job.kind == "drill":
             self.push_screen(DrillReportScreen(job.report, job.saved[0] if job.saved else None))
         else:
             self.push_screen(ResultScreen(job))

@@ -11,7 +11,9 @@ from xtrarestore.tui.commands.plan import add_server_arguments
 
 # Each name is a module in xtrarestore.tui.commands with `register(subparsers)`;
 # the module keeps its heavy imports inside its run function so start-up stays fast.
-COMMANDS: tuple[str, ...] = ("demo", "drill", "extract", "inventory", "plan", "restore", "status")
+COMMANDS: tuple[str, ...] = (
+    "demo", "drill", "extract", "flashback", "inventory", "plan", "recover-table", "restore", "status",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_server_arguments(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"xtrarestore.tui.commands.{name}").register(subparsers)
+        importlib.import_module(f"xtrarestore.tui.commands.{name.replace('-', '_')}").register(subparsers)
     return parser
 
 

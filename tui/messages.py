@@ -50,6 +50,14 @@ class StartDrill(Message):
         self.point = point
 
 
+class RecoverTables(Message):
+    """Pick tables of *point* to recover into the running server."""
+
+    def __init__(self, point) -> None:
+        super().__init__()
+        self.point = point
+
+
 class RunJob(Message):
     """Show *job* on the run screen and run it (a confirmed restore)."""
 

@@ -13,7 +13,8 @@
  * Records handed back (first item says which):
  *   (1, start, end, ts_start, ts_end, server_id, domain, seq, gtid_flags,
  *    commit_id, uuid, end_kind, tables, statements)
- *       tables: flat (table_id, kind, rows, ...) with rows -1 when unknown;
+ *       tables: flat (table_id, kind, rows, ...) with rows -1 when unknown,
+ *               kind | 4 when a row image lacks columns (MINIMAL/NOBLOB);
  *       statements: None or ((pos, exec_time, db, sql, compressed), ...)
  *   (2, pos, table_id, db, table)          a table id first seen or remapped
  *   (3, pos, ts, (domain, server, seq, ...)) MariaDB Gtid_list
@@ -533,6 +534,16 @@ static int rows_kind(int type) {
     }
 }
 
+#define PARTIAL_IMAGE 4
+
+/* Every one of *width* columns present in the image bitmap at *p*? */
+static int full_bitmap(const unsigned char *p, const unsigned char *end, uint64_t width) {
+    if (p > end || width > (uint64_t)(end - p) * 8) return 0;
+    for (uint64_t col = 0; col < width; col++)
+        if (!((p[col / 8] >> (col % 8)) & 1)) return 0;
+    return 1;
+}
+
 static int on_rows(Walk *w, int type, const unsigned char *ev, size_t body_len, long long pos) {
     const unsigned char *body = ev + HEADER, *end = body + body_len;
     size_t phl = w->post_header[type] ? w->post_header[type] : (type >= WRITE_V2 && type <= DELETE_V2 ? 10 : 8);
@@ -553,11 +564,17 @@ static int on_rows(Walk *w, int type, const unsigned char *ev, size_t body_len, 
     long long rows = -1;
     uint64_t width;
     Table *t = table_find(&w->tables, id);
-    if (type != PARTIAL_UPDATE && packed(&p, end, &width) && t && t->usable && width <= t->ncols) {
+    int have_width = packed(&p, end, &width);
+    /* A row image missing columns (binlog_row_image=MINIMAL/NOBLOB, a MySQL partial update) is
+       marked PARTIAL_IMAGE in the kind: such rows cannot be reversed by flashback. */
+    if (type == PARTIAL_UPDATE || !have_width || (t && width != t->ncols) ||
+        !full_bitmap(p, end, width) || (kind == 1 && !full_bitmap(p + (width + 7) / 8, end, width)))
+        kind |= PARTIAL_IMAGE;
+    if (type != PARTIAL_UPDATE && have_width && t && t->usable && width <= t->ncols) {
         size_t bitmap = (size_t)((width + 7) / 8);
         const unsigned char *before = p, *after = NULL;
         p += bitmap;
-        if (kind == 1) { after = p; p += bitmap; }
+        if ((kind & 3) == 1) { after = p; p += bitmap; }
         if (p <= end) {
             int compressed = type >= WRITE_C_V1 && type <= DELETE_C;
             if (compressed) {

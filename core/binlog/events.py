@@ -59,13 +59,16 @@ class TableChange:
     """Rows one transaction changed in one table, by kind (insert, update, delete).
 
     `rows` is None when the row images could not be walked (a column type the
-    reader does not know, a MySQL partial JSON update).
+    reader does not know, a MySQL partial JSON update). `full_image` is False
+    when some row image lacks columns (binlog_row_image MINIMAL or NOBLOB):
+    such changes cannot be reversed from the binlog alone.
     """
 
     schema: bytes
     table: bytes
     kind: str
     rows: int | None
+    full_image: bool = True
 
     @property
     def name(self) -> str:

@@ -222,8 +222,10 @@ def _changes(flat: tuple[int, ...], names: dict[int, tuple[bytes, bytes]]) -> tu
     changes = []
     for i in range(0, len(flat), 3):
         schema, table = names.get(flat[i], (b"?", b"table-id-%d" % flat[i]))
-        rows = flat[i + 2]
-        changes.append(TableChange(schema, table, ROW_KINDS[flat[i + 1]], rows if rows >= 0 else None))
+        rows, kind = flat[i + 2], flat[i + 1]
+        changes.append(
+            TableChange(schema, table, ROW_KINDS[kind & 3], rows if rows >= 0 else None, full_image=not kind & 4)
+        )
     return tuple(changes)
 
 

@@ -155,6 +155,9 @@ class SandboxServer:
             f"socket={self.socket}",
             f"pid-file={self.pid_file}",
             f"log-error={self.error_log}",
+            # Its own temporary files: servers in other pid namespaces share /tmp, and same-named
+            # '#sql-temptable-<pid>-…' files made concurrent mariadb-install-db runs fail here.
+            f"tmpdir={self.rundir}",
             f"innodb-buffer-pool-size={self.buffer_pool}",
             "innodb-log-file-size=48M",
             "max-connections=50",

@@ -181,6 +181,37 @@ async def scenarios(pilot, server):
     await settle(pilot)
 
 
+async def tables(pilot, server):
+    from xtrarestore.tui.screens.tables import TablesScreen
+
+    point = await mon_point(pilot)
+    screen = TablesScreen(pilot.app.settings, point)
+    await pilot.app.push_screen(screen)
+    await wait_for(pilot, lambda: screen.tables is not None)
+    await pilot.press("down", "space")
+    await settle(pilot)
+
+
+async def table_recovery(pilot, server):
+    from xtrarestore.core.tables.report import RecoveryReport, Timing
+    from xtrarestore.tui.screens.tables import TableRecoveryScreen
+
+    await scanned(pilot)
+    report = RecoveryReport(
+        id="20261117T100000Z", status="success", started="2026-11-17T10:00:00+00:00", day="Mon",
+        upto="incremental-11-17-2026_10-00-00.xbstream", target="socket /run/mysqld/mysqld.sock",
+        production={"before": {"uptime": 86400}, "after": {"uptime": 86431}},
+        steps=[Timing("throwaway restore (extract, prepare, copy back, start, verify)", 21.5)],
+        tables=[{"source": "shop.orders", "target": "shop.orders__restored_20261117_100000", "method": "tablespace",
+                 "reason": "InnoDB file-per-table", "rows": 500, "checksum": 2670884628, "verified": True}],
+        foreign_keys=["shop.orders__restored_20261117_100000 (customer_id) -> shop.customers (id)"
+                      " [orders_customer]: 0 orphan rows"],
+        notes=["shop.orders__restored_20261117_100000: created without `CONSTRAINT `orders_customer` FOREIGN KEY"
+               " (`customer_id`) REFERENCES `customers` (`id`)` (re-add it after the swap)"],
+    )
+    await pilot.app.push_screen(TableRecoveryScreen(report))
+
+
 SCREENS = {
     "InventoryScreen": inventory,
     "RestorePointScreen": restore_point,
@@ -194,6 +225,8 @@ SCREENS = {
     "DrillReportScreen": drill_report,
     "DrillReportsScreen": drill_reports,
     "ScenariosScreen": scenarios,
+    "TablesScreen": tables,
+    "TableRecoveryScreen": table_recovery,
 }
 
 

@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from .. import display
-from ..messages import OpenPlan, StartDrill
+from ..messages import OpenPlan, RecoverTables, StartDrill
 
 
 def unavailable_reason(day, chain, backup, first_bad) -> str:
@@ -30,7 +30,7 @@ def unavailable_reason(day, chain, backup, first_bad) -> str:
 
 
 class RestorePointScreen(Screen):
-    """Pick the last backup to apply; Enter plans the restore, d drills it."""
+    """Pick the last backup to apply; Enter plans the restore, d drills it, t recovers tables of it."""
 
     TITLE_TEXT = "Restore point"
     AUTO_FOCUS = "#point-table"
@@ -43,6 +43,7 @@ class RestorePointScreen(Screen):
     BINDINGS = [
         Binding("enter", "plan", "Plan…", priority=True, tooltip="Show the exact restore plan for this point"),
         Binding("d", "drill", "Drill", tooltip="Rehearse this point on a throwaway server"),
+        Binding("t", "tables", "Tables…", tooltip="Recover tables of this point into the running server"),
         Binding("escape", "back", "Back", tooltip="Back to the inventory"),
     ]
 
@@ -151,7 +152,7 @@ class RestorePointScreen(Screen):
         detail.update(text)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("plan", "drill"):
+        if action in ("plan", "drill", "tables"):
             return True if self.highlighted_point()[1] is not None else None
         return True
 
@@ -164,6 +165,11 @@ class RestorePointScreen(Screen):
         point = self.highlighted_point()[1]
         if point is not None:
             self.post_message(StartDrill(point))
+
+    def action_tables(self) -> None:
+        point = self.highlighted_point()[1]
+        if point is not None:
+            self.post_message(RecoverTables(point))
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -1,0 +1,177 @@
+"""`xtrarestore recover-table`: bring tables back from a backup into the running server, nothing restarted.
+
+The restore point goes into a throwaway server (the drill machinery, kept
+running), each table travels into production under a new name (or replaces
+the live one after a typed confirmation, the old one kept aside), is verified
+by rows and CHECKSUM TABLE, and the throwaway server is removed whatever
+happens. `--cleanup` takes back what a killed session left (see the journal).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HELP = "recover tables from a backup into the running server under a new name (or --replace), no restart"
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "recover-table",
+        help=HELP,
+        description=HELP,
+        epilog="Exit status 0 when every table arrived and verified, 1 when the recovery failed, 2 when refused."
+        " A killed session: `xtrarestore recover-table --cleanup` removes its throwaway server and copied"
+        " files.",
+    )
+    point = parser.add_argument_group("restore point")
+    point.add_argument("--root", type=Path, help="backup root (day directories)")
+    point.add_argument("--day", help="day directory of the restore point, e.g. Sat")
+    point.add_argument("--upto", help="last backup to include (the full or an incremental)")
+    point.add_argument("--key-file", type=Path, help="encryption key file for encrypted backups")
+    point.add_argument("--until", help="roll the throwaway copy forward to this stop point (needs the roll-forward)")
+    point.add_argument("--skip", action="append", default=[], help="skip this event in the roll-forward")
+    point.add_argument("--binlog-dir", action="append", default=[], type=Path, help="where the binlogs are")
+    what = parser.add_argument_group("tables")
+    what.add_argument("--table", action="append", default=[], metavar="DB.TABLE", help="a table to recover (repeat)")
+    how = what.add_mutually_exclusive_group()
+    how.add_argument("--as", dest="rename_to", metavar="DB.NEW", help="its name in production (one --table)")
+    how.add_argument(
+        "--replace",
+        action="store_true",
+        help="swap it in place of the live table (typed confirmation; the live one is kept aside)",
+    )
+    what.add_argument("--logical", action="store_true", help="copy rows (mariadb-dump) instead of tablespace files")
+    reach = parser.add_argument_group("production server (never stopped)")
+    reach.add_argument("--socket", help="its socket")
+    reach.add_argument("--host", help="its host, with --port")
+    reach.add_argument("--port", type=int)
+    reach.add_argument("--defaults-file", help="option file whose [client] section has user and password")
+    parser.add_argument("--workdir", type=Path, help="where the throwaway server lives (default: /var/tmp)")
+    parser.add_argument("--state-dir", type=Path, help="journal directory (default /var/lib/xtrarestore)")
+    parser.add_argument(
+        "--reports-dir", type=Path, help="where reports are kept (default ~/.local/share/xtrarestore/tables)"
+    )
+    parser.add_argument("--yes", action="store_true", help="no typed confirmation (also for --replace)")
+    parser.add_argument(
+        "--cleanup",
+        action="store_true",
+        help="remove what interrupted recover-table sessions left (throwaway server, copied files)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    import signal
+
+    from xtrarestore.core.errors import PreconditionError
+    from xtrarestore.core.tables import recover
+    from xtrarestore.core.tables.report import save
+    from xtrarestore.core.tables.server import ServerAddress
+
+    if args.cleanup:
+        return _cleanup(args)
+    missing = [
+        flag
+        for flag, value in (("--root", args.root), ("--day", args.day), ("--upto", args.upto), ("--table", args.table))
+        if not value
+    ]
+    if missing:
+        raise PreconditionError(f"recover-table needs {', '.join(missing)}")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a kill still removes the throwaway server
+    address = ServerAddress(args.socket, args.host, args.port, args.defaults_file)
+    session = recover.prepare(
+        address,
+        args.table,
+        rename_to=args.rename_to,
+        replace=args.replace,
+        force_logical=args.logical,
+        state_dir=args.state_dir,
+    )
+    drill = recover.plan_throwaway(
+        args.root,
+        args.day,
+        args.upto,
+        until=args.until,
+        skip=tuple(args.skip),
+        binlog_dirs=tuple(args.binlog_dir),
+        key_file=args.key_file,
+        workroot=args.workdir,
+    )
+    recover.require_in_backup(session, drill.point)
+    for item in session.tables:
+        action = "replaces" if item.replace else "as"
+        print(f"{plain('.'.join(item.source))} {action} {plain('.'.join(item.target))} in {plain(address.label)}")
+    report = recover.run(
+        session,
+        drill,
+        confirm_replace=lambda item: _confirm_replace(item, args.yes),
+        on_progress=lambda text: print(plain(text), flush=True),
+        on_drill_event=_drill_printer(len(drill.steps)),
+    )
+    saved_json, saved_md = save(report, args.reports_dir)
+    _summary(report)
+    print(f"Report: {saved_json}\n        {saved_md}")
+    return 0 if report.ok else 1
+
+
+def plain(text: str) -> str:
+    """Names and messages from servers, shown without their control characters."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in str(text))
+
+
+def _confirm_replace(item, yes: bool) -> bool:
+    name = ".".join(item.source)
+    aside = ".".join(item.aside)
+    print(
+        f"{plain(name)} has {item.live_rows} rows now. Replacing it moves them aside to {plain(aside)}"
+        f" (kept, not dropped) and puts the recovered rows in its place."
+    )
+    if yes:
+        return True
+    try:
+        answer = input(f"Type the table name '{plain(name)}' to replace it: ")
+    except EOFError:
+        return False
+    return answer.strip() == name
+
+
+def _drill_printer(total: int):
+    def show(event) -> None:
+        if event.kind == "finished":
+            print(f"  [{event.index:2d}/{total}] {event.step.title}: done in {event.seconds:.1f}s", flush=True)
+        elif event.kind == "failed":
+            print(f"  [{event.index:2d}/{total}] {event.step.title}: FAILED: {plain(event.error)}", flush=True)
+
+    return show
+
+
+def _summary(report) -> None:
+    print()
+    for table in report.tables:
+        print(
+            f"{plain(table['source'])} -> {plain(table['target'])}: {table['rows']} rows, checksum"
+            f" {table['checksum']} ({table['method']}), {'verified' if table['verified'] else 'NOT VERIFIED'}"
+        )
+    for line in report.foreign_keys:
+        print(f"foreign key: {plain(line)}")
+    for note in report.notes:
+        print(f"note: {plain(note)}")
+    before, after = report.production.get("before", {}), report.production.get("after", {})
+    if after:
+        pid = f"pid {after.get('pid')}, " if after.get("pid") else ""
+        print(f"Production kept running ({pid}uptime {before.get('uptime')}s -> {after.get('uptime')}s).")
+    print("Recovery DONE" if report.ok else f"Recovery FAILED: {plain(report.error)}")
+
+
+def _cleanup(args) -> int:
+    from xtrarestore.core.tables import recover
+
+    journals = recover.unfinished_sessions(args.state_dir)
+    if not journals:
+        print("No interrupted recover-table session.")
+        return 0
+    for journal in journals:
+        print(f"{journal}:")
+        for line in recover.clean_up(journal) or ["nothing to undo"]:
+            print(f"  {plain(line)}")
+    return 0
