@@ -115,3 +115,10 @@ def test_no_screen_module_imports_another():
     screens = {name for name in known if name.startswith("xtrarestore.tui.screens.")}
     for name in screens:
         assert imports_of(name, known[name], known) & screens == set(), name
+
+
+def test_every_package_is_listed_for_installation():
+    text = (REPO / "pyproject.toml").read_text()
+    listed = set(text.split("packages = [", 1)[1].split("]", 1)[0].replace('"', " ").replace(",", " ").split())
+    found = {name for package in PACKAGES for name, path in modules(package).items() if path.name == "__init__.py"}
+    assert found == listed
