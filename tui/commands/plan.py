@@ -12,14 +12,15 @@ import sys
 from xtrarestore.core.archive import DEFAULT_JOBS
 
 HELP = "print the restore plan and its precondition checks without running anything"
+UPTO_HELP = ("last backup to include, as the tool shows it: file name, name without .xbstream, "
+             "DAY/NAME, time ('2026-11-19 03:00:00'), a unique prefix, or 'latest'")
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     """The options that choose a restore point and describe the server to restore into."""
     parser.add_argument("--root", default=argparse.SUPPRESS, help="backup root (default: /backups/mysql)")
-    parser.add_argument("--day", required=True, help="day directory, e.g. Mon")
-    parser.add_argument("--upto", required=True,
-                        help="last backup to include: an incremental's file name, or the full's")
+    parser.add_argument("--day", help="day directory, e.g. Mon (needed only when --upto names backups of several days)")
+    parser.add_argument("--upto", required=True, help=UPTO_HELP)
     parser.add_argument("--datadir", required=True, help="the server's data directory to replace")
     add_server_arguments(parser)
     parser.add_argument("--key-file", default=argparse.SUPPRESS, help="encryption key file (path only)")
@@ -90,7 +91,7 @@ def request_from(options: dict):
     )
     return RestoreRequest(
         root=Path(options.get("root") or "/backups/mysql"),
-        day=options["day"],
+        day=options.get("day"),
         upto=options["upto"],
         target=target,
         key_file=path("key_file"),
