@@ -14,11 +14,21 @@ from xtrarestore.tui.commands.plan import add_server_arguments
 COMMANDS: tuple[str, ...] = ("demo", "drill", "extract", "inventory", "plan", "restore", "status")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("xtrarestore")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xtrarestore",
         description="Restore MySQL / MariaDB from XtraBackup or mariabackup backups.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("--root", help="backup root to open in the console (default: /backups/mysql)")
     parser.add_argument("--key-file", help="encryption key file for encrypted backups")
     parser.add_argument("--datadir", help="data directory the console restores into (default: /var/lib/mysql)")

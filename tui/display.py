@@ -19,6 +19,22 @@ BADGES = {
 }
 
 
+# The checkpoints file's words, as an operator says them.
+BACKUP_TYPES = {
+    "full-backuped": "full",
+    "incremental": "incremental",
+    "log-applied": "prepared (more incrementals can apply)",
+    "full-prepared": "prepared",
+}
+
+
+def backup_type(word: str | None) -> str:
+    """`full-backuped` → `full`, `log-applied` → `prepared…`: the checkpoints word in plain words."""
+    if word is None:
+        return "-"
+    return BACKUP_TYPES.get(word, word)
+
+
 def badge(code: str) -> str:
     return BADGES.get(code, f"[{code.upper()}]")
 

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from .. import display
 from ..messages import InventoryScanned, OpenReports, OpenRestorePoint, OpenScenarios, StartDrill
+from ..widgets.row_table import RowTable
 
 
 @dataclass
@@ -86,7 +87,7 @@ class InventoryScreen(Screen):
             yield Static("Scanning…", id="rpo")
             yield Input(placeholder="filter: day, name, state or badge (Enter to apply, Esc to clear)",
                         id="filter", classes="hidden")
-            yield DataTable(id="backups", cursor_type="row", zebra_stripes=False)
+            yield RowTable(id="backups", zebra_stripes=False)
             yield Static("", id="detail")
         yield Footer(compact=True, show_command_palette=False)
 
@@ -276,7 +277,7 @@ class InventoryScreen(Screen):
             text.append(backup.name, style="bold")
             cp = backup.checkpoints
             if cp is not None:
-                text.append(f"  {cp.backup_type} LSN {cp.from_lsn}..{cp.to_lsn} (last {cp.last_lsn})")
+                text.append(f"  {display.backup_type(cp.backup_type)}, LSN {cp.from_lsn}..{cp.to_lsn} (last {cp.last_lsn})")
             info = backup.info
             tool = " ".join(str(x) for x in (getattr(info, "tool_name", None), getattr(info, "tool_version", None)) if x)
             if tool:
