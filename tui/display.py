@@ -115,3 +115,42 @@ def eta(done: int, total: int | None, seconds: float) -> str:
     if not total or done <= 0 or seconds <= 0 or done >= total:
         return "-"
     return duration((total - done) * seconds / done)
+
+
+def terminal_width(wide: bool = False) -> int:
+    """Columns to fit printed output into: the terminal's (or $COLUMNS), 80 when piped; no limit with *wide*."""
+    if wide:
+        return 1 << 16
+    from rich.console import Console
+
+    return Console().width
+
+
+def wrap(line: str, width: int, indent: str = "    ") -> list[str]:
+    """*line* broken at spaces to fit *width*, later pieces indented under its own indentation plus *indent*.
+
+    Words are never cut, hyphens are no break points: a backup name, a path or
+    a command option stays whole on one line, even where it overflows.
+    """
+    import textwrap
+
+    if len(line) <= width:
+        return [line]
+    lead = line[: len(line) - len(line.lstrip(" "))]
+    return textwrap.wrap(line, width, initial_indent="", subsequent_indent=lead + indent, break_long_words=False,
+                         break_on_hyphens=False, drop_whitespace=True) or [line]
+
+
+def wrap_lines(lines, width: int, indent: str = "    ") -> list[str]:
+    """Every line of *lines* wrapped (`wrap`)."""
+    return [piece for line in lines for piece in wrap(line, width, indent)]
+
+
+def print_wrapped(lines, *, width: int | None = None, file=None) -> None:
+    """Print *lines* (a string or a list) for a terminal of *width* columns (`terminal_width`), wrapped at words."""
+    import sys
+
+    if isinstance(lines, str):
+        lines = lines.split("\n")
+    for line in wrap_lines(lines, width or terminal_width()):
+        print(line, file=file or sys.stdout, flush=True)

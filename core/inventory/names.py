@@ -25,8 +25,8 @@ MAX_CANDIDATES = 4
 
 
 def shown_name(backup: Backup) -> str:
-    """The name tables show: the file name without `.xbstream`."""
-    return backup.name.removesuffix(STREAM)
+    """The name tables show: the file name without `.xbstream` (`full-….incomplete` for an interrupted one)."""
+    return backup.name.replace(STREAM + ".", ".").removesuffix(STREAM)
 
 
 def name_forms(backup: Backup) -> list[str]:

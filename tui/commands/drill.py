@@ -13,6 +13,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from xtrarestore.tui.display import print_wrapped
+
 from .plan import UPTO_HELP
 
 HELP = "rehearse a restore on a throwaway server: restore, verify, time (RTO) and report"
@@ -57,8 +59,8 @@ def run(args) -> int:
         print(f"xtrarestore: drill refused, nothing was touched: {error}", file=sys.stderr)
         result = refused_report(root, args.day or "", args.upto, error)
     else:
-        print(f"Drill {planned.id}: {planned.day} up to {planned.upto} ({len(planned.point.members)} backups)"
-              f" into a throwaway server in {planned.base}", flush=True)
+        print_wrapped(f"Drill {planned.id}: {planned.day} up to {planned.upto} ({len(planned.point.members)} backups)"
+                      f" into a throwaway server in {planned.base}")
         result = run_drill(planned, on_event=_printer(len(planned.steps)), keep=args.keep)
     saved_json, saved_md = reports.save(result, args.reports_dir)
     if args.report_json:
@@ -72,9 +74,9 @@ def run(args) -> int:
 def _printer(total: int):
     def show(event) -> None:
         if event.kind == "finished":
-            print(f"[{event.index:2d}/{total}] {event.step.title}: done in {event.seconds:.1f}s", flush=True)
+            print_wrapped(f"[{event.index:2d}/{total}] {event.step.title}: done in {event.seconds:.1f}s")
         elif event.kind == "failed":
-            print(f"[{event.index:2d}/{total}] {event.step.title}: FAILED: {event.error}", flush=True)
+            print_wrapped(f"[{event.index:2d}/{total}] {event.step.title}: FAILED: {event.error}")
     return show
 
 
@@ -84,12 +86,12 @@ def _summary(result, saved_json: Path, saved_md: Path) -> None:
         print(f"Drill PASSED: RTO {result.rto_seconds:.1f}s "
               f"(drill total {result.total_seconds:.1f}s with sandbox set-up and clean-up)")
     else:
-        print(f"Drill FAILED: {result.error}")
+        print_wrapped(f"Drill FAILED: {result.error}")
     for table in result.tables:
         print(f"  {table.schema}.{table.table}: {table.rows} rows, CHECK TABLE {table.check}")
     for problem in result.problems:
         if problem.get("code") != "drill-failed":
-            print(f"  problem {problem.get('code')}: {problem.get('message')}")
+            print_wrapped(f"  problem {problem.get('code')}: {problem.get('message')}")
     print(f"Report: {saved_json}\n        {saved_md}")
     server = result.server
     if server.get("kept"):

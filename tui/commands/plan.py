@@ -117,16 +117,19 @@ def state_dir(args):
     return Path(args.state_dir) if args.state_dir else default_state_dir()
 
 
-def print_checks(checks, out=sys.stdout) -> None:
-    print("preconditions:", file=out)
-    for check in checks:
-        print(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}", file=out)
+def print_checks(checks, out=None) -> None:
+    from xtrarestore.tui.display import print_wrapped
+
+    print_wrapped(["preconditions:"] + [f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}"
+                                        for check in checks], file=out)
 
 
 def run(args) -> int:
     planned = prepare(args)
+    from xtrarestore.tui.display import print_wrapped
+
     print_checks(planned.checks)
-    print("\n".join(planned.plan.lines()))
+    print_wrapped(planned.plan.lines())
     failed = planned.failed
     if failed:
         print(f"xtrarestore: {len(failed)} precondition(s) fail; `restore` would refuse", file=sys.stderr)
