@@ -110,3 +110,7 @@ class BinlogOffError(BinlogError):
 
 class StopPointError(BinlogError):
     """A stop point is malformed, or lies where the available binlogs cannot take the restore."""
+
+
+class SettingsError(XtraRestoreError):
+    """A settings file (config.toml) cannot be read, or holds something it must not (key bytes)."""

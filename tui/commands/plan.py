@@ -21,7 +21,7 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", default=argparse.SUPPRESS, help="backup root (default: /backups/mysql)")
     parser.add_argument("--day", help="day directory, e.g. Mon (needed only when --upto names backups of several days)")
     parser.add_argument("--upto", required=True, help=UPTO_HELP)
-    parser.add_argument("--datadir", required=True, help="the server's data directory to replace")
+    parser.add_argument("--datadir", help="the server's data directory to replace (or datadir in config.toml)")
     add_server_arguments(parser)
     parser.add_argument("--key-file", default=argparse.SUPPRESS, help="encryption key file (path only)")
 
@@ -74,6 +74,12 @@ def request_from(options: dict):
 
     def path(name: str) -> Path | None:
         return Path(options[name]) if options.get(name) else None
+
+    if not options.get("datadir"):
+        from xtrarestore.core.errors import PreconditionError
+
+        raise PreconditionError("give --datadir, the data directory to replace (or datadir in a settings file: "
+                                "see `xtrarestore config`)")
 
     target = Target(
         datadir=Path(options["datadir"]),
