@@ -21,6 +21,7 @@ from xtrarestore.tui.commands.demo import demo_settings
 from xtrarestore.tui.messages import OpenNewestPoint
 from xtrarestore.tui.screens.plan import PlanScreen
 from xtrarestore.tui.screens.result import ResultScreen
+from xtrarestore.tui.screens.run import RunScreen
 
 pytestmark = pytest.mark.mariadb
 PRODUCTION_GLOB = "xtrarestore-demo-production-*"
@@ -79,6 +80,8 @@ async def _demo_restore(demo):
             await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen) and "[ROLLED BACK]" in screen_text(app),
                            timeout=300)
             assert app.screen.check_action("rollback", ()) is None, "rollback is greyed out once done"
+            await pilot.press("escape")
+            assert isinstance(app.screen, RunScreen) and app.screen.check_action("rollback", ()) is None
             assert production.rows() == before
             state_dir = Path(production.target_options["state_dir"])
             assert list((state_dir / "journal").glob("*.jsonl")), "the demo journals beside its own server"
