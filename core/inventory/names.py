@@ -71,11 +71,11 @@ def find_backup(inventory: Inventory, day: str | None, text: str) -> tuple[Day, 
         if any(d.name.lower().startswith(head.lower()) for d in inventory.days):
             day, text = head, tail
     days = [find_day(inventory, day)] if day is not None else list(inventory.days)
+    where, within = (str(days[0].path), f" in day {days[0].name}") if day is not None else (str(inventory.root), "")
     if text.lower() == LATEST:
         point = newest_point(days)
         if point is None:
-            where = f"day {days[0].name}" if day is not None else str(inventory.root)
-            raise ChainError(f"{where}: no restorable backup, so nothing is 'latest'")
+            raise ChainError(f"{where}: no restorable backup{within}, so nothing is 'latest'")
         return point.day, None
     candidates = [(d, b) for d in days for b in d.backups]
     exact = [(d, b) for d, b in candidates if text in name_forms(b)]
@@ -85,15 +85,14 @@ def find_backup(inventory: Inventory, day: str | None, text: str) -> tuple[Day, 
         found = streams or found
     if len(found) == 1:
         return found[0]
-    where = f"day {days[0].name}" if day is not None else str(inventory.root)
     label = (lambda d, b: shown_name(b)) if day is not None else (lambda d, b: f"{d.name}/{shown_name(b)}")
     if found:
-        raise ChainError(f"{where}: {text!r} names {len(found)} backups: "
+        raise ChainError(f"{where}: {text!r} names {len(found)} backups{within}: "
                          f"{_listing(label(d, b) for d, b in found)}; give more of the name")
     labels = {label(d, b): b for d, b in candidates if not b.copy_of}
     close = _closest(text, labels)
     hint = f"; closest: {_listing(close)}" if close else "; it holds no backups"
-    raise ChainError(f"{where}: no backup {text!r}{hint}")
+    raise ChainError(f"{where}: no backup {text!r}{within}{hint}")
 
 
 def _closest(text: str, labels: dict[str, Backup]) -> list[str]:

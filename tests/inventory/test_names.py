@@ -101,7 +101,7 @@ def test_unknown_name_suggests_the_closest():
     with pytest.raises(ChainError) as caught:
         find_restore_point(_inventory(), "Thu", "incremental-11-19-2026_04-00-00")
     message = str(caught.value)
-    assert message.startswith("day Thu: no backup 'incremental-11-19-2026_04-00-00'; closest: ")
+    assert message.startswith("/backups/mysql/Thu: no backup 'incremental-11-19-2026_04-00-00' in day Thu; closest: ")
     assert "incremental-11-19-2026_03-00-00" in message and "\n" not in message
     assert "Wed/" not in message  # only the named day's backups are offered
 
@@ -121,7 +121,7 @@ def test_latest_with_nothing_restorable_says_so():
     for backup in inventory.days[0].backups:
         backup.fail("failed", "broken")
     link_day(inventory.days[0])
-    with pytest.raises(ChainError, match="day Wed: no restorable backup, so nothing is 'latest'"):
+    with pytest.raises(ChainError, match="Wed: no restorable backup in day Wed, so nothing is 'latest'"):
         find_restore_point(inventory, "Wed", "latest")
 
 

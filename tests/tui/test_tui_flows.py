@@ -84,7 +84,7 @@ async def confirm_typed(pilot, word: str) -> None:
     await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
     assert isinstance(app.focused, Input), "the word is the safeguard: its input has the focus"
     assert app.screen.query_one("#confirm", Button).disabled
-    assert list(app.screen.query(Button))[0].id == "cancel", "Cancel comes first"
+    assert next(iter(app.screen.query(Button))).id == "cancel", "Cancel comes first"
     await pilot.press(*word)
     assert not app.screen.query_one("#confirm", Button).disabled
     await pilot.press("enter")
@@ -505,7 +505,7 @@ async def _stale_highlight(production):
 
     from xtrarestore.tui.jobs.drill import DrillJob
 
-    server, _root, _rows, work = production
+    _server, _root, _rows, work = production
     settings = settings_for(production, "stale")
     settings.drill_workroot = work
     app = XtraRestoreApp(settings)

@@ -1,7 +1,8 @@
 """`xtrarestore inventory`: what can be restored, as a table for people or JSON for scripts.
 
 The newest restore point comes first because it is the question at 3 a.m.;
-problem messages follow the table in full, since a table cell would cut them.
+problem messages follow the table in full, each under the name it is about,
+since a table cell would cut them.
 Exit status 0 whenever the root was scanned, even if backups have problems
 (those are findings, not failures); 2 when the root or key file cannot be read.
 
@@ -216,23 +217,28 @@ def print_table(inventory, now, *, width: int | None = None, wide: bool = False)
         return text
 
     console.print(Text(indent + "backup".ljust(name_width), style="bold") + details(headers, states=False))
-    findings: list[str] = []
+    findings: list[tuple[str, str]] = []  # (day or DAY/FILE, "code: message")
     current = None
     for day, backup, name, cells in rows:
         if day is not current:
             current = day
             codes = ", ".join(dict.fromkeys(p.code for p in day.problems))
             console.print(Text.assemble((day.name, "bold"), (f"  {codes}" if codes else "", "red")))
-            findings += [f"{day.name}: {p.code}: {p.message}" for p in day.problems]
+            findings += [(day.name, f"{p.code}: {p.message}") for p in day.problems]
         if len(name) <= name_width:
             console.print(Text(indent + name.ljust(name_width)) + details(cells))
         else:
             console.print(Text(indent + name))
             console.print(Text(indent + " " * name_width) + details(cells))
         if backup is not None:
-            findings += [f"{day.name}/{backup.name}: {p.code}: {_short(p.message, backup)}" for p in backup.problems]
+            findings += [(f"{day.name}/{backup.name}", f"{p.code}: {_short(p.message, backup)}")
+                         for p in backup.problems]
     if findings:
         console.print()
         console.print(Text("Problems:", style="bold"))
-        for line in dict.fromkeys(findings):
-            say(f"  {line}")
+        about = None
+        for subject, problem in dict.fromkeys(findings):
+            if subject != about:
+                about = subject
+                console.print(Text(f"  {subject}"))
+            say(f"      {problem}")
