@@ -147,10 +147,18 @@ def wrap_lines(lines, width: int, indent: str = "    ") -> list[str]:
 
 
 def print_wrapped(lines, *, width: int | None = None, file=None) -> None:
-    """Print *lines* (a string or a list) for a terminal of *width* columns (`terminal_width`), wrapped at words."""
+    """Print *lines* (a string or a list) wrapped at words for the terminal (`terminal_width`).
+
+    Output that goes to a pipe without $COLUMNS keeps one line per item, for
+    grep and scripts (the inventory table alone always fits 80 columns).
+    """
+    import os
     import sys
 
+    out = file or sys.stdout
     if isinstance(lines, str):
         lines = lines.split("\n")
-    for line in wrap_lines(lines, width or terminal_width()):
-        print(line, file=file or sys.stdout, flush=True)
+    if width is None and (os.environ.get("COLUMNS") or out.isatty()):
+        width = terminal_width()
+    for line in wrap_lines(lines, width) if width else lines:
+        print(line, file=out, flush=True)

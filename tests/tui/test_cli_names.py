@@ -40,9 +40,9 @@ def cli(*args: str, columns: int | None = None, env: dict | None = None) -> subp
                           env=environment, timeout=120, stdin=subprocess.DEVNULL)
 
 
-def plan(root, datadir, *extra: str) -> subprocess.CompletedProcess:
+def plan(root, datadir, *extra: str, columns: int | None = None) -> subprocess.CompletedProcess:
     return cli("plan", "--root", str(root), *extra, "--datadir", str(datadir), "--stop-cmd", "true",
-               "--start-cmd", "true", "--socket", str(datadir / "none.sock"))
+               "--start-cmd", "true", "--socket", str(datadir / "none.sock"), columns=columns)
 
 
 def steps_of(output: str) -> list[str]:
@@ -106,8 +106,11 @@ def test_inventory_piped_fits_80_columns_with_every_name_whole(tree):
 
 
 def test_plan_output_wraps_at_words_and_keeps_names_whole(tree):
+    """In an 80-column terminal ($COLUMNS stands for it); piped without it, one line per item for scripts."""
     root, datadir = tree
-    result = plan(root, datadir, "--upto", "latest")
+    piped = plan(root, datadir, "--upto", "latest")
+    assert any(len(line) > 80 for line in piped.stdout.splitlines())
+    result = plan(root, datadir, "--upto", "latest", columns=80)
     words = set(result.stdout.split())
     for stream in (root / "Tue").glob("*.xbstream"):
         if "incremental" in stream.name and stream.name > f"incremental-{TUE[1]:%m-%d-%Y_%H-%M-%S}":

@@ -72,11 +72,13 @@ def run(args) -> int:
 
 
 def _printer(total: int):
+    """One line per step event, never wrapped (scripts and logs read them line by line)."""
+
     def show(event) -> None:
         if event.kind == "finished":
-            print_wrapped(f"[{event.index:2d}/{total}] {event.step.title}: done in {event.seconds:.1f}s")
+            print(f"[{event.index:2d}/{total}] {event.step.title}: done in {event.seconds:.1f}s", flush=True)
         elif event.kind == "failed":
-            print_wrapped(f"[{event.index:2d}/{total}] {event.step.title}: FAILED: {event.error}")
+            print(f"[{event.index:2d}/{total}] {event.step.title}: FAILED: {event.error}", flush=True)
     return show
 
 
