@@ -149,16 +149,16 @@ def wrap_lines(lines, width: int, indent: str = "    ") -> list[str]:
 def print_wrapped(lines, *, width: int | None = None, file=None) -> None:
     """Print *lines* (a string or a list) wrapped at words for the terminal (`terminal_width`).
 
-    Output that goes to a pipe without $COLUMNS keeps one line per item, for
-    grep and scripts (the inventory table alone always fits 80 columns).
+    Output that goes to a pipe keeps one line per item, for grep and scripts
+    (the inventory table alone always fits, 80 columns when piped). $COLUMNS
+    alone does not decide: readline exports it to every child process.
     """
-    import os
     import sys
 
     out = file or sys.stdout
     if isinstance(lines, str):
         lines = lines.split("\n")
-    if width is None and (os.environ.get("COLUMNS") or out.isatty()):
+    if width is None and out.isatty():
         width = terminal_width()
     for line in wrap_lines(lines, width) if width else lines:
         print(line, file=out, flush=True)

@@ -105,18 +105,34 @@ def test_inventory_piped_fits_80_columns_with_every_name_whole(tree):
     assert "LSN range" in cli("inventory", "--root", str(root), columns=160).stdout
 
 
-def test_plan_output_wraps_at_words_and_keeps_names_whole(tree):
-    """In an 80-column terminal ($COLUMNS stands for it); piped without it, one line per item for scripts."""
+def test_plan_in_an_80_column_terminal_wraps_at_words_and_keeps_names_whole(tree):
+    """In a real 80-column terminal the plan wraps at words; piped, it keeps one line per item for scripts."""
+    from ptyprocess import PtyProcess
+
     root, datadir = tree
-    piped = plan(root, datadir, "--upto", "latest")
+    argv = ["plan", "--root", str(root), "--upto", "latest", "--datadir", str(datadir), "--stop-cmd", "true",
+            "--start-cmd", "true", "--socket", str(datadir / "none.sock")]
+    piped = cli(*argv)
     assert any(len(line) > 80 for line in piped.stdout.splitlines())
-    result = plan(root, datadir, "--upto", "latest", columns=80)
-    words = set(result.stdout.split())
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env["XTRARESTORE_CONFIG"] = os.devnull
+    proc = PtyProcess.spawn([sys.executable, "-m", "xtrarestore.tui.cli", *argv], env=env, dimensions=(24, 80))
+    chunks = []
+    while True:
+        try:
+            chunks.append(proc.read(65536))
+        except EOFError:
+            break
+    proc.wait()
+    shown = b"".join(chunks).decode().replace("\r\n", "\n")
+    lines = shown.splitlines()
+    words = set(shown.split())
     for stream in (root / "Tue").glob("*.xbstream"):
         if "incremental" in stream.name and stream.name > f"incremental-{TUE[1]:%m-%d-%Y_%H-%M-%S}":
             continue
         assert stream.name in words or str(stream) in words, stream.name
-    assert all(len(line) <= 80 or len(max(line.split(), key=len)) > 60 for line in result.stdout.splitlines())
+    assert all(len(line) <= 80 or len(max(line.split(), key=len)) > 60 for line in lines), shown
+    assert len(lines) > len(piped.stdout.splitlines())
 
 
 def test_version():
