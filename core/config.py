@@ -110,7 +110,8 @@ def _checked(path: Path, where: str, table: dict) -> dict[str, object]:
         if name in SECRET_NAMES:
             raise SettingsError(
                 f"{path}: {where}{raw}: secrets are never read from settings; "
-                "give the key's file as key_file, and passwords in a defaults_file")
+                "give the key's file as key_file, and passwords in a defaults_file"
+            )
         if name not in SETTINGS:
             close = ", ".join(sorted(SETTINGS))
             raise SettingsError(f"{path}: {where}{raw}: unknown setting (known: {close})")

@@ -46,8 +46,11 @@ def matches(backup: Backup, text: str) -> bool:
 def find_day(inventory: Inventory, text: str) -> Day:
     """The day directory named *text* (exactly, ignoring case, or by a unique prefix)."""
     text = text.strip().strip("/")
-    for rule in (lambda d: d.name == text, lambda d: d.name.lower() == text.lower(),
-                 lambda d: d.name.lower().startswith(text.lower())):
+    for rule in (
+        lambda d: d.name == text,
+        lambda d: d.name.lower() == text.lower(),
+        lambda d: d.name.lower().startswith(text.lower()),
+    ):
         found = [day for day in inventory.days if rule(day)]
         if len(found) == 1:
             return found[0]
@@ -87,8 +90,10 @@ def find_backup(inventory: Inventory, day: str | None, text: str) -> tuple[Day, 
         return found[0]
     label = (lambda d, b: shown_name(b)) if day is not None else (lambda d, b: f"{d.name}/{shown_name(b)}")
     if found:
-        raise ChainError(f"{where}: {text!r} names {len(found)} backups{within}: "
-                         f"{_listing(label(d, b) for d, b in found)}; give more of the name")
+        raise ChainError(
+            f"{where}: {text!r} names {len(found)} backups{within}: "
+            f"{_listing(label(d, b) for d, b in found)}; give more of the name"
+        )
     labels = {label(d, b): b for d, b in candidates if not b.copy_of}
     close = _closest(text, labels)
     hint = f"; closest: {_listing(close)}" if close else "; it holds no backups"

@@ -23,9 +23,15 @@ ROOT = Path("/backups/mysql")
 
 def _backup(day: str, kind: str, when: datetime, lsns: tuple[int, int], *, state: str = "ok") -> Backup:
     name = f"{kind}-{when:%m-%d-%Y_%H-%M-%S}.xbstream"
-    backup = Backup(name, ROOT / day / name, kind, "stream", when, 1000,
-                    checkpoints=Checkpoints("full-backuped" if kind == "full" else "incremental",
-                                            lsns[0], lsns[1], lsns[1]))
+    backup = Backup(
+        name,
+        ROOT / day / name,
+        kind,
+        "stream",
+        when,
+        1000,
+        checkpoints=Checkpoints("full-backuped" if kind == "full" else "incremental", lsns[0], lsns[1], lsns[1]),
+    )
     if state != "ok":
         backup.fail(state, f"{backup.path}: {state}")
     return backup
@@ -48,15 +54,18 @@ def _inventory() -> Inventory:
     return Inventory(ROOT, days)
 
 
-@pytest.mark.parametrize("text", [
-    "incremental-11-19-2026_03-00-00.xbstream",
-    "incremental-11-19-2026_03-00-00",
-    "2026-11-19 03:00:00",
-    "2026-11-19T03:00:00",
-    "incremental-11-19-2026_03",
-    "2026-11-19 03",
-    "  incremental-11-19-2026_03-00-00  ",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "incremental-11-19-2026_03-00-00.xbstream",
+        "incremental-11-19-2026_03-00-00",
+        "2026-11-19 03:00:00",
+        "2026-11-19T03:00:00",
+        "incremental-11-19-2026_03",
+        "2026-11-19 03",
+        "  incremental-11-19-2026_03-00-00  ",
+    ],
+)
 def test_every_shown_form_finds_the_backup_with_or_without_the_day(text):
     inventory = _inventory()
     for day in ("Thu", "thu", None):

@@ -36,19 +36,41 @@ def cli(*args: str, columns: int | None = None, env: dict | None = None) -> subp
     if columns:
         environment["COLUMNS"] = str(columns)
     environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "xtrarestore.tui.cli", *args], capture_output=True, text=True,
-                          env=environment, timeout=120, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "xtrarestore.tui.cli", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def plan(root, datadir, *extra: str, columns: int | None = None) -> subprocess.CompletedProcess:
-    return cli("plan", "--root", str(root), *extra, "--datadir", str(datadir), "--stop-cmd", "true",
-               "--start-cmd", "true", "--socket", str(datadir / "none.sock"), columns=columns)
+    return cli(
+        "plan",
+        "--root",
+        str(root),
+        *extra,
+        "--datadir",
+        str(datadir),
+        "--stop-cmd",
+        "true",
+        "--start-cmd",
+        "true",
+        "--socket",
+        str(datadir / "none.sock"),
+        columns=columns,
+    )
 
 
 def steps_of(output: str) -> list[str]:
     """The plan's steps and commands, without its restore id (new on every run)."""
-    return [re.sub(r"\d{8}T\d{6}Z(-[0-9a-f]{4})?", "ID", line) for line in output.splitlines()
-            if re.match(r"\s*(\d+\.|\$|restore )", line)]
+    return [
+        re.sub(r"\d{8}T\d{6}Z(-[0-9a-f]{4})?", "ID", line)
+        for line in output.splitlines()
+        if re.match(r"\s*(\d+\.|\$|restore )", line)
+    ]
 
 
 def test_upto_takes_every_name_the_tool_shows(tree):
@@ -58,8 +80,14 @@ def test_upto_takes_every_name_the_tool_shows(tree):
     assert "Apply incremental " + name + ".xbstream" in reference.stdout, reference.stderr
     shown = cli("inventory", "--root", str(root)).stdout
     assert f"  {name} " in shown  # the table shows the name without .xbstream
-    for form in (["--upto", name], ["--day", "Mon", "--upto", name], ["--upto", f"{MON[1]:%Y-%m-%d %H:%M:%S}"],
-                 ["--upto", f"Mon/{name}"], ["--upto", name[:-3]], ["--day", "mon", "--upto", name + ".xbstream"]):
+    for form in (
+        ["--upto", name],
+        ["--day", "Mon", "--upto", name],
+        ["--upto", f"{MON[1]:%Y-%m-%d %H:%M:%S}"],
+        ["--upto", f"Mon/{name}"],
+        ["--upto", name[:-3]],
+        ["--day", "mon", "--upto", name + ".xbstream"],
+    ):
         result = plan(root, datadir, *form)
         assert steps_of(result.stdout) == steps_of(reference.stdout), (form, result.stderr)
 
@@ -110,8 +138,21 @@ def test_plan_in_an_80_column_terminal_wraps_at_words_and_keeps_names_whole(tree
     from ptyprocess import PtyProcess
 
     root, datadir = tree
-    argv = ["plan", "--root", str(root), "--upto", "latest", "--datadir", str(datadir), "--stop-cmd", "true",
-            "--start-cmd", "true", "--socket", str(datadir / "none.sock")]
+    argv = [
+        "plan",
+        "--root",
+        str(root),
+        "--upto",
+        "latest",
+        "--datadir",
+        str(datadir),
+        "--stop-cmd",
+        "true",
+        "--start-cmd",
+        "true",
+        "--socket",
+        str(datadir / "none.sock"),
+    ]
     piped = cli(*argv)
     assert any(len(line) > 80 for line in piped.stdout.splitlines())
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}

@@ -63,8 +63,12 @@ def test_default_files_are_etc_then_the_users(monkeypatch, tmp_path):
 
 def test_command_line_overrides_and_fills_the_rest(settings_file, tmp_path):
     args = parsed("--host-profile", "db1", "plan", "--upto", "latest", "--socket", "/tmp/mine.sock")
-    assert (args.root, args.datadir, args.port, args.socket) == ("/srv/backups/db1", "/srv/db1/mysql", 3307,
-                                                                "/tmp/mine.sock")
+    assert (args.root, args.datadir, args.port, args.socket) == (
+        "/srv/backups/db1",
+        "/srv/db1/mysql",
+        3307,
+        "/tmp/mine.sock",
+    )
     assert args.settings.sources["socket"] == "command line"
     assert parsed("plan", "--upto", "x", "--host-profile", "db1").datadir == "/srv/db1/mysql"
     key = tmp_path / "encryption_key"
@@ -91,15 +95,18 @@ def test_backup_cnf_is_the_default_defaults_file_when_readable(tmp_path, monkeyp
         assert parsed("plan", "--upto", "latest").defaults_file is None
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ('key = "0123456789abcdef"', "key: secrets are never read from settings"),
-    ('[hosts.db9]\nencryption_key = "x"', "[hosts.db9] encryption_key: secrets are never read"),
-    ('rooot = "/x"', "rooot: unknown setting"),
-    ("port = \"3306\"", "port: must be a whole number"),
-    ("datadir = 5", "datadir: must be a string"),
-    ("root = [", "not valid TOML"),
-    ('hosts = "db1"', "give each host as a [hosts.NAME] section"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('key = "0123456789abcdef"', "key: secrets are never read from settings"),
+        ('[hosts.db9]\nencryption_key = "x"', "[hosts.db9] encryption_key: secrets are never read"),
+        ('rooot = "/x"', "rooot: unknown setting"),
+        ('port = "3306"', "port: must be a whole number"),
+        ("datadir = 5", "datadir: must be a string"),
+        ("root = [", "not valid TOML"),
+        ('hosts = "db1"', "give each host as a [hosts.NAME] section"),
+    ],
+)
 def test_bad_settings_are_refused_in_one_line(tmp_path, text, message):
     path = tmp_path / "config.toml"
     path.write_text(text + "\n")
@@ -116,8 +123,12 @@ def test_unknown_profile_names_the_known_ones(settings_file):
 
 def test_config_command_prints_values_and_sources(settings_file):
     environment = {**os.environ, config.ENV_FILE: str(settings_file), "COLUMNS": "200"}
-    result = subprocess.run([sys.executable, "-m", "xtrarestore.tui.cli", "--host-profile", "db1", "config",
-                             "--host-profile", "db1"], capture_output=True, text=True, env=environment)
+    result = subprocess.run(
+        [sys.executable, "-m", "xtrarestore.tui.cli", "--host-profile", "db1", "config", "--host-profile", "db1"],
+        capture_output=True,
+        text=True,
+        env=environment,
+    )
     assert result.returncode == 0, result.stderr
     lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.startswith("  ")}
     assert "/srv/backups/db1" in lines["root"] and "[hosts.db1]" in lines["root"]
@@ -125,6 +136,7 @@ def test_config_command_prints_values_and_sources(settings_file):
     assert "[default]" in lines["state_dir"] and "[not set]" in lines["stop_cmd"]
     assert "db1 (in use)" in result.stdout
     settings_file.write_text('key = "abc"\n')
-    refused = subprocess.run([sys.executable, "-m", "xtrarestore.tui.cli", "config"], capture_output=True, text=True,
-                             env=environment)
+    refused = subprocess.run(
+        [sys.executable, "-m", "xtrarestore.tui.cli", "config"], capture_output=True, text=True, env=environment
+    )
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "abc" not in refused.stderr

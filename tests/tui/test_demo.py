@@ -63,22 +63,25 @@ async def _demo_restore(demo):
             app.post_message(OpenNewestPoint())
             await wait_for(pilot, lambda: "Each row restores" in screen_text(app))
             await pilot.press("enter")
-            await wait_for(pilot, lambda: isinstance(app.screen, PlanScreen) and app.screen.plan is not None,
-                           timeout=120)
+            await wait_for(
+                pilot, lambda: isinstance(app.screen, PlanScreen) and app.screen.plan is not None, timeout=120
+            )
             plan = app.screen.plan
             assert plan.datadir == production.server.datadir and plan.upto == newest.name
             assert all("systemctl" not in s.command and "/var/lib/mysql " not in s.command for s in plan.steps)
             assert str(production.server.datadir) in screen_text(app)
             await pilot.press("x")
             await confirm_typed(pilot, "restore")
-            await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen) and "[DATA OK]" in screen_text(app),
-                           timeout=300)
+            await wait_for(
+                pilot, lambda: isinstance(app.screen, ResultScreen) and "[DATA OK]" in screen_text(app), timeout=300
+            )
             assert "[RESTORED]" in screen_text(app)
             assert production.rows() == newest.rows
             await pilot.press("b")
             await confirm_typed(pilot, "rollback")
-            await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen) and "[ROLLED BACK]" in screen_text(app),
-                           timeout=300)
+            await wait_for(
+                pilot, lambda: isinstance(app.screen, ResultScreen) and "[ROLLED BACK]" in screen_text(app), timeout=300
+            )
             assert app.screen.check_action("rollback", ()) is None, "rollback is greyed out once done"
             await pilot.press("escape")
             assert isinstance(app.screen, RunScreen) and app.screen.check_action("rollback", ()) is None

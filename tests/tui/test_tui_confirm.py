@@ -33,14 +33,17 @@ async def _drive(words: tuple[str, ...], keys: list[str]) -> tuple:
     return focused, buttons, confirm_disabled, app.answers
 
 
-@pytest.mark.parametrize(("keys", "answer"), [
-    ([*"restore", "enter"], True),
-    ([*"  restore ", "enter"], True),
-    ([*"restor", "enter"], False),
-    (["enter"], False),
-    ([*"restore", "escape"], False),
-    (["escape"], False),
-])
+@pytest.mark.parametrize(
+    ("keys", "answer"),
+    [
+        ([*"restore", "enter"], True),
+        ([*"  restore ", "enter"], True),
+        ([*"restor", "enter"], False),
+        (["enter"], False),
+        ([*"restore", "escape"], False),
+        (["escape"], False),
+    ],
+)
 def test_typed_word_has_the_focus_and_only_the_right_word_confirms(keys, answer):
     focused, buttons, disabled, answers = asyncio.run(_drive(("restore",), keys))
     assert isinstance(focused, Input) and focused.id == "dialog-word"

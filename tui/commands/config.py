@@ -32,11 +32,17 @@ def run(args) -> int:
     settings = args.settings
     built_in = {**BUILT_IN, "state_dir": str(default_state_dir())}
     read = [str(path) for path in settings.files]
-    lines = ["settings files (later ones win): " + ", ".join(
-        f"{path} ({'read' if str(path) in read else 'absent'})" for path in settings_files())]
+    lines = [
+        "settings files (later ones win): "
+        + ", ".join(f"{path} ({'read' if str(path) in read else 'absent'})" for path in settings_files())
+    ]
     if settings.profiles:
-        lines.append("host profiles: " + ", ".join(
-            f"{name}{' (in use)' if name == settings.profile else ''}" for name in sorted(settings.profiles)))
+        lines.append(
+            "host profiles: "
+            + ", ".join(
+                f"{name}{' (in use)' if name == settings.profile else ''}" for name in sorted(settings.profiles)
+            )
+        )
     width = max(map(len, SETTINGS))
     for name in SETTINGS:
         value = settings.get(name)
