@@ -118,3 +118,7 @@ class TableTransportError(XtraRestoreError):
 
 class FlashbackRefused(XtraRestoreError):
     """The transactions cannot be reversed safely from the binlog (DDL, minimal images, later changes)."""
+
+
+class SettingsError(XtraRestoreError):
+    """A settings file (config.toml) cannot be read, or holds something it must not (key bytes)."""

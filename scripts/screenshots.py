@@ -45,7 +45,7 @@ def shot(app, name: str) -> None:
 
 
 async def typed(pilot, word: str) -> None:
-    await pilot.press("tab", *word, "enter")
+    await pilot.press(*word, "enter")
 
 
 async def restore_flow(app, pilot) -> None:
@@ -66,7 +66,7 @@ async def restore_flow(app, pilot) -> None:
     shot(app, "plan")
     await pilot.press("x")
     await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
-    await pilot.press("tab", *"rest")
+    await pilot.press(*"rest")
     await settle(pilot)
     shot(app, "confirm")
     await pilot.press(*"ore", "enter")

@@ -44,6 +44,8 @@ class ConsoleSettings:
     """The clock for ages (snapshot tests pin it)."""
     scanner: Callable | None = None
     """`scan(root, key)` to use instead of core.inventory.scan (snapshot tests stabilise LSNs)."""
+    cleanup: Callable[[], None] | None = None
+    """Called before the console ends its process itself (a hang-up): the demo stops its servers."""
 
 
 class XtraRestoreApp(App[int]):
@@ -89,13 +91,21 @@ class XtraRestoreApp(App[int]):
         detach_terminal()
         self.terminal_gone = True
         if not self.job_running:
+            self.clean_up()
             os._exit(128 + signum)
         self.job.note_hangup()
 
     def job_thread_done(self, ok: bool) -> None:
         """Called on the job's thread as it ends: after a hang-up there is no one to show the outcome to."""
         if self.terminal_gone:
+            self.clean_up()
             os._exit(0 if ok else 1)
+
+    def clean_up(self) -> None:
+        """Run the settings' cleanup once (os._exit skips `finally` blocks and atexit)."""
+        cleanup, self.settings.cleanup = self.settings.cleanup, None
+        if cleanup is not None:
+            cleanup()
 
     # -- jobs -----------------------------------------------------------------
 

@@ -19,6 +19,22 @@ BADGES = {
 }
 
 
+# The checkpoints file's words, as an operator says them.
+BACKUP_TYPES = {
+    "full-backuped": "full",
+    "incremental": "incremental",
+    "log-applied": "prepared (more incrementals can apply)",
+    "full-prepared": "prepared",
+}
+
+
+def backup_type(word: str | None) -> str:
+    """`full-backuped` → `full`, `log-applied` → `prepared…`: the checkpoints word in plain words."""
+    if word is None:
+        return "-"
+    return BACKUP_TYPES.get(word, word)
+
+
 def badge(code: str) -> str:
     return BADGES.get(code, f"[{code.upper()}]")
 
@@ -99,3 +115,50 @@ def eta(done: int, total: int | None, seconds: float) -> str:
     if not total or done <= 0 or seconds <= 0 or done >= total:
         return "-"
     return duration((total - done) * seconds / done)
+
+
+def terminal_width(wide: bool = False) -> int:
+    """Columns to fit printed output into: the terminal's (or $COLUMNS), 80 when piped; no limit with *wide*."""
+    if wide:
+        return 1 << 16
+    from rich.console import Console
+
+    return Console().width
+
+
+def wrap(line: str, width: int, indent: str = "    ") -> list[str]:
+    """*line* broken at spaces to fit *width*, later pieces indented under its own indentation plus *indent*.
+
+    Words are never cut, hyphens are no break points: a backup name, a path or
+    a command option stays whole on one line, even where it overflows.
+    """
+    import textwrap
+
+    if len(line) <= width:
+        return [line]
+    lead = line[: len(line) - len(line.lstrip(" "))]
+    return textwrap.wrap(line, width, initial_indent="", subsequent_indent=lead + indent, break_long_words=False,
+                         break_on_hyphens=False, drop_whitespace=True) or [line]
+
+
+def wrap_lines(lines, width: int, indent: str = "    ") -> list[str]:
+    """Every line of *lines* wrapped (`wrap`)."""
+    return [piece for line in lines for piece in wrap(line, width, indent)]
+
+
+def print_wrapped(lines, *, width: int | None = None, file=None) -> None:
+    """Print *lines* (a string or a list) wrapped at words for the terminal (`terminal_width`).
+
+    Output that goes to a pipe keeps one line per item, for grep and scripts
+    (the inventory table alone always fits, 80 columns when piped). $COLUMNS
+    alone does not decide: readline exports it to every child process.
+    """
+    import sys
+
+    out = file or sys.stdout
+    if isinstance(lines, str):
+        lines = lines.split("\n")
+    if width is None and out.isatty():
+        width = terminal_width()
+    for line in wrap_lines(lines, width) if width else lines:
+        print(line, file=out, flush=True)

@@ -11,6 +11,12 @@ The work directory holds `backups/` (the root), `demo.json` (what was built,
 with the rows each backup holds, so a drill's counts can be checked) and a
 marker file; nothing else in it is ours, and nothing without the marker is
 ever deleted.
+
+While the console runs, the demo also has its own "production" server
+(`DemoProduction`): a throwaway server whose data differs from every backup, so
+a restore visibly changes it. The console's restore, rollback and drills aim at
+it, with their journal, lock and workspaces beside it: the host's own MariaDB,
+`/var/lib/mysql` and service are never touched by the demo.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -91,6 +98,81 @@ class DemoRoot:
                 break
             members.append(backup)
         return members
+
+
+PRODUCTION_EQUIPMENT = (("picnic table", 4, "brown"), ("water fountain", 1, "steel"), ("bench", 9, "green"))
+PRODUCTION_VISITS = 1000
+
+
+@dataclass
+class DemoProduction:
+    """The demo's own "production" server and the restore target options that aim at it."""
+
+    server: SandboxServer
+    base: Path
+
+    @property
+    def target_options(self) -> dict:
+        """The `plan` command's target options for this server (journal, lock and workspaces beside it)."""
+        server = self.server
+        return {
+            "datadir": str(server.datadir),
+            "stop_cmd": server.stop_cmd,
+            "start_cmd": server.start_cmd,
+            "socket": str(server.socket),
+            "error_log": str(server.error_log),
+            "workdir": str(self.base / "restores"),
+            "state_dir": str(self.base / "state"),
+            "start_timeout": 120,
+            "stop_timeout": 120,
+        }
+
+    def rows(self) -> dict[str, int]:
+        return {table: self.server.execute(f"SELECT COUNT(*) FROM {table}")[0][0]
+                for table in ("playground.equipment", "playground.visits")}
+
+    def stop(self) -> None:
+        """Stop the server (however it was last started) and remove everything it had; safe to call twice."""
+        for pid in self.server.server_processes():
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        self.server.destroy()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def start_production(say: Say = print) -> DemoProduction:
+    """Start the demo's "production" server: the playground with rows no backup holds.
+
+    It lives in /var/tmp (the server's user must reach it; preflight refuses
+    a datadir in /tmp), in a fresh directory each run.
+    """
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="xtrarestore-demo-production-", dir="/var/tmp"))
+    base.chmod(0o711)
+    say("Starting the demo's own production server (a throwaway MariaDB; the host's is never touched)")
+    server = None
+    try:
+        server = SandboxServer.create(base=base / "server")
+        server.load_playground()
+        server.execute("CREATE TABLE playground.visits ("
+                       " id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, equipment_id INT, minutes INT)")
+        for kind, quant, color in EQUIPMENT + PRODUCTION_EQUIPMENT:
+            server.add_equipment(kind, quant, color)
+        server.execute("INSERT INTO playground.visits (equipment_id, minutes)"
+                       " SELECT seq MOD 15 + 1, seq MOD 45 + 1 FROM playground.seq_1_to_" + str(PRODUCTION_VISITS))
+    except BaseException:
+        if server is not None:
+            server.destroy()
+        shutil.rmtree(base, ignore_errors=True)
+        raise
+    production = DemoProduction(server, base)
+    rows = production.rows()
+    say(f"  production: {server.socket}, {rows['playground.equipment']} equipment rows,"
+        f" {rows['playground.visits']} visits (more than any backup holds)")
+    return production
 
 
 def default_workdir() -> Path:

@@ -68,7 +68,7 @@ class Drill:
         return self.point.members[-1].name
 
 
-def plan_drill(root: Path, day: str, upto: str, *, key_file: Path | None = None,
+def plan_drill(root: Path, day: str | None, upto: str, *, key_file: Path | None = None,
                workroot: Path | None = None) -> Drill:
     """Find and check the restore point and plan its drill. Creates nothing.
 
@@ -206,14 +206,14 @@ def run_drill(drill: Drill, *, on_event: Callable | None = None, cancel: threadi
     return report
 
 
-def drill(root: Path, day: str, upto: str, *, key_file: Path | None = None, workroot: Path | None = None,
+def drill(root: Path, day: str | None, upto: str, *, key_file: Path | None = None, workroot: Path | None = None,
           keep: bool = False, on_event: Callable | None = None,
           cancel: threading.Event | None = None) -> DrillReport:
     """Plan and run a drill; a point that cannot be restored gives a failed report, nothing touched."""
     try:
         planned = plan_drill(root, day, upto, key_file=key_file, workroot=workroot)
     except XtraRestoreError as error:
-        return refused_report(root, day, upto, error)
+        return refused_report(root, day or "", upto, error)
     return run_drill(planned, on_event=on_event, cancel=cancel, keep=keep)
 
 

@@ -34,6 +34,7 @@ from collections import defaultdict
 
 from ..errors import ChainError
 from .model import EXTRA_FULL, Backup, Chain, Day, Inventory, Problem, RestorePoint
+from .names import find_backup, newest_point
 
 
 def _linkable(backup: Backup) -> bool:
@@ -147,14 +148,12 @@ def _settle_states(chains: list[Chain]) -> None:
                 member.state = "blocked"
 
 
-def find_restore_point(inventory: Inventory, day_name: str, upto_name: str) -> RestorePoint:
-    """The restore point of *day_name* ending at backup *upto_name*; ChainError says why there is none."""
-    day = next((d for d in inventory.days if d.name == day_name), None)
-    if day is None:
-        raise ChainError(f"{inventory.root}: no day directory {day_name!r}")
-    backup = next((b for b in day.backups if b.name == upto_name), None)
-    if backup is None:
-        raise ChainError(f"{day.path}: no backup {upto_name!r} in day {day_name}")
+def find_restore_point(inventory: Inventory, day_name: str | None, upto_name: str) -> RestorePoint:
+    """The restore point ending at the backup *upto_name* names (`core.inventory.names`), in *day_name*
+    or, without one, wherever the name is unique; ChainError says why there is none."""
+    day, backup = find_backup(inventory, day_name, upto_name)
+    if backup is None:  # `latest`
+        return newest_point([day])
     for chain in day.chains:
         for point in chain.restore_points():
             if point.target is backup:
@@ -165,3 +164,4 @@ def find_restore_point(inventory: Inventory, day_name: str, upto_name: str) -> R
     reason = chain.problems[0].message if chain.problems else "it does not start with a full backup"
     first = chain.problems[0].backup if chain.problems else backup.name
     raise ChainError(f"{backup.path}: not restorable ({backup.state}): {first}: {reason}")
+

@@ -31,7 +31,7 @@ class RestoreRequest:
     """Everything a restore plan is made from."""
 
     root: Path
-    day: str
+    day: str | None  # None: wherever *upto* is unique (core.inventory.names)
     upto: str
     target: Target
     key_file: Path | None = None
@@ -57,8 +57,11 @@ class PlannedRestore:
         return [check for check in self.checks if not check.ok]
 
 
-def locate(root: Path, day: str, upto: str, key_file: Path | None) -> RestorePoint:
-    """Scan *root* and return the checked restore point; a missing key is named with where to find it."""
+def locate(root: Path, day: str | None, upto: str, key_file: Path | None) -> RestorePoint:
+    """Scan *root* and return the checked restore point; a missing key is named with where to find it.
+
+    *upto* is any name the tool shows (`core.inventory.names`): file name, shown name, time, `latest`, prefix.
+    """
     key = load_key(key_file) if key_file else None
     inventory = scan(root, key=key)
     hint = f"pass --key-file (the DigitalOcean layout keeps it at {Path(root) / 'encryption_key'})"

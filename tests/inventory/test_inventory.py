@@ -389,9 +389,10 @@ def test_cli_json_document(tree, capsys):
 def test_cli_table(tree, capsys):
     assert main(["inventory", "--root", str(tree.root)]) == 0
     out = capsys.readouterr().out
-    assert "Newest restore point: quiet/" + tree.names["quiet-inc2"].name in out
+    newest = out.split("Newest restore point", 1)[1].split("applies:")[0].split()
+    assert "quiet/" + tree.names["quiet-inc2"].name.removesuffix(".xbstream") == newest[-1]
     for code in ("gap", "orphan", "fork", "failed", "unreadable", "key-required", "incomplete"):
-        assert f": {code}: " in out  # every problem is spelled out under the table
+        assert f"\n      {code}: " in out  # every problem is spelled out under the table, under its backup
 
 
 def test_cli_with_key_file_and_bad_key_files(tree, tmp_path, capsys):

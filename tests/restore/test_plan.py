@@ -7,7 +7,7 @@ from pathlib import Path
 
 from plan_support import CUSTOM, POINT, member, plan_for, point_of
 from xtrarestore.core.restore.placement import placement_blockers
-from xtrarestore.core.restore.plan import SWAP, WORKSPACE, Plan, Target, build_plan
+from xtrarestore.core.restore.plan import WORKSPACE, Plan, Target, build_plan
 from xtrarestore.core.restore.tools import MARIADB, PERCONA, Tool
 
 

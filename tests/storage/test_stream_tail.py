@@ -9,8 +9,8 @@ import pytest
 
 from xtrarestore.core.archive.xbstream import chunk_bytes, eof_bytes, read_members
 from xtrarestore.core.inventory.stream_metadata import read_stream_metadata
-from xtrarestore.core.storage.roots import LocalFile, open_root
 from xtrarestore.core.inventory.stream_tail import read_stream_tail
+from xtrarestore.core.storage.roots import LocalFile, open_root
 
 CHECKPOINTS = b"backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = 123\nlast_lsn = 130\n"
 

@@ -168,6 +168,62 @@ async def _filter(root):
         assert sum(1 for key in screen.rows if key.startswith("backup:")) == everything
 
 
+def test_filter_takes_names_as_shown_times_and_latest(root):
+    asyncio.run(_filter_names(root))
+
+
+async def _filter_names(root):
+    from tui_support import MON, TUE
+
+    app = console(root)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await scanned(pilot)
+
+        async def shown(text: str) -> list[str]:
+            await pilot.press("escape", "slash", *text)
+            await pilot.pause()
+            return [row.backup.name for key, row in screen.rows.items() if key.startswith("backup:")]
+
+        name = f"incremental-{MON[1]:%m-%d-%Y_%H-%M-%S}"
+        assert await shown(name) == [name + ".xbstream"]
+        assert await shown(f"{MON[1]:%Y-%m-%d %H:%M}") == [name + ".xbstream"]
+        assert await shown("latest") == [f"incremental-{TUE[1]:%m-%d-%Y_%H-%M-%S}.xbstream"]
+
+
+def test_home_and_end_reach_the_first_and_last_rows_not_sideways(root):
+    asyncio.run(_home_end(root))
+
+
+async def _home_end(root):
+    from textual.widgets import DataTable
+
+    app = console(root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await scanned(pilot)
+        table = screen.query_one("#backups", DataTable)
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.cursor_row == table.row_count - 1 and table.scroll_x == 0
+        await pilot.press("home")
+        await pilot.pause()
+        assert table.cursor_row == 0
+
+
+def test_details_say_backup_types_in_plain_words(root):
+    asyncio.run(_plain_types(root))
+
+
+async def _plain_types(root):
+    app = console(root)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await scanned(pilot)
+        await pilot.press("slash", *"full-11-16", "enter")
+        await pilot.pause()
+        text = screen_text(app)
+        assert screen.highlighted().backup.name.startswith("full-11-16")
+        assert "full, LSN" in text and "full-backuped" not in text
+
+
 def test_enter_on_a_day_folds_and_unfolds_it(root):
     asyncio.run(_fold(root))
 

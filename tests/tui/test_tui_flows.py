@@ -82,10 +82,9 @@ async def open_plan(pilot, downs: int) -> PlanScreen:
 async def confirm_typed(pilot, word: str) -> None:
     app = pilot.app
     await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
-    assert isinstance(app.focused, Button) and app.focused.id == "cancel", "Cancel must be focused first"
+    assert isinstance(app.focused, Input), "the word is the safeguard: its input has the focus"
     assert app.screen.query_one("#confirm", Button).disabled
-    await pilot.press("tab")
-    assert isinstance(app.focused, Input)
+    assert next(iter(app.screen.query(Button))).id == "cancel", "Cancel comes first"
     await pilot.press(*word)
     assert not app.screen.query_one("#confirm", Button).disabled
     await pilot.press("enter")
@@ -404,7 +403,7 @@ def test_ssh_hangup_mid_restore_lets_the_restore_finish(production):
         console.wait_text("Steps (11)")
         console.keys("x")
         console.wait_text("to confirm")
-        console.keys("\t", *"restore", "\r")
+        console.keys(*"restore", "\r")
         journal = workdir / "journal.jsonl"
         deadline = time.monotonic() + 120
         while not (journal.exists() and '"step": "prepare:' in journal.read_text()):
@@ -417,3 +416,117 @@ def test_ssh_hangup_mid_restore_lets_the_restore_finish(production):
     assert any("hung up" in note for note in state.notes)
     assert state.outcome == "completed", state.describe()
     assert equipment_count(server) == rows[upto]
+
+
+# -- the run screen follows the running step ----------------------------------------------
+
+
+def test_run_screen_follows_every_step_as_it_runs_at_80x24(production):
+    asyncio.run(_run_screen_follows(production))
+
+
+async def _run_screen_follows(production):
+    """A real full + incremental restore at 80x24, sampled by a timer on the app's own loop as it runs
+    (the pilot's key presses wait for idle, which a streaming restore rarely is): at every sample the
+    log title names the running step, the pane shows that step's log and follows it to its newest line,
+    and the running step's row is on screen in the step list."""
+    from xtrarestore.tui.widgets.log_pane import LogPane
+
+    server, _root, rows, _work = production
+    before = equipment_count(server)
+    upto = mon(1)
+    app = XtraRestoreApp(settings_for(production, "follow"))
+    samples: list[dict] = []
+
+    def sample() -> None:
+        run = app.screen
+        if not isinstance(run, RunScreen) or run.outcome is not None:
+            return
+        name = run.running_step
+        if name is None or run.states.get(name) != "running":
+            return
+        pane = run.query_one("#log", LogPane)
+        table = run.query_one("#steps")
+        row = table.get_row_index(name)
+        lines = pane.source.lines
+        samples.append({
+            "step": name,
+            "title": run.titles[name],
+            "shown": str(run.query_one("#log-title").render()),
+            "same_log": pane.source is run.book.log(name),
+            "following": pane.following and run.follow_running,
+            "lines": len(lines),
+            "bottom": min(round(pane.scroll_y) + pane.size.height, len(lines)),
+            "row_visible": round(table.scroll_y) <= row < round(table.scroll_y) + table.size.height - 1,
+        })
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.set_interval(0.2, sample)
+        await open_plan(pilot, downs=9)
+        await pilot.press("x")
+        await confirm_typed(pilot, "restore")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen), timeout=300)
+        job = app.job
+    assert equipment_count(server) == rows[upto]
+    by_step: dict[str, list[dict]] = {}
+    for entry in samples:
+        by_step.setdefault(entry["step"], []).append(entry)
+        assert entry["shown"] == f"Log: {entry['title']}", f"while {entry['title']!r} ran the pane showed {entry['shown']!r}"
+        assert entry["same_log"] and entry["following"], entry
+        assert entry["row_visible"], f"{entry['title']!r} ran out of view of the step list"
+    assert len(by_step) >= 4, f"too few steps sampled while they ran: {list(by_step)}"
+    with_output = [name for name, entries in by_step.items() if any(e["lines"] for e in entries)]
+    assert len(with_output) >= 2, by_step
+    for name in with_output:
+        assert any(e["lines"] and e["bottom"] == e["lines"] for e in by_step[name]), \
+            f"{name}: its newest line was never in view while it ran: {by_step[name]}"
+    await _rollback_from_cli(job)  # put the production server back for the module's other tests
+    assert equipment_count(server) == before
+
+
+async def _rollback_from_cli(job) -> None:
+    from xtrarestore.core.restore import recovery
+    from xtrarestore.core.restore.journal import Journal
+    from xtrarestore.core.restore.runner import Runner
+
+    state = job.state()
+    runner = Runner(job.plan, Journal.for_plan(job.plan, job.state_dir))
+    await asyncio.to_thread(recovery.rollback, state, runner)
+
+
+def test_stale_highlight_does_not_stop_following_but_a_key_press_does(production):
+    asyncio.run(_stale_highlight(production))
+
+
+async def _stale_highlight(production):
+    """The cause of the pane stuck on "Extract": a RowHighlighted for an earlier row, arriving after the
+    next step started, was read as the operator's choice. Only real key presses stop following."""
+    from textual.widgets import DataTable
+
+    from xtrarestore.tui.jobs.drill import DrillJob
+
+    _server, _root, _rows, work = production
+    settings = settings_for(production, "stale")
+    settings.drill_workroot = work
+    app = XtraRestoreApp(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.inventory is not None)
+        point = app.inventory.newest_restore_point()
+        from xtrarestore.tui.messages import RunJob
+
+        app.post_message(RunJob(DrillJob(settings, point)))
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.running_step is not None
+                       and app.screen.running_step != app.screen.job.steps[0].name, timeout=300)
+        run = app.screen
+        table = run.query_one("#steps", DataTable)
+        first = run.job.steps[0].name
+        table.post_message(DataTable.RowHighlighted(table, 0, table.coordinate_to_cell_key((0, 0)).row_key))
+        await pilot.pause(0.2)
+        assert run.follow_running and run.shown_step() == run.running_step != first
+        await pilot.press("home")  # a real key press: the operator reads the first step
+        await pilot.pause(0.2)
+        assert not run.follow_running and run.shown_step() == first
+        await pilot.press("f")
+        await pilot.pause(0.2)
+        assert run.follow_running and run.shown_step() in (run.running_step, None)
+        await wait_for(pilot, lambda: run.outcome is not None, timeout=300)

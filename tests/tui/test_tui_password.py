@@ -106,7 +106,7 @@ async def _restore(tmp_path):
         screen = PlanScreen(point, built=(plan, checks, tmp_path / "state"))
         await console.push_screen(screen)
         await wait_for(pilot, lambda: screen.plan is not None, timeout=10)
-        await pilot.press("x", "tab", *"db1", "enter")
+        await pilot.press("x", *"db1", "enter")
         await wait_for(pilot, lambda: isinstance(console.screen, PasswordModal), timeout=10)
         await pilot.press(*SECRET, "enter")
         await wait_for(pilot, lambda: not isinstance(console.screen, PasswordModal), timeout=10)

@@ -112,7 +112,7 @@ async def steady_inputs(pilot) -> None:
 
 async def confirm(pilot, server):
     await plan(pilot, server)
-    await pilot.press("x", "tab", *"db")
+    await pilot.press("x", *"db")
     await steady_inputs(pilot)
 
 

@@ -221,7 +221,7 @@ class ReplayJob:
         return True
 
     def can_rollback(self) -> bool:
-        return self.fail_at is not None
+        return True  # both replays reach the live datadir (a failed start, or a completed restore)
 
     def has_result(self) -> bool:
         return self.fail_at is None

@@ -3,12 +3,13 @@
 The first command a newcomer runs: it needs MariaDB's server and backup tool
 (it says exactly what to install when they are missing), builds three days of
 real backups with the problems an operator must learn to read, and reuses
-them on later runs.
+them on later runs. The console then runs against the demo's own throwaway
+"production" server: restore, rollback and drills aim at it, never at the
+host's MariaDB. Quitting (or SIGHUP/SIGTERM) stops and removes it.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -48,6 +49,46 @@ def run(args) -> int:
               f" --upto {chain[-1].name}{key}")
     if args.no_console:
         return 0
-    from xtrarestore.tui.app import run_console
+    return console(demo)
 
-    return run_console(argparse.Namespace(root=str(demo.root), key_file=str(demo.key_file) if demo.key_file else None))
+
+def console(demo) -> int:
+    """The console on *demo*, restoring into the demo's own production server, which it stops at the end."""
+    import signal
+
+    from xtrarestore.core.drills.demo import start_production
+    from xtrarestore.tui.app import XtraRestoreApp
+
+    production = start_production()
+    try:
+        app = XtraRestoreApp(demo_settings(demo, production))
+
+        def terminated(signum, frame) -> None:
+            app.call_later(app.exit, 128 + signum)
+
+        previous = signal.signal(signal.SIGTERM, terminated)
+        try:
+            result = app.run()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        return result or 0
+    finally:
+        print("Stopping the demo's production server", file=sys.stderr)
+        production.stop()
+
+
+def demo_settings(demo, production):
+    """The console's settings for the demo: its backups, and its production server as the only target."""
+    from xtrarestore.core.archive.keys import load_key
+    from xtrarestore.tui.app import ConsoleSettings
+
+    return ConsoleSettings(
+        root=demo.root,
+        key_file=demo.key_file,
+        key=load_key(demo.key_file) if demo.key_file else None,
+        target_options=production.target_options,
+        reports_dir=demo.workdir / "reports",
+        drill_workroot=production.base,
+        host="demo",
+        cleanup=production.stop,
+    )

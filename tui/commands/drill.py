@@ -8,9 +8,14 @@ the console can list past drills.
 
 from __future__ import annotations
 
+import argparse
 import shlex
 import sys
 from pathlib import Path
+
+from xtrarestore.tui.display import print_wrapped
+
+from .plan import UPTO_HELP
 
 HELP = "rehearse a restore on a throwaway server: restore, verify, time (RTO) and report"
 
@@ -20,10 +25,12 @@ def register(subparsers) -> None:
         "drill", help=HELP, description=HELP,
         epilog="Exit status 0 when the restore point restored and verified, 1 when the drill failed.",
     )
-    parser.add_argument("--root", required=True, type=Path, help="backup root (day directories)")
-    parser.add_argument("--day", required=True, help="day directory of the restore point, e.g. Sat")
-    parser.add_argument("--upto", required=True, help="last backup to include (the full or an incremental)")
-    parser.add_argument("--key-file", type=Path, help="encryption key file for encrypted backups")
+    parser.add_argument("--root", type=Path, default=argparse.SUPPRESS,
+                        help="backup root (day directories; default: /backups/mysql)")
+    parser.add_argument("--day", help="day directory of the restore point, e.g. Sat (when --upto is not unique)")
+    parser.add_argument("--upto", required=True, help=UPTO_HELP)
+    parser.add_argument("--key-file", type=Path, default=argparse.SUPPRESS,
+                        help="encryption key file for encrypted backups")
     parser.add_argument("--report-json", type=Path, help="also write the JSON report here")
     parser.add_argument("--report-md", type=Path, help="also write the Markdown report here")
     parser.add_argument("--reports-dir", type=Path, help="where past drill reports are kept"
@@ -44,14 +51,16 @@ def run(args) -> int:
     # A `kill` of the drill must still stop its throwaway server: treat it like Ctrl-C.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
+    root = Path(getattr(args, "root", None) or "/backups/mysql")
+    key_file = Path(args.key_file) if getattr(args, "key_file", None) else None
     try:
-        planned = plan_drill(args.root, args.day, args.upto, key_file=args.key_file, workroot=args.workdir)
+        planned = plan_drill(root, args.day, args.upto, key_file=key_file, workroot=args.workdir)
     except XtraRestoreError as error:
         print(f"xtrarestore: drill refused, nothing was touched: {error}", file=sys.stderr)
-        result = refused_report(args.root, args.day, args.upto, error)
+        result = refused_report(root, args.day or "", args.upto, error)
     else:
-        print(f"Drill {planned.id}: {args.day} up to {args.upto} ({len(planned.point.members)} backups)"
-              f" into a throwaway server in {planned.base}", flush=True)
+        print_wrapped(f"Drill {planned.id}: {planned.day} up to {planned.upto} ({len(planned.point.members)} backups)"
+                      f" into a throwaway server in {planned.base}")
         result = run_drill(planned, on_event=_printer(len(planned.steps)), keep=args.keep)
     saved_json, saved_md = reports.save(result, args.reports_dir)
     if args.report_json:
@@ -63,6 +72,8 @@ def run(args) -> int:
 
 
 def _printer(total: int):
+    """One line per step event, never wrapped (scripts and logs read them line by line)."""
+
     def show(event) -> None:
         if event.kind == "finished":
             print(f"[{event.index:2d}/{total}] {event.step.title}: done in {event.seconds:.1f}s", flush=True)
@@ -79,12 +90,12 @@ def _summary(result, saved_json: Path, saved_md: Path) -> None:
         print(f"  before the stop {result.before_stop_seconds:.1f}s; "
               f"downtime (stop → answering) {result.downtime_seconds:.1f}s")
     else:
-        print(f"Drill FAILED: {result.error}")
+        print_wrapped(f"Drill FAILED: {result.error}")
     for table in result.tables:
         print(f"  {table.schema}.{table.table}: {table.rows} rows, CHECK TABLE {table.check}")
     for problem in result.problems:
         if problem.get("code") != "drill-failed":
-            print(f"  problem {problem.get('code')}: {problem.get('message')}")
+            print_wrapped(f"  problem {problem.get('code')}: {problem.get('message')}")
     print(f"Report: {saved_json}\n        {saved_md}")
     server = result.server
     if server.get("kept"):

@@ -1,7 +1,8 @@
 """`xtrarestore inventory`: what can be restored, as a table for people or JSON for scripts.
 
 The newest restore point comes first because it is the question at 3 a.m.;
-problem messages follow the table in full, since a table cell would cut them.
+problem messages follow the table in full, each under the name it is about,
+since a table cell would cut them.
 Exit status 0 whenever the root was scanned, even if backups have problems
 (those are findings, not failures); 2 when the root or key file cannot be read.
 
@@ -28,6 +29,8 @@ def register(subparsers) -> None:
     parser.add_argument("--root", default=argparse.SUPPRESS, help=f"backup root (default: {DEFAULT_ROOT})")
     parser.add_argument("--key-file", default=argparse.SUPPRESS, help="encryption key file, to read encrypted streams")
     parser.add_argument("--json", action="store_true", help="print a JSON document instead of a table")
+    parser.add_argument("--wide", action="store_true",
+                        help="all columns (LSN range, time) whatever the width; lines are not wrapped")
     parser.set_defaults(run=run)
 
 
@@ -45,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(to_json(inventory, now), indent=2))
     else:
-        print_table(inventory, now)
+        print_table(inventory, now, wide=args.wide)
     return 0
 
 
@@ -131,53 +134,111 @@ def _short(message: str, backup) -> str:
 SHORT_KINDS = {"full": "full", "incremental": "incr"}
 SHORT_COMPRESSIONS = {"qpress": "qp", "lz4": "lz4", "zstd": "zst"}
 STATE_STYLES = {"ok": "green", "copy": "cyan", "blocked": "yellow"}
+GAP = "  "
 
 
-def print_table(inventory, now) -> None:
+def _cells(backup, now, more: bool) -> list[str]:
+    """The columns after the name: type, size, age, state (and *more*: LSN range, time)."""
     import humanize
+
+    from xtrarestore.tui import display
+
+    kind = " ".join(filter(None, (SHORT_KINDS.get(backup.kind, "?"), SHORT_COMPRESSIONS.get(backup.compression),
+                                  "enc" * backup.encrypted)))
+    cells = [kind, humanize.naturalsize(backup.size, binary=True), display.age(backup.timestamp, now), backup.state]
+    if more:
+        cells += [_lsn_range(backup), display.clock(backup.timestamp)]
+    return cells
+
+
+def _rows(inventory, now, more: bool) -> tuple[list[str], list[tuple]]:
+    """Column headers after the name, and (day, backup or None, shown name, cells) rows in day order."""
+    from xtrarestore.core.inventory.names import shown_name
+
+    headers = ["type", "size", "age", "state"] + (["LSN range", "time"] if more else [])
+    rows = []
+    for day in inventory.days:
+        backups = sorted(day.backups, key=lambda b: (b.timestamp, b.name))
+        if not backups:
+            rows.append((day, None, "(no backups)", [""] * len(headers)))
+        rows += [(day, b, shown_name(b), _cells(b, now, more)) for b in backups]
+    return headers, rows
+
+
+def print_table(inventory, now, *, width: int | None = None, wide: bool = False) -> None:
+    """The inventory for people, fitted to *width* columns (the terminal's; 80 when piped).
+
+    Each backup's name is printed whole on one line: when a name and its
+    details do not fit side by side, the details go on the line beneath.
+    Problems follow the table in full, wrapped at words.
+    """
     from rich.console import Console
-    from rich.table import Table
     from rich.text import Text
 
-    console = Console(highlight=False)
+    from xtrarestore.core.inventory.names import shown_name
+    from xtrarestore.tui import display
+
+    width = width or display.terminal_width(wide)
+    console = Console(highlight=False, soft_wrap=True, width=min(width, 1 << 12))
+
+    def say(line: str, style: str = "") -> None:
+        for piece in display.wrap(line, width):
+            console.print(Text(piece, style=style))
+
     newest = inventory.newest_restore_point()
-    console.print(Text.assemble("Backup root ", (str(inventory.root), "bold")))
+    say(f"Backup root {inventory.root}", "bold")
     if newest is None:
-        console.print("[bold red]No restorable backup found.[/bold red]")
+        say("No restorable backup found.", "bold red")
     else:
-        age = humanize.naturaltime(now - newest.target.timestamp)
-        steps = " + ".join(m.name for m in newest.members)
-        where = f"{newest.day.name}/{newest.target.name}"
-        console.print(Text.assemble("Newest restore point: ", (where, "bold green"), f" ({age})"))
-        console.print(Text(f"  applies: {steps}", style="dim"))
-    table = Table(box=None, pad_edge=False)
-    for column in ("day", "backup", "type", "LSN range", "size", "age", "state", "problems"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("day", "size", "age", "state"))
-    findings: list[str] = []
-    for day in inventory.days:
-        for problem in day.problems:
-            findings.append(f"{day.name}: {problem.code}: {problem.message}")
-        if not day.backups:
-            table.add_row(Text(day.name), "(no backups)", "", "", "", "", "", ", ".join(p.code for p in day.problems))
-        for row, backup in enumerate(sorted(day.backups, key=lambda b: (b.timestamp, b.name))):
-            kind = " ".join(
-                filter(None, (SHORT_KINDS.get(backup.kind, "?"), SHORT_COMPRESSIONS.get(backup.compression),
-                              "enc" * backup.encrypted))
-            )
-            state = Text(backup.state, style=STATE_STYLES.get(backup.state, "red"))
-            table.add_row(
-                Text("" if row else day.name),
-                Text(backup.name.removesuffix(".xbstream")),
-                kind,
-                _lsn_range(backup),
-                humanize.naturalsize(backup.size, binary=True),
-                humanize.naturaltime(now - backup.timestamp),
-                state,
-                ", ".join(dict.fromkeys(p.code for p in backup.problems)),
-            )
-            findings += [f"{day.name}/{backup.name}: {p.code}: {_short(p.message, backup)}" for p in backup.problems]
-    console.print(table)
+        age = display.age(newest.target.timestamp, now)
+        say(f"Newest restore point ({age} ago, --upto latest): {newest.day.name}/{shown_name(newest.target)}",
+            "bold green")
+        say("  applies: " + " + ".join(shown_name(m) for m in newest.members), "dim")
+    indent = "  "
+
+    def layout(more: bool):
+        headers, rows = _rows(inventory, now, more)
+        widths = [max([len(h)] + [len(r[3][i]) for r in rows]) for i, h in enumerate(headers)]
+        room = width - len(indent) - sum(widths) - len(GAP) * len(widths)
+        return headers, rows, widths, room, sum(len(r[2]) > room for r in rows)
+
+    # The LSN range and time are shown when they put no extra name on a line of its own (or with --wide).
+    headers, rows, widths, room, apart = layout(True)
+    if not wide and apart > layout(False)[4]:
+        headers, rows, widths, room, apart = layout(False)
+    names = [len(r[2]) for r in rows] or [0]
+    name_width = max([len("backup")] + [n for n in names if n <= room] or [min(names)])
+
+    def details(cells, *, states: bool = True) -> Text:
+        text = Text()
+        for index, (cell, size) in enumerate(zip(cells, widths, strict=True)):
+            style = STATE_STYLES.get(cell, "red") if states and index == 3 and cell else ""
+            text.append(GAP + (cell.ljust(size) if index < len(cells) - 1 else cell), style=style)
+        return text
+
+    console.print(Text(indent + "backup".ljust(name_width), style="bold") + details(headers, states=False))
+    findings: list[tuple[str, str]] = []  # (day or DAY/FILE, "code: message")
+    current = None
+    for day, backup, name, cells in rows:
+        if day is not current:
+            current = day
+            codes = ", ".join(dict.fromkeys(p.code for p in day.problems))
+            console.print(Text.assemble((day.name, "bold"), (f"  {codes}" if codes else "", "red")))
+            findings += [(day.name, f"{p.code}: {p.message}") for p in day.problems]
+        if len(name) <= name_width:
+            console.print(Text(indent + name.ljust(name_width)) + details(cells))
+        else:
+            console.print(Text(indent + name))
+            console.print(Text(indent + " " * name_width) + details(cells))
+        if backup is not None:
+            findings += [(f"{day.name}/{backup.name}", f"{p.code}: {_short(p.message, backup)}")
+                         for p in backup.problems]
     if findings:
-        console.print("\nProblems:")
-        for line in dict.fromkeys(findings):
-            console.print(f"  {line}", markup=False, highlight=False)
+        console.print()
+        console.print(Text("Problems:", style="bold"))
+        about = None
+        for subject, problem in dict.fromkeys(findings):
+            if subject != about:
+                about = subject
+                console.print(Text(f"  {subject}"))
+            say(f"      {problem}")

@@ -12,15 +12,16 @@ import sys
 from xtrarestore.core.archive import DEFAULT_JOBS
 
 HELP = "print the restore plan and its precondition checks without running anything"
+UPTO_HELP = ("last backup to include, as the tool shows it: file name, name without .xbstream, "
+             "DAY/NAME, time ('2026-11-19 03:00:00'), a unique prefix, or 'latest'")
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     """The options that choose a restore point and describe the server to restore into."""
     parser.add_argument("--root", default=argparse.SUPPRESS, help="backup root (default: /backups/mysql)")
-    parser.add_argument("--day", required=True, help="day directory, e.g. Mon")
-    parser.add_argument("--upto", required=True,
-                        help="last backup to include: an incremental's file name, or the full's")
-    parser.add_argument("--datadir", required=True, help="the server's data directory to replace")
+    parser.add_argument("--day", help="day directory, e.g. Mon (needed only when --upto names backups of several days)")
+    parser.add_argument("--upto", required=True, help=UPTO_HELP)
+    parser.add_argument("--datadir", help="the server's data directory to replace (or datadir in config.toml)")
     add_server_arguments(parser)
     parser.add_argument("--key-file", default=argparse.SUPPRESS, help="encryption key file (path only)")
 
@@ -87,6 +88,12 @@ def request_from(options: dict):
     def path(name: str) -> Path | None:
         return Path(options[name]) if options.get(name) else None
 
+    if not options.get("datadir"):
+        from xtrarestore.core.errors import PreconditionError
+
+        raise PreconditionError("give --datadir, the data directory to replace (or datadir in a settings file: "
+                                "see `xtrarestore config`)")
+
     target = Target(
         datadir=Path(options["datadir"]),
         service=resolve_service(options.get("service"), options.get("stop_cmd"), options.get("start_cmd")),
@@ -103,7 +110,7 @@ def request_from(options: dict):
     )
     return RestoreRequest(
         root=Path(options.get("root") or "/backups/mysql"),
-        day=options["day"],
+        day=options.get("day"),
         upto=options["upto"],
         target=target,
         key_file=path("key_file"),
@@ -130,16 +137,19 @@ def state_dir(args):
     return Path(args.state_dir) if args.state_dir else default_state_dir()
 
 
-def print_checks(checks, out=sys.stdout) -> None:
-    print("preconditions:", file=out)
-    for check in checks:
-        print(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}", file=out)
+def print_checks(checks, out=None) -> None:
+    from xtrarestore.tui.display import print_wrapped
+
+    print_wrapped(["preconditions:"] + [f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}"
+                                        for check in checks], file=out)
 
 
 def run(args) -> int:
     planned = prepare(args)
+    from xtrarestore.tui.display import print_wrapped
+
     print_checks(planned.checks)
-    print("\n".join(planned.plan.lines()))
+    print_wrapped(planned.plan.lines())
     failed = planned.failed
     if failed:
         print(f"xtrarestore: {len(failed)} precondition(s) fail; `restore` would refuse", file=sys.stderr)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 
+from xtrarestore.tui.display import print_wrapped
+
 from .plan import add_target_arguments, prepare, print_checks
 
 HELP = "restore a backup (full + incrementals up to --upto) into the server's datadir"
@@ -59,7 +61,7 @@ class Printer:
         if event.kind == "progress":
             self.progress(event.progress)
         elif event.kind == "started":
-            print(f"\n[{event.index}] {event.step.title}\n    $ {event.step.command}", flush=True)
+            print_wrapped(["", f"[{event.index}] {event.step.title}", f"    $ {event.step.command}"])
         elif event.kind == "output":
             print(f"    {event.line}", flush=True)
         elif event.kind == "finished":
@@ -106,10 +108,10 @@ def execute(plan, state_dir, action, password) -> int:
             action(runner)
         except StepFailedError as error:
             print(f"\nxtrarestore: {error}", file=sys.stderr)
-            print("\n".join(load_state(journal_path(state_dir, plan.restore_id)).describe()))
+            print_wrapped(load_state(journal_path(state_dir, plan.restore_id)).describe())
             print(f"see `xtrarestore status --id {plan.restore_id}`; then `--resume` or `--rollback`")
             return 1
-    print("\n".join(load_state(journal_path(state_dir, plan.restore_id)).describe()))
+    print_wrapped(load_state(journal_path(state_dir, plan.restore_id)).describe())
     return 0
 
 
@@ -119,7 +121,7 @@ def run(args) -> int:
     planned = prepare(args)
     plan = planned.plan
     print_checks(planned.checks)
-    print("\n".join(plan.lines()))
+    print_wrapped(plan.lines())
     preflight.require(planned.checks)
     if not args.yes and not confirm("\nThis stops the server and replaces its datadir (the old one is kept)."):
         print("xtrarestore: not confirmed; nothing was touched", file=sys.stderr)

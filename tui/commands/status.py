@@ -54,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
     state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
     state = load_state(find_journal(state_dir, args.id))
     running = _lock_busy(Path(args.state_dir) if args.state_dir else None)
-    print("\n".join(state.describe(running=running)))
+    from xtrarestore.tui.display import print_wrapped
+
+    print_wrapped(state.describe(running=running))
     if running and (args.resume or args.rollback):
         print("xtrarestore: a restore is running now; wait for it before --resume/--rollback", file=sys.stderr)
         return 2

@@ -1,7 +1,10 @@
-"""Confirmation dialogs: Cancel first and focused, Escape means no.
+"""Confirmation dialogs: Cancel first, Escape means no.
 
-For irreversible work the operator must type a word (the host name or
-`restore`); a single keypress can never confirm it.
+A yes/no dialog focuses Cancel. For irreversible work the operator must type
+a word (the host name or `restore`): the input has the focus, since the word
+itself is the safeguard; Enter with the word confirms, Enter with anything
+else (or Escape) cancels. No single keypress can confirm it, and the
+destructive button is never the default.
 """
 
 from __future__ import annotations
@@ -46,7 +49,10 @@ class ConfirmModal(ModalScreen[bool]):
                 yield Button(self.confirm_label, id="confirm", variant="error", disabled=bool(self.words))
 
     def on_mount(self) -> None:
-        self.query_one("#cancel", Button).focus()
+        if self.words:
+            self.query_one("#dialog-word", Input).focus()
+        else:
+            self.query_one("#cancel", Button).focus()
 
     @on(Input.Changed, "#dialog-word")
     def word_changed(self, event: Input.Changed) -> None:
@@ -55,8 +61,7 @@ class ConfirmModal(ModalScreen[bool]):
     @on(Input.Submitted, "#dialog-word")
     def word_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.value.strip() in self.words:
-            self.dismiss(True)
+        self.dismiss(event.value.strip() in self.words)
 
     @on(Button.Pressed, "#confirm")
     def confirmed(self, event: Button.Pressed) -> None:

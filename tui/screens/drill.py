@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from .. import display
 from ..messages import OpenReport
+from ..widgets.row_table import RowTable
 
 
 def report_body(report, path: Path | None) -> Group:
@@ -112,7 +113,7 @@ class DrillReportsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Past drills", id="reports-title")
-        yield DataTable(id="reports", cursor_type="row")
+        yield RowTable(id="reports")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:

@@ -19,8 +19,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from xtrarestore.core.inventory import names
+from xtrarestore.core.inventory.names import LATEST
+
 from .. import display
-from ..messages import InventoryScanned, OpenReports, OpenRestorePoint, OpenScenarios, StartDrill
+from ..messages import InventoryScanned, OpenNewestPoint, OpenReports, OpenRestorePoint, OpenScenarios, StartDrill
+from ..widgets.row_table import RowTable
 
 
 @dataclass
@@ -54,7 +58,8 @@ class InventoryScreen(Screen):
                 tooltip="Choose a restore point in this backup's chain"),
         Binding("space", "fold", "Fold", show=False, tooltip="Show or hide this day's backups"),
         Binding("d", "drill", "Drill", tooltip="Rehearse: restore this point into a throwaway server"),
-        Binding("slash", "filter", "Find", tooltip="Show only rows matching some text"),
+        Binding("slash", "filter", "Find", tooltip="Show only rows matching a name, time, state or 'latest'"),
+        Binding("n", "newest", "Newest", tooltip="Open the newest restorable point"),
         Binding("r", "refresh", "Refresh", tooltip="Scan the backup root again"),
         Binding("g", "scenarios", "Guided", tooltip="Checklists for common incidents"),
         Binding("p", "reports", "Reports", tooltip="Reports of past drills"),
@@ -84,9 +89,9 @@ class InventoryScreen(Screen):
         yield Header()
         with Vertical(id="inventory"):
             yield Static("Scanning…", id="rpo")
-            yield Input(placeholder="filter: day, name, state or badge (Enter to apply, Esc to clear)",
+            yield Input(placeholder="filter: day, name, time, state, badge or 'latest' (Esc clears)",
                         id="filter", classes="hidden")
-            yield DataTable(id="backups", cursor_type="row", zebra_stripes=False)
+            yield RowTable(id="backups", zebra_stripes=False)
             yield Static("", id="detail")
         yield Footer(compact=True, show_command_palette=False)
 
@@ -158,10 +163,16 @@ class InventoryScreen(Screen):
         rpo.update(text)
 
     def matches(self, needle: str, day, backup, problems) -> bool:
+        """Any text shown for the row, or a name as the CLI takes it (`core.inventory.names`), or `latest`."""
         if not needle:
             return True
+        if needle.lower() == LATEST:
+            point = self.inventory.newest_restore_point()
+            return point is not None and backup is point.target
+        if names.matches(backup, needle):
+            return True
         hay = " ".join(
-            [day.name, backup.name, backup.state or "", display.encoding(backup)]
+            [day.name, backup.name, backup.state or "", display.encoding(backup), display.clock(backup.timestamp)]
             + [display.badge(p.code) for p in problems]
         ).lower()
         return needle.lower() in hay
@@ -276,7 +287,7 @@ class InventoryScreen(Screen):
             text.append(backup.name, style="bold")
             cp = backup.checkpoints
             if cp is not None:
-                text.append(f"  {cp.backup_type} LSN {cp.from_lsn}..{cp.to_lsn} (last {cp.last_lsn})")
+                text.append(f"  {display.backup_type(cp.backup_type)}, LSN {cp.from_lsn}..{cp.to_lsn} (last {cp.last_lsn})")
             info = backup.info
             tool = " ".join(str(x) for x in (getattr(info, "tool_name", None), getattr(info, "tool_version", None)) if x)
             if tool:
@@ -342,6 +353,9 @@ class InventoryScreen(Screen):
         point = self.selected_point()
         if point is not None:
             self.post_message(StartDrill(point))
+
+    def action_newest(self) -> None:
+        self.post_message(OpenNewestPoint())
 
     def action_scenarios(self) -> None:
         self.post_message(OpenScenarios())

@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from .. import display
 from ..messages import OpenPlan, RecoverTables, StartDrill
+from ..widgets.row_table import RowTable
 
 
 def unavailable_reason(day, chain, backup, first_bad) -> str:
@@ -59,7 +60,7 @@ class RestorePointScreen(Screen):
         yield Header()
         with Vertical(id="points"):
             yield Static(self.heading(), id="points-title")
-            yield DataTable(id="point-table", cursor_type="row")
+            yield RowTable(id="point-table")
             yield Static("", id="point-detail")
         yield Footer(compact=True, show_command_palette=False)
 

@@ -112,7 +112,9 @@ class ResultScreen(Screen):
         text = Text("\nWhere things are\n", style="bold underline")
         text.append(f"  journal       {self.job.journal_path()}\n")
         text.append(f"  step logs     {plan.workdir / 'logs'}\n")
-        if plan.aside.exists():
+        if self.job.state().outcome == "rolled-back":
+            text.append(f"  previous data {plan.datadir} (put back by the rollback)\n")
+        elif plan.aside.exists():
             text.append(f"  previous data {plan.aside} (kept; b rolls back to it)\n")
         else:
             text.append(f"  previous data {plan.aside} (no longer there: rollback is not possible)\n")
@@ -167,7 +169,8 @@ class ResultScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "rollback":
-            return True if self.job.plan.aside.exists() and not self.job.running else None
+            possible = not self.job.running and self.job.can_rollback() and self.job.plan.aside.exists()
+            return True if possible else None
         if action == "verify":
             return None if self.verifying else True
         return True

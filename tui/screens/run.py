@@ -5,6 +5,12 @@ go through a `LogBook` and progress is a single "latest" slot, both drained
 every 50 ms, so a tool printing 50,000 lines a second costs one redraw per
 tick, not one message per line. The log pane follows the running step; any
 finished step's log can be shown by moving the cursor onto it.
+
+Following stops only when the operator moves the cursor (`RowTable.OperatorMoved`,
+a key press or a click). The table's `RowHighlighted` is no signal: the screen's
+own `move_cursor` posts it too, and it arrives through the table's queue after
+the next step may already have started; read as the operator's choice, such a
+stale event switched following off and left the pane on the first step.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from xtrarestore.core.inventory.scan import tree_size
 from .. import display
 from ..messages import BackToInventory, ShowResult
 from ..widgets.log_pane import LogBook, LogPane
+from ..widgets.row_table import RowTable
 from ..widgets.transfer import TransferProgress
 
 STATE_TEXT = {
@@ -119,7 +126,7 @@ class RunScreen(Screen):
         yield Header()
         with Vertical(id="run"):
             yield Static(self.job.title, id="run-title")
-            yield DataTable(id="steps", cursor_type="row")
+            yield RowTable(id="steps")
             yield TransferProgress(id="transfer", clock=self.job.clock)
             yield Static("", id="banner", classes="hidden")
             yield Static("", id="log-title")
@@ -309,17 +316,24 @@ class RunScreen(Screen):
     def show_step(self, name: str, *, move_cursor: bool = False) -> None:
         self._shown = name
         self.query_one("#log", LogPane).show(self.book.log(name))
-        self.query_one("#log-title", Static).update(Text(f"Log: {self.titles.get(name, name)}", style="bold"))
+        title = Text(f"Log: {self.titles.get(name, name)}", style="bold", no_wrap=True, overflow="ellipsis")
+        self.query_one("#log-title", Static).update(title)
         if move_cursor:
             table = self.query_one("#steps", DataTable)
             table.move_cursor(row=table.get_row_index(name))
 
+    @on(RowTable.OperatorMoved, "#steps")
+    def step_chosen(self, event: RowTable.OperatorMoved) -> None:
+        """The operator moved the cursor: show that step; follow again only if it is the running one."""
+        if event.key is None:
+            return
+        self.follow_running = event.key == self.running_step
+        if event.key != self.shown_step():
+            self.show_step(event.key)
+        self.refresh_bindings()
+
     @on(DataTable.RowHighlighted, "#steps")
-    def step_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        name = event.row_key.value
-        if name != self.shown_step():
-            self.follow_running = name == self.running_step
-            self.show_step(name)
+    def step_highlighted(self) -> None:
         self.refresh_bindings()
 
     def action_follow(self) -> None:
