@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from rich.text import Text
+
+from xtrarestore.core.shown import shown
+
 BADGES = {
     "gap": "[GAP]",
     "orphan": "[ORPHAN]",
@@ -17,6 +21,15 @@ BADGES = {
     "key-required": "[KEY]",
     "wrong-key": "[KEY]",
 }
+
+
+def text(value: object, style: str = "") -> Text:
+    """Text from outside (a name, a message, a log line) for a Rich or Textual widget.
+
+    Control characters are made visible by `core.shown.shown` and, being a
+    `Text`, `[bold]` or `[/]` in it stays literal instead of being read as markup.
+    """
+    return Text(shown(value), style=style)
 
 
 def badge(code: str) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..archive.keys import load_key
+from ..archive.targets import check_target
 from ..errors import ChainError, PreconditionError
 from ..inventory.chains import find_restore_point
 from ..inventory.model import RestorePoint
@@ -82,6 +83,9 @@ def plan_restore(request: RestoreRequest, *, production: bool = True) -> Planned
     target = request.target
     if request.extract_jobs is not None and request.extract_jobs < 1:
         raise PreconditionError(f"--extract-jobs {request.extract_jobs}: give 1 or more")
+    check_target(target.datadir, "--datadir", roots=[request.root], datadir=True)
+    if request.workdir is not None:
+        check_target(request.workdir, "--workdir", roots=[request.root])
     if production and not (target.socket or target.host):
         raise PreconditionError("give --socket or --host/--port so the restore can see the server answer")
     point = locate(request.root, request.day, request.upto, request.key_file)

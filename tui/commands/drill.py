@@ -12,6 +12,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from xtrarestore.core.shown import shown
+
 HELP = "rehearse a restore on a throwaway server: restore, verify, time (RTO) and report"
 
 
@@ -29,6 +31,9 @@ def register(subparsers) -> None:
     parser.add_argument("--reports-dir", type=Path, help="where past drill reports are kept"
                         " (default: ~/.local/share/xtrarestore/drills)")
     parser.add_argument("--workdir", type=Path, help="where the throwaway server lives (default: /var/tmp)")
+    parser.add_argument("--server-config", type=Path,
+                        help="the original server's option file: settings the backup's backup-my.cnf lacks"
+                             " (encryption plugin, page size…) for the throwaway server")
     parser.add_argument("--keep", action="store_true",
                         help="leave the restored server running and print how to connect to it")
     parser.set_defaults(run=run)
@@ -45,29 +50,33 @@ def run(args) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
     try:
-        planned = plan_drill(args.root, args.day, args.upto, key_file=args.key_file, workroot=args.workdir)
+        planned = plan_drill(args.root, args.day, args.upto, key_file=args.key_file, workroot=args.workdir,
+                             server_config=args.server_config)
     except XtraRestoreError as error:
-        print(f"xtrarestore: drill refused, nothing was touched: {error}", file=sys.stderr)
+        print(f"xtrarestore: drill refused, nothing was touched: {shown(error)}", file=sys.stderr)
         result = refused_report(args.root, args.day, args.upto, error)
     else:
-        print(f"Drill {planned.id}: {args.day} up to {args.upto} ({len(planned.point.members)} backups)"
-              f" into a throwaway server in {planned.base}", flush=True)
+        print(shown(f"Drill {planned.id}: {args.day} up to {args.upto} ({len(planned.point.members)} backups)"
+                    f" into a throwaway server in {planned.base}"), flush=True)
         result = run_drill(planned, on_event=_printer(len(planned.steps)), keep=args.keep)
     saved_json, saved_md = reports.save(result, args.reports_dir)
     if args.report_json:
         reports.write_json(result, args.report_json)
     if args.report_md:
         reports.write_markdown(result, args.report_md)
-    _summary(result, saved_json, saved_md)
+    if result.steps:
+        _summary(result, saved_json, saved_md)
+    else:  # refused: the one line above said why
+        print(f"Report: {shown(saved_json)}")
     return 0 if result.ok else 1
 
 
 def _printer(total: int):
     def show(event) -> None:
         if event.kind == "finished":
-            print(f"[{event.index:2d}/{total}] {event.step.title}: done in {event.seconds:.1f}s", flush=True)
+            print(f"[{event.index:2d}/{total}] {shown(event.step.title)}: done in {event.seconds:.1f}s", flush=True)
         elif event.kind == "failed":
-            print(f"[{event.index:2d}/{total}] {event.step.title}: FAILED: {event.error}", flush=True)
+            print(f"[{event.index:2d}/{total}] {shown(event.step.title)}: FAILED after {event.seconds:.1f}s", flush=True)
     return show
 
 
@@ -77,13 +86,13 @@ def _summary(result, saved_json: Path, saved_md: Path) -> None:
         print(f"Drill PASSED: RTO {result.rto_seconds:.1f}s "
               f"(drill total {result.total_seconds:.1f}s with sandbox set-up and clean-up)")
     else:
-        print(f"Drill FAILED: {result.error}")
+        print(f"xtrarestore: drill FAILED: {shown(result.error)}", file=sys.stderr, flush=True)
     for table in result.tables:
-        print(f"  {table.schema}.{table.table}: {table.rows} rows, CHECK TABLE {table.check}")
+        print(shown(f"  {table.schema}.{table.table}: {table.rows} rows, CHECK TABLE {table.check}"))
     for problem in result.problems:
-        if problem.get("code") != "drill-failed":
-            print(f"  problem {problem.get('code')}: {problem.get('message')}")
-    print(f"Report: {saved_json}\n        {saved_md}")
+        if problem.get("code") not in ("drill-failed", "refused", "chain"):
+            print(shown(f"  problem {problem.get('code')}: {problem.get('message')}"))
+    print(f"Report: {shown(saved_json)}\n        {shown(saved_md)}")
     server = result.server
     if server.get("kept"):
         socket = server.get("socket")
@@ -94,4 +103,4 @@ def _summary(result, saved_json: Path, saved_md: Path) -> None:
             f"  then remove {server.get('directory')}"
         )
     elif server.get("directory"):
-        print(f"Kept (server stopped): {server.get('directory')}")
+        print(f"Kept (server stopped): {shown(server.get('directory'))}")

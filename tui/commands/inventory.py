@@ -139,17 +139,20 @@ def print_table(inventory, now) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from xtrarestore.core.shown import shown
+    from xtrarestore.tui.display import text
+
     console = Console(highlight=False)
     newest = inventory.newest_restore_point()
-    console.print(Text.assemble("Backup root ", (str(inventory.root), "bold")))
+    console.print(Text.assemble("Backup root ", (shown(inventory.root), "bold")))
     if newest is None:
         console.print("[bold red]No restorable backup found.[/bold red]")
     else:
         age = humanize.naturaltime(now - newest.target.timestamp)
         steps = " + ".join(m.name for m in newest.members)
         where = f"{newest.day.name}/{newest.target.name}"
-        console.print(Text.assemble("Newest restore point: ", (where, "bold green"), f" ({age})"))
-        console.print(Text(f"  applies: {steps}", style="dim"))
+        console.print(Text.assemble("Newest restore point: ", (shown(where), "bold green"), f" ({age})"))
+        console.print(text(f"  applies: {steps}", style="dim"))
     table = Table(box=None, pad_edge=False)
     for column in ("day", "backup", "type", "LSN range", "size", "age", "state", "problems"):
         table.add_column(column, overflow="fold", no_wrap=column in ("day", "size", "age", "state"))
@@ -158,7 +161,7 @@ def print_table(inventory, now) -> None:
         for problem in day.problems:
             findings.append(f"{day.name}: {problem.code}: {problem.message}")
         if not day.backups:
-            table.add_row(Text(day.name), "(no backups)", "", "", "", "", "", ", ".join(p.code for p in day.problems))
+            table.add_row(text(day.name), "(no backups)", "", "", "", "", "", ", ".join(p.code for p in day.problems))
         for row, backup in enumerate(sorted(day.backups, key=lambda b: (b.timestamp, b.name))):
             kind = " ".join(
                 filter(None, (SHORT_KINDS.get(backup.kind, "?"), SHORT_COMPRESSIONS.get(backup.compression),
@@ -166,8 +169,8 @@ def print_table(inventory, now) -> None:
             )
             state = Text(backup.state, style=STATE_STYLES.get(backup.state, "red"))
             table.add_row(
-                Text("" if row else day.name),
-                Text(backup.name.removesuffix(".xbstream")),
+                text("" if row else day.name),
+                text(backup.name.removesuffix(".xbstream")),
                 kind,
                 _lsn_range(backup),
                 humanize.naturalsize(backup.size, binary=True),
@@ -180,4 +183,4 @@ def print_table(inventory, now) -> None:
     if findings:
         console.print("\nProblems:")
         for line in dict.fromkeys(findings):
-            console.print(f"  {line}", markup=False, highlight=False)
+            console.print(text(f"  {line}"), highlight=False)

@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from xtrarestore.core.archive import DEFAULT_JOBS
+from xtrarestore.core.shown import shown
 
 HELP = "print the restore plan and its precondition checks without running anything"
 
@@ -116,16 +117,22 @@ def state_dir(args):
     return Path(args.state_dir) if args.state_dir else default_state_dir()
 
 
+def print_lines(lines, out=sys.stdout) -> None:
+    """Lines naming backups, paths and commands, each shown on its own line with control characters escaped."""
+    for line in lines:
+        print(shown(line), file=out)
+
+
 def print_checks(checks, out=sys.stdout) -> None:
     print("preconditions:", file=out)
     for check in checks:
-        print(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}", file=out)
+        print(shown(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}"), file=out)
 
 
 def run(args) -> int:
     planned = prepare(args)
     print_checks(planned.checks)
-    print("\n".join(planned.plan.lines()))
+    print_lines(planned.plan.lines())
     failed = planned.failed
     if failed:
         print(f"xtrarestore: {len(failed)} precondition(s) fail; `restore` would refuse", file=sys.stderr)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import sys
 
-from .plan import add_target_arguments, prepare, print_checks
+from xtrarestore.core.shown import shown
+
+from .plan import add_target_arguments, prepare, print_checks, print_lines
 
 HELP = "restore a backup (full + incrementals up to --upto) into the server's datadir"
 CONFIRM_WORD = "restore"
@@ -59,15 +61,15 @@ class Printer:
         if event.kind == "progress":
             self.progress(event.progress)
         elif event.kind == "started":
-            print(f"\n[{event.index}] {event.step.title}\n    $ {event.step.command}", flush=True)
+            print(f"\n[{event.index}] {shown(event.step.title)}\n    $ {shown(event.step.command)}", flush=True)
         elif event.kind == "output":
-            print(f"    {event.line}", flush=True)
+            print(f"    {shown(event.line)}", flush=True)
         elif event.kind == "finished":
             print(f"    done in {event.seconds:.1f}s", flush=True)
         elif event.kind == "failed":
-            print(f"    FAILED: {event.error}", flush=True)
+            print(f"    FAILED: {shown(event.error)}", flush=True)
         elif event.kind == "note":
-            print(f"note: {event.line}", flush=True)
+            print(f"note: {shown(event.line)}", flush=True)
 
     def progress(self, text: str) -> None:
         import json
@@ -105,11 +107,11 @@ def execute(plan, state_dir, action, password) -> int:
         try:
             action(runner)
         except StepFailedError as error:
-            print(f"\nxtrarestore: {error}", file=sys.stderr)
-            print("\n".join(load_state(journal_path(state_dir, plan.restore_id)).describe()))
+            print(f"\nxtrarestore: {shown(error)}", file=sys.stderr)
+            print_lines(load_state(journal_path(state_dir, plan.restore_id)).describe())
             print(f"see `xtrarestore status --id {plan.restore_id}`; then `--resume` or `--rollback`")
             return 1
-    print("\n".join(load_state(journal_path(state_dir, plan.restore_id)).describe()))
+    print_lines(load_state(journal_path(state_dir, plan.restore_id)).describe())
     return 0
 
 
@@ -119,7 +121,7 @@ def run(args) -> int:
     planned = prepare(args)
     plan = planned.plan
     print_checks(planned.checks)
-    print("\n".join(plan.lines()))
+    print_lines(plan.lines())
     preflight.require(planned.checks)
     if not args.yes and not confirm("\nThis stops the server and replaces its datadir (the old one is kept)."):
         print("xtrarestore: not confirmed; nothing was touched", file=sys.stderr)

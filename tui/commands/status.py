@@ -49,12 +49,13 @@ def run(args: argparse.Namespace) -> int:
     from xtrarestore.core.restore import recovery
     from xtrarestore.core.restore.journal import default_state_dir, find_journal, load_state
 
+    from .plan import print_lines
     from .restore import ask_password, confirm, execute
 
     state_dir = Path(args.state_dir) if args.state_dir else default_state_dir()
     state = load_state(find_journal(state_dir, args.id))
     running = _lock_busy(Path(args.state_dir) if args.state_dir else None)
-    print("\n".join(state.describe(running=running)))
+    print_lines(state.describe(running=running))
     if running and (args.resume or args.rollback):
         print("xtrarestore: a restore is running now; wait for it before --resume/--rollback", file=sys.stderr)
         return 2
