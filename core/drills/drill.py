@@ -59,6 +59,7 @@ class Drill:
     find_seconds: float
     problems: list[dict] = field(default_factory=list)
     created: bool = False  # set once its directory exists: only then is there anything to remove
+    encryption: str = ""  # the backup's data-at-rest encryption, named when prepare or start fails
 
     @property
     def day(self) -> str:
@@ -81,7 +82,7 @@ def plan_drill(root: Path, day: str, upto: str, *, key_file: Path | None = None,
     """
     from ..archive.keys import load_key
     from ..archive.targets import check_target
-    from .startup import backup_cnf_text, backup_settings, check_key_files
+    from .startup import backup_cnf_text, backup_settings, check_key_files, describe_encryption
     from ..restore.plan import Step, Target, new_restore_id
     from ..restore.preflight import require
     from ..restore.request import RestoreRequest, plan_restore
@@ -112,6 +113,7 @@ def plan_drill(root: Path, day: str, upto: str, *, key_file: Path | None = None,
     full = point.members[0]
     settings = backup_settings(backup_cnf_text(full, load_key(key_file) if key_file else None), server_config)
     check_key_files(settings, f"{full.path}: backup-my.cnf")
+    encryption = describe_encryption(settings)
     plan = _start_like_backup(plan, sandbox, Path(plan.step("copy-back").source), server_config)
     if not all(path.is_relative_to(base) for path in (plan.datadir, plan.aside, plan.workdir)):
         raise SandboxError(f"{base}: the drill's plan points outside its sandbox; refusing to run it")
@@ -126,7 +128,7 @@ def plan_drill(root: Path, day: str, upto: str, *, key_file: Path | None = None,
     return Drill(
         id=drill_id, root=root, point=point, plan=plan, sandbox=sandbox, base=base, key_file=key_file,
         steps=steps, started=started, find_seconds=time.monotonic() - began,
-        problems=_chain_problems(point),
+        problems=_chain_problems(point), encryption=encryption,
     )
 
 
@@ -187,12 +189,14 @@ def run_drill(drill: Drill, *, on_event: Callable | None = None, cancel: threadi
             if result is not None:
                 if event.kind == "started":
                     result.status, result.started = "running", _now()
-                elif event.kind == "output" and event.line.strip().startswith("error: "):
-                    said.setdefault(event.step.name, []).append(event.line.strip().removeprefix("error: "))
+                elif event.kind == "output" and (own := _own_error(event.line)):
+                    said.setdefault(event.step.name, []).append(own)
                 elif event.kind in ("finished", "failed"):
                     result.status, result.seconds = ("done" if event.kind == "finished" else "failed"), event.seconds
                     if event.error:
                         result.detail = event.error = _reason(event.error, said.get(event.step.name, []))
+                        if drill.encryption and event.step.name.startswith(("prepare", "start")):
+                            result.detail = event.error = f"{event.error}; {drill.encryption}"
         emit(event)
 
     find = results[FIND]
@@ -247,6 +251,16 @@ def drill(root: Path, day: str, upto: str, *, key_file: Path | None = None, work
     except XtraRestoreError as error:
         return refused_report(root, day, upto, error)
     return run_drill(planned, on_event=on_event, cancel=cancel, keep=keep)
+
+
+def _own_error(line: str) -> str | None:
+    """A step's own error line (`error: …` from our steps, `[ERROR] …` from mariabackup/mariadbd), unstamped."""
+    line = line.strip()
+    if line.startswith("error: "):
+        return line.removeprefix("error: ")
+    if "[ERROR]" in line:
+        return "[ERROR]" + line.split("[ERROR]", 1)[1]
+    return None
 
 
 def _reason(error: str, said: list[str]) -> str:

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from ..archive.members import decode_member
 from ..errors import SandboxError, XtraRestoreError
-from ..inventory.stream_metadata import ENCODINGS, find_member, open_regular, read_stream_metadata
+from ..archive.sources import open_regular
+from ..inventory.stream_metadata import ENCODINGS, find_member, read_stream_metadata
 
 SERVER_GROUPS = ("mysqld", "mariadb", "mariadbd", "server", "mariadb-server")
 # Where the original's files were: meaningless for a server living elsewhere.
@@ -167,6 +168,16 @@ def check_key_files(settings: dict[str, str], where: str) -> None:
             why = "does not exist" if not path.exists() else "is not a readable file"
             raise SandboxError(f"{where}: key file {path} ({option}, plugin {plugins}) {why}; "
                                "the server cannot decrypt this backup without it")
+
+
+def describe_encryption(settings: dict[str, str | None]) -> str:
+    """`encrypted at rest (plugin P, key file F): …` when the settings load a key management plugin, else ''."""
+    plugins = [p for p in _plugins(settings) if "key" in p or "encryption" in p]
+    if not plugins:
+        return ""
+    files = ", ".join(str(path) for _option, path in key_files(settings))
+    return (f"the backup is encrypted at rest (plugin {', '.join(plugins)}"
+            + (f", key file {files}" if files else "") + "): is that the key the backup's server used?")
 
 
 def option_lines(settings: dict[str, str]) -> tuple[str, ...]:

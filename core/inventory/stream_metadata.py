@@ -10,14 +10,13 @@ The walk is the C helper `archive._scan`: the same walk as
 
 from __future__ import annotations
 
-import errno
 import os
-import stat
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..archive import _scan
+from ..archive.sources import open_regular
 
 CHECKPOINTS = ("xtrabackup_checkpoints", "mariadb_backup_checkpoints")
 INFO = ("xtrabackup_info", "mariadb_backup_info")
@@ -54,32 +53,6 @@ def find_member(members: dict[str, bytes], names: tuple[str, ...]) -> str | None
             if name + encoding in members:
                 return name + encoding
     return None
-
-
-def open_regular(path: Path) -> int:
-    """A read-only descriptor of *path*, only if it is a regular file.
-
-    Opened O_NONBLOCK, so a FIFO or a device named like a backup cannot hang
-    us in open(), then checked with fstat (no race with a rename in between);
-    OSError(EINVAL) names what it is instead.
-    """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        raise OSError(errno.EINVAL, f"not a regular file ({file_type(mode)})", str(path))
-    os.set_blocking(fd, True)
-    return fd
-
-
-def file_type(mode: int) -> str:
-    """What a non-regular file is, in words."""
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISLNK, "a symbolic link")):
-        if test(mode):
-            return name
-    return "a special file" if not stat.S_ISREG(mode) else "a regular file"
 
 
 def read_stream_metadata(path: Path, wanted: tuple[str, ...] = WANTED) -> StreamMetadata:
