@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{error.filename}: " if error.filename else ""
         print(shown(f"xtrarestore: {where}{error.strerror or error}"), file=sys.stderr)
         return 2
-    except Exception as error:  # noqa: BLE001 - a bug still ends in one line; XTRARESTORE_DEBUG=1 shows the traceback
+    except Exception as error:  # a bug still ends in one line; XTRARESTORE_DEBUG=1 shows its traceback
         if os.environ.get("XTRARESTORE_DEBUG"):
             raise
         print(shown(f"xtrarestore: internal error ({type(error).__name__}): {error}"), file=sys.stderr)

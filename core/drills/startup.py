@@ -23,8 +23,8 @@ import re
 from pathlib import Path
 
 from ..archive.members import decode_member
-from ..errors import SandboxError, XtraRestoreError
 from ..archive.sources import open_regular
+from ..errors import SandboxError, XtraRestoreError
 from ..inventory.stream_metadata import ENCODINGS, find_member, read_stream_metadata
 
 SERVER_GROUPS = ("mysqld", "mariadb", "mariadbd", "server", "mariadb-server")

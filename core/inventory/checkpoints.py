@@ -93,7 +93,8 @@ def _lsn(value: str, key: str, source: str) -> int:
     high, colon, low = value.partition(":")
     digits = (high, low) if colon else (value,)
     if not all(part.isascii() and part.isdigit() for part in digits):  # no sign, no `_`, no spaces inside
-        raise BackupFormatError(f"{source}: {key} is not a non-negative number: {value[:40]!r}")
+        negative = value.startswith("-") and value[1:].isascii() and value[1:].replace(":", "").isdigit()
+        raise BackupFormatError(f"{source}: {key} is {'negative' if negative else 'not a number'}: {value[:40]!r}")
     if len(value) > 40:
         raise BackupFormatError(f"{source}: {key} is not an LSN (more than 64 bits): {value[:40]!r}…")
     number = (int(high) << 32 | int(low)) if colon else int(value)
