@@ -58,7 +58,14 @@ def check_target(path: Path, option: str, *, sources: Iterable[Path] = (), roots
     shown_path = str(path)
     if not shown_path or "\0" in shown_path:
         raise OutputError(f"{option} {shown_path!r}: not a usable path")
-    real = _resolved(Path(path))
+    try:
+        return _checked(Path(path), option, sources, roots, datadir, container)
+    except OSError as error:  # a name too long, a loop of symlinks…
+        raise OutputError(f"{option} {path}: {error.strerror or error}") from None
+
+
+def _checked(path: Path, option: str, sources, roots, datadir: bool, container: bool) -> Path:
+    real = _resolved(path)
     what = f"{option} {path}" + (f" (= {real})" if str(real) != os.path.abspath(path) else "")
     if real in (SYSTEM_DIRS[:1] if container else SYSTEM_DIRS) or any(_inside(real, tree) for tree in SYSTEM_TREES):
         raise OutputError(f"{what}: a system directory; choose a directory of its own")
