@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     key = load_key(key_file) if key_file else None
     streams = [Path(stream) for stream in args.streams]
     into = check_target(Path(args.into), "--into", sources=streams, container=True)
-    console = Console(stderr=True)
+    console = Console(stderr=True, highlight=False)
     # Done lines go beside the live bar on a terminal; piped, to stdout (stderr keeps only a failure's one line).
     out = console if console.is_terminal else Console(highlight=False)
     columns = (
@@ -64,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
                        description=f"{record['streams_done']}/{record['streams']} streams")
 
         def finished(result) -> None:
-            out.print(text(f"{result.target}: {result.files} files, {result.bytes_written:,} bytes ({result.method})"))
+            out.print(text(f"{result.target}: {result.files} files, {result.bytes_written:,} bytes ({result.method})"),
+                      soft_wrap=True)
 
         extract_all(streams, into, key=key, jobs=args.jobs, progress=update,
                     done=finished, method="vendor" if args.vendor else "auto")
