@@ -16,8 +16,15 @@ from xtrarestore.tui.commands.plan import add_server_arguments
 COMMANDS: tuple[str, ...] = ("demo", "drill", "extract", "inventory", "plan", "restore", "status")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake on the command line is one line (escaped) pointing at --help, not the usage."""
+
+    def error(self, message: str):
+        self.exit(2, shown(f"{self.prog}: {message} (see {self.prog} --help)") + "\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="xtrarestore",
         description="Restore MySQL / MariaDB from XtraBackup or mariabackup backups.",
     )

@@ -276,12 +276,17 @@ def _target_cases(hostile) -> dict[str, tuple[list[str], str]]:
         "missing-stream": (["extract", "--into", str(hostile.bad / "ms"), str(hostile.bad / "nope.xbstream")],
                            "nope.xbstream"),
         "stream-too-long": (["extract", "--into", str(hostile.bad / "tl"), "/" + "y" * 5000 + ".xbstream"], "yyyy"),
+        "jobs-text": (["extract", "--jobs", "many\x1b[2J", "--into", str(hostile.bad / "jt"), str(hostile.full)],
+                      "--jobs"),
+        "no-stream": (["extract", "--into", str(hostile.bad / "ns")], "STREAM"),
+        "same-stream-twice": (["extract", "--into", str(hostile.bad / "twice"), str(hostile.full), str(hostile.full)],
+                              hostile.full.stem),
     }
 
 
 TARGETS = ("into-root-dir", "into-etc", "into-etc-sub", "into-proc", "into-usr", "into-existing-file",
            "into-under-a-file", "into-the-day", "into-day-restore", "into-the-root", "into-too-long", "jobs-zero",
-           "missing-stream", "stream-too-long")
+           "missing-stream", "stream-too-long", "jobs-text", "no-stream", "same-stream-twice")
 
 
 @pytest.mark.parametrize("case", TARGETS)
