@@ -391,3 +391,29 @@ def test_nonsense_checkpoints_are_unreadable(hostile, tmp_path, lsns):
     only = json.loads(result.stdout)["days"][0]["backups"][0]
     assert only["state"] == "unreadable", only
     assert "xtrabackup_checkpoints" in only["problems"][0]["message"]
+
+
+@pytest.mark.parametrize("journal", ["fifo", "garbage", "no-plan", "bad-plan", "binary", "traversal-id", "none"])
+def test_status_refuses_broken_or_special_journals_in_one_line(hostile, journal):
+    state = Path(tempfile.mkdtemp(dir="/tmp"))
+    folder = state / "journal"
+    folder.mkdir()
+    path = folder / "20261117T100000Z-0001.jsonl"
+    args = ["status", "--state-dir", str(state)]
+    if journal == "fifo":
+        os.mkfifo(path)
+        args += ["--id", path.stem]
+    elif journal == "garbage":
+        path.write_text("garbage{\nmore garbage\n")
+    elif journal == "no-plan":
+        path.write_text('{"event": "start"}\n')
+    elif journal == "bad-plan":
+        path.write_text('{"event": "plan", "plan": {"restore_id": "x"}}\n')
+    elif journal == "binary":
+        path.write_bytes(os.urandom(2048))
+    elif journal == "traversal-id":
+        args += ["--id", "../../../../etc/passwd"]
+    try:
+        refused(run_cli(*args))
+    finally:
+        shutil.rmtree(state)
