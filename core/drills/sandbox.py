@@ -23,7 +23,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -205,8 +205,12 @@ class SandboxServer:
         """A shell command that asks this server to shut down (for `--stop-cmd`)."""
         return f"kill $(cat {shlex.quote(str(self.pid_file))})"
 
-    def start(self, timeout: float = 60.0) -> None:
-        """Start the server and wait until it answers on its socket."""
+    def start(self, timeout: float = 60.0, ready: Callable[[], bool] | None = None) -> None:
+        """Start the server and wait until *ready* (default: root can log in on its socket).
+
+        A server process that exits meanwhile fails at once, with its log's error lines.
+        """
+        ready = ready or self.ping
         if self.is_running():
             return
         self._process = subprocess.Popen(
@@ -222,7 +226,7 @@ class SandboxServer:
             if self._process.poll() is not None:
                 raise SandboxError(f"{self.error_log}: the server exited at start-up (status {self._process.returncode}):"
                                    f" {self.error_tail()}")
-            if self.ping():
+            if ready():
                 return
             time.sleep(0.1)
         self.kill()

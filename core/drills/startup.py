@@ -200,6 +200,7 @@ def holds_secret(settings: dict[str, str]) -> bool:
 def start_like_backup(base: Path, backup_dir: Path, *, server_config: Path | None = None,
                       timeout: float = 120.0) -> None:
     """Write the backup's settings into the sandbox at *base* and start its server (see the module docstring)."""
+    from ..restore.service import answers
     from .sandbox import SandboxServer, forget
 
     cnf = backup_dir / BACKUP_CNF
@@ -207,7 +208,8 @@ def start_like_backup(base: Path, backup_dir: Path, *, server_config: Path | Non
     check_key_files(settings, str(cnf) if cnf.is_file() else str(server_config))
     server = SandboxServer(base=base, options=option_lines(settings))
     server.write_config(private=holds_secret(settings))
-    server.start(timeout=timeout)
+    # Greeting, not login: a restored production server has its own root password.
+    server.start(timeout=timeout, ready=lambda: answers(str(server.socket), None, None))
     forget(server)  # it must outlive this step: the drill's stop step and clean-up stop it
 
 
