@@ -79,9 +79,9 @@ def parse_options(text: str, groups: tuple[str, ...] = SERVER_GROUPS, _depth: in
             if directive == "!includedir" and target_path.is_dir():
                 for child in sorted(target_path.iterdir()):
                     if child.suffix == ".cnf" and child.is_file():
-                        options.update(read_option_file(child, groups, _depth + 1))
+                        _merge(options, read_option_file(child, groups, _depth + 1))
             elif directive == "!include" and target_path.is_file():
-                options.update(read_option_file(target_path, groups, _depth + 1))
+                _merge(options, read_option_file(target_path, groups, _depth + 1))
             continue
         if line.startswith("["):
             group = line.strip("[] ").lower()
@@ -95,8 +95,18 @@ def parse_options(text: str, groups: tuple[str, ...] = SERVER_GROUPS, _depth: in
         if sep and not value:
             options.pop(_key(name), None)  # `name=` (mariabackup writes unset options so): the default
             continue
+        if _key(name) == "plugin_load_add" and options.get("plugin_load_add"):
+            value = f"{options['plugin_load_add']};{value}"  # each line adds plugins, as the server reads it
         options[_key(name)] = value if sep else None
     return options
+
+
+def _merge(options: dict[str, str | None], included: dict[str, str | None]) -> None:
+    """Options of an included file over ours; plugins added by both are all loaded."""
+    added = ";".join(filter(None, (options.get("plugin_load_add"), included.get("plugin_load_add"))))
+    options.update(included)
+    if added:
+        options["plugin_load_add"] = added
 
 
 def _plugins(options: dict[str, str]) -> list[str]:

@@ -195,3 +195,5 @@ def test_settings_come_from_backup_my_cnf_then_the_original_config(tmp_path):
     assert "file_key_management_filename=/k/keys.txt" in lines and "plugin_load=file_key_management=fkm.so" in lines
     assert "loose-innodb_page_size=32768" in lines
     assert parse_options("[mysqld]\nskip-name-resolve\n") == {"skip_name_resolve": None}
+    both = parse_options("[mariadb]\nplugin_load_add = a\nplugin-load-add=b.so\n")
+    assert both == {"plugin_load_add": "a;b.so"}  # each line adds a plugin
