@@ -109,7 +109,7 @@ def test_drill_without_the_key_file_fails_fast_naming_it(encrypted, workroot, tm
         result = subprocess.run(
             [XTRARESTORE, "drill", "--root", str(encrypted.root), "--day", "Mon", "--upto", encrypted.full.name,
              "--workdir", str(workroot), "--reports-dir", str(tmp_path / "reports")],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True, text=True, timeout=60, check=False,
         )
         seconds = time.monotonic() - began
     finally:
@@ -132,7 +132,7 @@ def test_a_server_that_dies_at_start_fails_at_once_with_its_reason_said_once(enc
             [XTRARESTORE, "drill", "--root", str(encrypted.root), "--day", "Mon", "--upto", encrypted.full.name,
              "--workdir", str(workroot), "--reports-dir", str(tmp_path / "reports"),
              "--report-json", str(tmp_path / "report.json")],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True, text=True, timeout=120, check=False,
         )
         seconds = time.monotonic() - began
     finally:
@@ -164,7 +164,7 @@ def test_a_start_that_exits_is_reported_at_once_with_the_log_lines(tmp_path):
         began = time.monotonic()
         step = subprocess.run([str(Path(sys.executable).with_name("xtrarestore-step")), "sandbox-start",
                                "--base", str(base), "--backup-dir", str(backup), "--timeout", "120"],
-                              capture_output=True, text=True, timeout=120)
+                              capture_output=True, text=True, timeout=120, check=False)
         assert step.returncode == 1 and time.monotonic() - began < 60, step.stdout
         errors = [line for line in step.stdout.splitlines() if line.startswith("error: ")]
         assert len(errors) == 1 and "the server exited at start-up" in errors[0]

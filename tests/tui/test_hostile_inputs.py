@@ -21,7 +21,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import zlib
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -80,7 +79,7 @@ def digests(*folders: Path) -> dict[str, str]:
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "COLUMNS": "100", "XDG_DATA_HOME": str(Path(tempfile.gettempdir()) / "xtrarestore-hostile")}
     return subprocess.run([XTRARESTORE, *args], capture_output=True, text=True, errors="surrogateescape",
-                          timeout=LIMIT, stdin=subprocess.DEVNULL, cwd=cwd, env=env)
+                          timeout=LIMIT, stdin=subprocess.DEVNULL, cwd=cwd, env=env, check=False)
 
 
 def refused(result: subprocess.CompletedProcess, *named: str) -> str:
@@ -417,3 +416,16 @@ def test_status_refuses_broken_or_special_journals_in_one_line(hostile, journal)
         refused(run_cli(*args))
     finally:
         shutil.rmtree(state)
+
+
+@pytest.mark.parametrize("option, value", [("--reports-dir", "/etc/passwd"), ("--reports-dir", "{root}/Mon/r"),
+                                           ("--report-json", "/proc/x.json"), ("--report-md", "{bad}"),
+                                           ("--report-json", "{root}/report.json")])
+def test_drill_report_places_are_checked_before_the_drill(hostile, option, value):
+    value = value.format(root=hostile.root, bad=hostile.bad)
+    before = digests(hostile.root)
+    result = run_cli("drill", "--root", str(hostile.root), "--day", "Mon", "--upto", hostile.full.name,
+                     "--workdir", str(hostile.bad), option, value)
+    refused(result, option)
+    assert result.stdout == ""  # refused before the drill started
+    assert digests(hostile.root) == before

@@ -79,7 +79,7 @@ def named():
 def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     env = {**os.environ, "COLUMNS": "120"}
     return subprocess.run([XTRARESTORE, *args], capture_output=True, text=True, errors="surrogateescape",
-                          timeout=timeout, stdin=subprocess.DEVNULL, env=env)
+                          timeout=timeout, stdin=subprocess.DEVNULL, env=env, check=False)
 
 
 def test_shown_makes_every_control_visible_and_keeps_the_rest():

@@ -42,9 +42,19 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import signal
 
+    from xtrarestore.core.archive.targets import check_target
     from xtrarestore.core.drills import report as reports
     from xtrarestore.core.drills.drill import plan_drill, refused_report, run_drill
-    from xtrarestore.core.errors import XtraRestoreError
+    from xtrarestore.core.errors import OutputError, XtraRestoreError
+
+    # Where the reports go is checked before the drill, not found unwritable after it.
+    if args.reports_dir:
+        check_target(args.reports_dir, "--reports-dir", roots=[args.root], container=True)
+    for option, path in (("--report-json", args.report_json), ("--report-md", args.report_md)):
+        if path is not None:
+            if path.is_dir():
+                raise OutputError(f"{option} {path}: a directory; give a file name")
+            check_target(path.parent, option, roots=[args.root], container=True)
 
     # A `kill` of the drill must still stop its throwaway server: treat it like Ctrl-C.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
