@@ -82,11 +82,11 @@ def plan_drill(root: Path, day: str, upto: str, *, key_file: Path | None = None,
     """
     from ..archive.keys import load_key
     from ..archive.targets import check_target
+    from ..inventory.settings import backup_cnf_text, backup_settings, check_key_files, describe_encryption
     from ..restore.plan import Step, Target, new_restore_id
     from ..restore.preflight import require
     from ..restore.request import RestoreRequest, plan_restore
     from ..restore.service import CUSTOM, ServiceControl
-    from .startup import backup_cnf_text, backup_settings, check_key_files, describe_encryption
 
     began = time.monotonic()
     started = datetime.now(UTC).isoformat(timespec="seconds")

@@ -71,6 +71,22 @@ def locate(root: Path, day: str, upto: str, key_file: Path | None) -> RestorePoi
     return point
 
 
+def encryption_checks(full, key_file: Path | None) -> list[preflight.Check]:
+    """Prepare opens the backup with its backup-my.cnf: a data-at-rest key file it names must be on this host."""
+    from ..errors import KeyFileError
+    from ..inventory.settings import backup_cnf_text, backup_settings, check_key_files, key_files
+
+    settings = backup_settings(backup_cnf_text(full, load_key(key_file) if key_file else None))
+    found = key_files(settings)
+    if not found:
+        return []
+    try:
+        check_key_files(settings, f"{full.path}: backup-my.cnf")
+    except KeyFileError as error:
+        return [preflight.Check("data-at-rest key", False, str(error))]
+    return [preflight.Check("data-at-rest key", True, ", ".join(str(path) for _option, path in found))]
+
+
 def plan_restore(request: RestoreRequest, *, production: bool = True) -> PlannedRestore:
     """Build the plan for *request* and check its preconditions.
 
@@ -102,6 +118,7 @@ def plan_restore(request: RestoreRequest, *, production: bool = True) -> Planned
         checks += preflight.service_checks(target)
     checks += preflight.tool_checks(tool, point.members, request.key_file)
     if production:
+        checks += encryption_checks(point.members[0], request.key_file)
         checks += preflight.workspace_checks(plan, request.root)
         checks += preflight.datadir_checks(plan)
     checks += preflight.space_checks(plan, point.members, move_back=target.move_back)

@@ -22,7 +22,8 @@ import pytest
 
 from xtrarestore.core.drills.drill import drill
 from xtrarestore.core.drills.sandbox import SandboxServer
-from xtrarestore.core.drills.startup import backup_settings, option_lines, parse_options
+from xtrarestore.core.drills.startup import option_lines
+from xtrarestore.core.inventory.settings import backup_settings, parse_options
 
 pytestmark = pytest.mark.mariadb
 
@@ -197,3 +198,21 @@ def test_settings_come_from_backup_my_cnf_then_the_original_config(tmp_path):
     assert parse_options("[mysqld]\nskip-name-resolve\n") == {"skip_name_resolve": None}
     both = parse_options("[mariadb]\nplugin_load_add = a\nplugin-load-add=b.so\n")
     assert both == {"plugin_load_add": "a;b.so"}  # each line adds a plugin
+
+
+def test_a_production_plan_checks_the_data_at_rest_key_file(encrypted, tmp_path):
+    """Prepare needs the key file backup-my.cnf names: `plan` says so before a restore is attempted."""
+    args = ["plan", "--root", str(encrypted.root), "--day", "Mon", "--upto", encrypted.incremental.name,
+            "--datadir", str(tmp_path / "datadir"), "--stop-cmd", "true", "--start-cmd", "true",
+            "--socket", str(tmp_path / "none.sock")]
+    present = subprocess.run([XTRARESTORE, *args], capture_output=True, text=True, timeout=60, check=False)
+    assert f"[ok] data-at-rest key: {encrypted.keys}" in present.stdout
+    hidden = encrypted.keys.with_name("keys.moved")
+    encrypted.keys.rename(hidden)
+    try:
+        missing = subprocess.run([XTRARESTORE, *args], capture_output=True, text=True, timeout=60, check=False)
+    finally:
+        hidden.rename(encrypted.keys)
+    assert missing.returncode != 0
+    line = next(line for line in missing.stdout.splitlines() if "data-at-rest key" in line)
+    assert line.startswith("  [FAIL]") and str(encrypted.keys) in line and "file_key_management" in line
