@@ -46,7 +46,11 @@ def encrypted():
     options = ("plugin_load_add=file_key_management", f"file_key_management_filename={keys}",
                "file_key_management_encryption_algorithm=AES_CTR", "innodb_encrypt_tables=ON",
                "innodb_encrypt_log=ON", "innodb_encryption_threads=1", "innodb_page_size=32k")
-    server = SandboxServer.create(base / "server", options=options)
+    try:
+        server = SandboxServer.create(base / "server", options=options)
+    except BaseException:
+        shutil.rmtree(base, ignore_errors=True)
+        raise
     try:
         server.load_playground()
         server.execute("CREATE TABLE playground.secrets (id INT PRIMARY KEY, what VARCHAR(40)) ENCRYPTED=YES")

@@ -43,25 +43,24 @@ def hostile(tmp_path_factory):
     """A real day of backups (full + incremental, an encrypted copy, its key) and a workshop of damaged inputs."""
     base = Path(tempfile.mkdtemp(prefix="xtrarestore-hostile-", dir="/var/tmp"))
     base.chmod(0o711)
-    server = SandboxServer.create(base / "server")
     try:
-        server.load_playground()
-        server.add_equipment("slide", 2, "blue")
-        root = base / "backups"
-        full = server.take_backup(root / "Mon")
-        server.add_equipment("swing", 10, "yellow")
-        server.checkpoint()
-        incremental = server.take_backup(root / "Mon")
+        with SandboxServer.create(base / "server") as server:
+            server.load_playground()
+            server.add_equipment("slide", 2, "blue")
+            root = base / "backups"
+            full = server.take_backup(root / "Mon")
+            server.add_equipment("swing", 10, "yellow")
+            server.checkpoint()
+            incremental = server.take_backup(root / "Mon")
+        key_file = root / "encryption_key"
+        key_file.write_bytes(KEY)
+        (root / "Tue").mkdir()
+        encrypted = encrypt_stream(full, root / "Tue" / full.name, KEY)
+        bad = tmp_path_factory.mktemp("bad")
+        yield SimpleNamespace(base=base, root=root, full=full, incremental=incremental, key_file=key_file,
+                              encrypted=encrypted, bad=bad)
     finally:
-        server.destroy()
-    key_file = root / "encryption_key"
-    key_file.write_bytes(KEY)
-    (root / "Tue").mkdir()
-    encrypted = encrypt_stream(full, root / "Tue" / full.name, KEY)
-    bad = tmp_path_factory.mktemp("bad")
-    yield SimpleNamespace(base=base, root=root, full=full, incremental=incremental, key_file=key_file,
-                          encrypted=encrypted, bad=bad)
-    shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def digests(*folders: Path) -> dict[str, str]:

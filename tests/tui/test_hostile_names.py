@@ -61,19 +61,18 @@ def named():
     """A backup root whose day directories and streams carry hostile names; each a real backup."""
     base = Path(tempfile.mkdtemp(prefix="xtrarestore-names-", dir="/var/tmp"))
     base.chmod(0o711)
-    server = SandboxServer.create(base / "server")
     try:
-        server.load_playground()
-        server.add_equipment("slide", 2, "blue")
-        real = server.take_backup(base / "source")
+        with SandboxServer.create(base / "server") as server:
+            server.load_playground()
+            server.add_equipment("slide", 2, "blue")
+            real = server.take_backup(base / "source")
+        root = base / "backups"
+        for day, stream in NAMES.items():
+            (root / day).mkdir(parents=True)
+            shutil.copy(real, root / day / stream)
+        yield SimpleNamespace(base=base, root=root)
     finally:
-        server.destroy()
-    root = base / "backups"
-    for day, stream in NAMES.items():
-        (root / day).mkdir(parents=True)
-        shutil.copy(real, root / day / stream)
-    yield SimpleNamespace(base=base, root=root)
-    shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
