@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from xtrarestore.core.errors import XtraRestoreError
+from xtrarestore.core.shown import shown
 from xtrarestore.tui.commands.plan import add_server_arguments
 
 # Each name is a module in xtrarestore.tui.commands with `register(subparsers)`;
@@ -35,8 +37,15 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake on the command line is one line (escaped) pointing at --help, not the usage."""
+
+    def error(self, message: str):
+        self.exit(2, shown(f"{self.prog}: {message} (see {self.prog} --help)") + "\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="xtrarestore",
         description="Restore MySQL / MariaDB from XtraBackup or mariabackup backups.",
     )
@@ -81,11 +90,20 @@ def main(argv: list[str] | None = None) -> int:
             return run_console(args)
         return args.run(args)
     except XtraRestoreError as error:
-        print(f"xtrarestore: {error}", file=sys.stderr)
+        print(f"xtrarestore: {shown(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("xtrarestore: interrupted", file=sys.stderr)
         return 130
+    except OSError as error:  # a file we were told to use: one line naming it, never a traceback
+        where = f"{error.filename}: " if error.filename else ""
+        print(shown(f"xtrarestore: {where}{error.strerror or error}"), file=sys.stderr)
+        return 2
+    except Exception as error:  # a bug still ends in one line; XTRARESTORE_DEBUG=1 shows its traceback
+        if os.environ.get("XTRARESTORE_DEBUG"):
+            raise
+        print(shown(f"xtrarestore: internal error ({type(error).__name__}): {error}"), file=sys.stderr)
+        return 70
 
 
 if __name__ == "__main__":

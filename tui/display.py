@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from rich.text import Text
+
+from xtrarestore.core.shown import shown
+
 BADGES = {
     "gap": "[GAP]",
     "orphan": "[ORPHAN]",
@@ -33,6 +37,13 @@ def backup_type(word: str | None) -> str:
     if word is None:
         return "-"
     return BACKUP_TYPES.get(word, word)
+def text(value: object, style: str = "") -> Text:
+    """Text from outside (a name, a message, a log line) for a Rich or Textual widget.
+
+    Control characters are made visible by `core.shown.shown` and, being a
+    `Text`, `[bold]` or `[/]` in it stays literal instead of being read as markup.
+    """
+    return Text(shown(value), style=style)
 
 
 def badge(code: str) -> str:
@@ -147,7 +158,7 @@ def wrap_lines(lines, width: int, indent: str = "    ") -> list[str]:
 
 
 def print_wrapped(lines, *, width: int | None = None, file=None) -> None:
-    """Print *lines* (a string or a list) wrapped at words for the terminal (`terminal_width`).
+    """Print *lines* (a line or a list of lines) escaped (`shown`) and wrapped at words for the terminal.
 
     Output that goes to a pipe keeps one line per item, for grep and scripts
     (the inventory table alone always fits, 80 columns when piped). $COLUMNS
@@ -156,8 +167,7 @@ def print_wrapped(lines, *, width: int | None = None, file=None) -> None:
     import sys
 
     out = file or sys.stdout
-    if isinstance(lines, str):
-        lines = lines.split("\n")
+    lines = [shown(line) for line in ([lines] if isinstance(lines, str) else lines)]
     if width is None and out.isatty():
         width = terminal_width()
     for line in wrap_lines(lines, width) if width else lines:

@@ -24,7 +24,6 @@ import io
 import os
 import queue
 import shutil
-import stat
 import struct
 import threading
 import time
@@ -45,7 +44,8 @@ from ..errors import (
 )
 from .members import ENCRYPTED, member_decoder
 from .safepath import TargetTree, safe_parts
-from .xbstream import TYPE_PAYLOAD, TYPE_SPARSE, ChunkHeader, read_header
+from .sources import open_regular
+from .xbstream import MAGIC, TYPE_PAYLOAD, TYPE_SPARSE, ChunkHeader, read_header
 
 MARKER = ".xtrarestore-incomplete"
 PIECE = 2 << 20  # payloads move in pieces of at most this size
@@ -136,18 +136,47 @@ def extract_stream(
     if method not in ("auto", "native", "vendor"):
         raise ValueError(f"unknown extraction method {method!r}")
     if method != "vendor":
+        fd = open_stream(stream)
         try:
-            return _extract_native(stream, target, key, progress, cancel, sync, max(2, buffers))
+            return _extract_native(stream, fd, target, key, progress, cancel, sync, max(2, buffers))
         except UnsupportedFormatError:
             if method == "native":
                 raise
+        finally:
+            os.close(fd)
+    os.close(open_stream(stream))
     return _extract_vendor(stream, target, key, sync)
 
 
-def _extract_native(stream: Path, target: Path, key, progress, cancel, sync: bool, buffers: int) -> ExtractResult:
+def open_stream(stream: Path) -> int:
+    """A descriptor of *stream*, checked before any output exists: a regular file starting with an xbstream chunk.
+
+    A FIFO or device cannot hang us (see `sources.open_regular`); an empty or
+    header-less file is refused here, instead of extracting to an empty,
+    complete-looking directory.
+    """
+    try:
+        fd = open_regular(stream)
+    except OSError as error:
+        raise BackupFormatError(f"{stream}: cannot read: {error.strerror or error}") from None
+    try:
+        head = os.pread(fd, len(MAGIC), 0)
+    except OSError as error:
+        os.close(fd)
+        raise BackupFormatError(f"{stream}: cannot read: {error.strerror or error}") from None
+    if head != MAGIC:
+        os.close(fd)
+        what = "empty (0 bytes)" if not head else f"too short ({len(head)} bytes)" if len(head) < len(MAGIC) else (
+            "no xbstream header (XBSTCK01) at offset 0")
+        raise BackupFormatError(f"{stream}: not an xbstream: {what}")
+    return fd
+
+
+def _extract_native(stream: Path, fd: int, target: Path, key, progress, cancel, sync: bool,
+                    buffers: int) -> ExtractResult:
     partial = _prepare_partial(target)
     try:
-        files, read, written, seconds = _Extraction(stream, partial, key, progress, cancel, buffers, sync).run()
+        files, read, written, seconds = _Extraction(stream, fd, partial, key, progress, cancel, buffers, sync).run()
         _publish(partial, target, sync)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
@@ -180,12 +209,12 @@ def _prepare_partial(target: Path) -> Path:
         raise OutputError(f"{partial}: exists and was not left by xtrarestore; remove it first")
     if partial.exists():
         shutil.rmtree(partial)
-    target.parent.mkdir(parents=True, exist_ok=True)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         os.mkdir(partial, 0o700)
         (partial / MARKER).write_bytes(b"")
     except OSError as error:
-        raise OutputError(f"{partial}: cannot create: {error.strerror}") from None
+        raise OutputError(f"{error.filename or partial}: cannot create: {error.strerror}") from None
     return partial
 
 
@@ -450,8 +479,9 @@ def _located(error: BaseException, position: int) -> BaseException:
 class _Extraction:
     """The reader side: parse chunks, check them, hand payload pieces to the writer."""
 
-    def __init__(self, stream: Path, root: Path, key, progress, cancel, buffers: int, sync: bool) -> None:
+    def __init__(self, stream: Path, fd: int, root: Path, key, progress, cancel, buffers: int, sync: bool) -> None:
         self.stream = stream
+        self.fd = fd
         self.label = str(stream)
         self.root = root
         self.key = key
@@ -494,15 +524,10 @@ class _Extraction:
         return writer.files, self.total, writer.written, elapsed
 
     def _read_all(self) -> None:
-        try:
-            raw = open(self.stream, "rb", buffering=0)
-        except OSError as error:
-            raise BackupFormatError(f"{self.stream}: cannot read: {error.strerror}") from None
+        os.lseek(self.fd, 0, os.SEEK_SET)
+        raw = open(os.dup(self.fd), "rb", buffering=0)  # the caller closes its descriptor
         with raw, io.BufferedReader(raw, 1 << 20) as source:
-            info = os.fstat(raw.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise BackupFormatError(f"{self.stream}: not a regular file")
-            self.total = info.st_size
+            self.total = os.fstat(raw.fileno()).st_size
             while (header := read_header(source, self.label, self.position)) is not None:
                 self._check_running()
                 if header.end > self.total:

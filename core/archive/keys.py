@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from ..errors import KeyFileError
+from .sources import open_regular
 
 AES_KEY_LENGTHS = (16, 24, 32)
 
@@ -32,10 +33,10 @@ def load_key(path: Path | str) -> bytes:
     """Read the key file at *path*; KeyFileError if it is unreadable or not a valid AES key length."""
     path = Path(path)
     try:
-        with open(path, "rb") as handle:
+        with open(open_regular(path), "rb") as handle:  # a FIFO named like the key cannot hang us
             if os.fstat(handle.fileno()).st_size > 1024:
                 raise KeyFileError(f"key file {path} is larger than any AES key")
-            key = handle.read()
+            key = handle.read(1025)
     except OSError as error:
-        raise KeyFileError(f"key file {path}: {error.strerror}") from None
+        raise KeyFileError(f"key file {path}: {error.strerror or error}") from None
     return check_key(key, f"key file {path}")

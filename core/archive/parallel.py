@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import BackupFormatError, OperationCancelled, XtraRestoreError
+from ..errors import BackupFormatError, OperationCancelled, OutputError, XtraRestoreError
 from . import DEFAULT_JOBS
 from .extract import BUFFERS, ExtractProgress, ExtractResult, extract_stream, target_for
 
@@ -118,6 +118,12 @@ def extract_all(
     back in *streams* order.
     """
     streams = [Path(s) for s in streams]
+    targets: dict[Path, Path] = {}
+    for stream in streams:  # two streams into one directory: refused before anything is written
+        target = target_for(stream, into)
+        if target in targets:
+            raise OutputError(f"{stream} and {targets[target]} would both extract into {target}")
+        targets[target] = stream
     totals = _Totals(streams, interval)
     stop = cancel or threading.Event()
     say = threading.Lock()

@@ -1,7 +1,8 @@
 """Creating member files strictly inside a target directory.
 
-Member paths come from the archive, so they are untrusted: absolute paths and
-`..` components are refused (as `xbstream -x` does), and every directory and
+Member paths come from the archive, so they are untrusted: absolute paths,
+`..` components (as `xbstream -x` does) and control or bidirectional
+characters (which the server never writes: it encodes them) are refused, and every directory and
 file is opened relative to a directory descriptor with O_NOFOLLOW, so a
 symlink anywhere under the target cannot redirect a write outside it.
 Directories are created 0700 and files 0600, with O_EXCL so nothing existing
@@ -14,6 +15,7 @@ import errno
 import os
 
 from ..errors import OutputError, UnsafePathError
+from ..shown import shown
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -23,6 +25,8 @@ def safe_parts(name: str, label: str) -> tuple[str, ...]:
     """The components of member path *name*; UnsafePathError if it could leave the target."""
     if not name or "\0" in name:
         raise UnsafePathError(f"{label}: empty or invalid member path")
+    if shown(name) != name:  # the server encodes such characters in file names (`@002f`): a forged stream
+        raise UnsafePathError(f"{label}: member path with control characters not allowed: {shown(name)}")
     if name.startswith("/"):
         raise UnsafePathError(f"{label}: absolute member path not allowed: {name!r}")
     parts = tuple(part for part in name.split("/") if part not in ("", "."))

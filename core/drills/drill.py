@@ -35,6 +35,7 @@ from .sandbox import SandboxServer
 FIND = "drill:find"
 SANDBOX = "drill:sandbox"
 CLEANUP = "drill:cleanup"
+LOG_LINES = 40  # the end of the throwaway server's error log kept in a failed drill's report
 
 
 def default_workroot() -> Path:
@@ -58,6 +59,7 @@ class Drill:
     find_seconds: float
     problems: list[dict] = field(default_factory=list)
     created: bool = False  # set once its directory exists: only then is there anything to remove
+    encryption: str = ""  # the backup's data-at-rest encryption, named when prepare or start fails
 
     @property
     def day(self) -> str:
@@ -69,12 +71,18 @@ class Drill:
 
 
 def plan_drill(root: Path, day: str | None, upto: str, *, key_file: Path | None = None,
-               workroot: Path | None = None) -> Drill:
+               workroot: Path | None = None, server_config: Path | None = None) -> Drill:
     """Find and check the restore point and plan its drill. Creates nothing.
 
     Raises ChainError (a gap, an incomplete backup, …) or another
-    XtraRestoreError with the reason, before anything is touched.
+    XtraRestoreError with the reason, before anything is touched. The
+    throwaway server starts with the settings in the backup's backup-my.cnf
+    (encryption plugin, page and log sizes…), filled from *server_config*,
+    the original server's option file, when given (see `startup`).
     """
+    from ..archive.keys import load_key
+    from ..archive.targets import check_target
+    from ..inventory.settings import backup_cnf_text, backup_settings, check_key_files, describe_encryption
     from ..restore.plan import Step, Target, new_restore_id
     from ..restore.preflight import require
     from ..restore.request import RestoreRequest, plan_restore
@@ -84,6 +92,7 @@ def plan_drill(root: Path, day: str | None, upto: str, *, key_file: Path | None 
     started = datetime.now(UTC).isoformat(timespec="seconds")
     root = Path(root)
     drill_id = new_restore_id()
+    workroot = check_target(Path(workroot), "--workdir", roots=[root], container=True) if workroot else None
     base = (workroot or default_workroot()) / f"xtrarestore-drill-{drill_id}"
     sandbox = SandboxServer(base=base / "server")
     target = Target(
@@ -100,6 +109,12 @@ def plan_drill(root: Path, day: str | None, upto: str, *, key_file: Path | None 
     planned = plan_restore(request, production=False)
     require(planned.checks)
     plan, point = planned.plan, planned.point
+    # A key file the backup's server needed and that is gone: refused now, not after extract and prepare.
+    full = point.members[0]
+    settings = backup_settings(backup_cnf_text(full, load_key(key_file) if key_file else None), server_config)
+    check_key_files(settings, f"{full.path}: backup-my.cnf")
+    encryption = describe_encryption(settings)
+    plan = _start_like_backup(plan, sandbox, Path(plan.step("copy-back").source), server_config)
     if not all(path.is_relative_to(base) for path in (plan.datadir, plan.aside, plan.workdir)):
         raise SandboxError(f"{base}: the drill's plan points outside its sandbox; refusing to run it")
     for step in plan.steps:
@@ -113,8 +128,25 @@ def plan_drill(root: Path, day: str | None, upto: str, *, key_file: Path | None 
     return Drill(
         id=drill_id, root=root, point=point, plan=plan, sandbox=sandbox, base=base, key_file=key_file,
         steps=steps, started=started, find_seconds=time.monotonic() - began,
-        problems=_chain_problems(point),
+        problems=_chain_problems(point), encryption=encryption,
     )
+
+
+def _start_like_backup(plan, sandbox: SandboxServer, prepared: Path, server_config: Path | None):
+    """The plan with its start step running `xtrarestore-step sandbox-start` on the prepared backup's settings."""
+    import shlex
+
+    from ..restore.service import CUSTOM, ServiceControl
+
+    argv = [plan.stepper, "sandbox-start", "--base", str(sandbox.base), "--backup-dir", str(prepared),
+            "--timeout", str(int(plan.start_timeout))]
+    if server_config is not None:
+        argv += ["--server-config", str(Path(server_config).absolute())]
+    control = ServiceControl(CUSTOM, stop_cmd=sandbox.stop_cmd, start_cmd=shlex.join(argv))
+    plan = plan.with_service(control)
+    plan.step("stop").title = "Stop the throwaway server and wait until it is down"
+    plan.step("start").title = "Start the throwaway server with the backup's settings and wait until it answers"
+    return plan
 
 
 def run_drill(drill: Drill, *, on_event: Callable | None = None, cancel: threading.Event | None = None,
@@ -132,7 +164,7 @@ def run_drill(drill: Drill, *, on_event: Callable | None = None, cancel: threadi
     results = {s.name: StepResult(s.name, s.title, command=s.command if s.argv else None,
                                   in_rto=s.name not in (SANDBOX, CLEANUP)) for s in drill.steps}
     report.steps = list(results.values())
-    tails: dict[str, list[str]] = {}
+    said: dict[str, list[str]] = {}  # each step's own `error:` lines: the reason, in its words
     index_of = {s.name: n for n, s in enumerate(drill.steps, 1)}
 
     def own(step, body: Callable[[], None]) -> None:
@@ -157,13 +189,14 @@ def run_drill(drill: Drill, *, on_event: Callable | None = None, cancel: threadi
             if result is not None:
                 if event.kind == "started":
                     result.status, result.started = "running", _now()
-                elif event.kind == "output" and event.line.strip():
-                    tails.setdefault(event.step.name, []).append(event.line.strip())
-                    del tails[event.step.name][:-5]
+                elif event.kind == "output" and (own := _own_error(event.line)):
+                    said.setdefault(event.step.name, []).append(own)
                 elif event.kind in ("finished", "failed"):
                     result.status, result.seconds = ("done" if event.kind == "finished" else "failed"), event.seconds
                     if event.error:
-                        result.detail = " | ".join([event.error, *tails.get(event.step.name, [])[-3:]])
+                        result.detail = event.error = _reason(event.error, said.get(event.step.name, []))
+                        if drill.encryption and event.step.name.startswith(("prepare", "start")):
+                            result.detail = event.error = f"{event.error}; {drill.encryption}"
         emit(event)
 
     find = results[FIND]
@@ -179,10 +212,13 @@ def run_drill(drill: Drill, *, on_event: Callable | None = None, cancel: threadi
         if not succeeded:
             report.error = "CHECK TABLE reported problems"
     except XtraRestoreError as error:
-        report.error = str(error)
+        failed = next((r for r in report.steps if r.status == "failed" and r.detail), None)
+        report.error = f"{failed.title}: {failed.detail}" if failed else str(error)
     except (OSError, ValueError, KeyError) as error:
         report.error = f"{type(error).__name__}: {error}"
     finally:
+        if not succeeded and drill.created:
+            report.server["log"] = drill.sandbox.log_lines(LOG_LINES)  # the directory goes: keep its story
         if not report.tables and (drill.plan.workdir / "verify.json").exists():
             _read_verification(drill, report)  # a failed CHECK TABLE still shows which table
         keep_running = keep and succeeded
@@ -207,14 +243,33 @@ def run_drill(drill: Drill, *, on_event: Callable | None = None, cancel: threadi
 
 
 def drill(root: Path, day: str | None, upto: str, *, key_file: Path | None = None, workroot: Path | None = None,
-          keep: bool = False, on_event: Callable | None = None,
-          cancel: threading.Event | None = None) -> DrillReport:
+          keep: bool = False, on_event: Callable | None = None, cancel: threading.Event | None = None,
+          server_config: Path | None = None) -> DrillReport:
     """Plan and run a drill; a point that cannot be restored gives a failed report, nothing touched."""
     try:
-        planned = plan_drill(root, day, upto, key_file=key_file, workroot=workroot)
+        planned = plan_drill(root, day, upto, key_file=key_file, workroot=workroot, server_config=server_config)
     except XtraRestoreError as error:
         return refused_report(root, day or "", upto, error)
     return run_drill(planned, on_event=on_event, cancel=cancel, keep=keep)
+
+
+def _own_error(line: str) -> str | None:
+    """A step's own error line (`error: …` from our steps, `[ERROR] …` from mariabackup/mariadbd), unstamped."""
+    line = line.strip()
+    if line.startswith("error: "):
+        return line.removeprefix("error: ")
+    if "[ERROR]" in line:
+        return "[ERROR]" + line.split("[ERROR]", 1)[1]
+    return None
+
+
+def _reason(error: str, said: list[str]) -> str:
+    """A failed step's reason said once: its first own `error:` line, else the runner's summary."""
+    first = next((line for line in said if line), None)
+    if first is None:
+        return error
+    status = error.split(":", 1)[0] if error.startswith("exit status") else ""
+    return f"{first} ({status})" if status else first
 
 
 def refused_report(root: Path, day: str, upto: str, error: Exception) -> DrillReport:

@@ -23,7 +23,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from ..errors import SandboxError
 from ..programs import find_program
 
 _LIVE: set[SandboxServer] = set()
+_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}\s+\d{1,2}:\d{2}:\d{2}\s+\d+\s+")
 
 PLAYGROUND_SCHEMA = (
     "CREATE DATABASE IF NOT EXISTS playground",
@@ -148,7 +149,8 @@ class SandboxServer:
                 found.append(int(entry.name))
         return found
 
-    def write_config(self) -> None:
+    def write_config(self, *, private: bool = False) -> None:
+        """Write my.cnf; *private* (0600) when the options carry a secret (an encryption plugin's key)."""
         lines = [
             "[mariadbd]",
             f"datadir={self.datadir}",
@@ -168,8 +170,10 @@ class SandboxServer:
         else:
             lines += [f"port={self.port}", "bind-address=127.0.0.1"]
         lines += ["", "[client]", f"socket={self.socket}", "user=root", ""]
-        self.config.write_text("\n".join(lines))
-        os.chmod(self.config, 0o644)
+        fd = os.open(self.config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write("\n".join(lines))
+        os.chmod(self.config, 0o600 if private else 0o644)
 
     def install_db(self) -> None:
         install = find_program(["mariadb-install-db", "mysql_install_db"])
@@ -204,8 +208,12 @@ class SandboxServer:
         """A shell command that asks this server to shut down (for `--stop-cmd`)."""
         return f"kill $(cat {shlex.quote(str(self.pid_file))})"
 
-    def start(self, timeout: float = 60.0) -> None:
-        """Start the server and wait until it answers on its socket."""
+    def start(self, timeout: float = 60.0, ready: Callable[[], bool] | None = None) -> None:
+        """Start the server and wait until *ready* (default: root can log in on its socket).
+
+        A server process that exits meanwhile fails at once, with its log's error lines.
+        """
+        ready = ready or self.ping
         if self.is_running():
             return
         self._process = subprocess.Popen(
@@ -219,8 +227,9 @@ class SandboxServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise SandboxError(f"{self.error_log}: server exited at start-up: {self.error_tail()}")
-            if self.ping():
+                raise SandboxError(f"{self.error_log}: the server exited at start-up (status {self._process.returncode}):"
+                                   f" {self.error_tail()}")
+            if ready():
                 return
             time.sleep(0.1)
         self.kill()
@@ -292,13 +301,32 @@ class SandboxServer:
             return False
         return True
 
-    def error_tail(self, lines: int = 3) -> str:
-        try:
-            text = self.error_log.read_text(errors="replace").strip().splitlines()
-        except OSError:
+    def error_tail(self, lines: int = 4) -> str:
+        """The `[ERROR]` lines of the last start in the log (else its last lines), without their time stamps.
+
+        The first errors are the cause (a plugin's option), the last the
+        consequence (Aborting): with more than *lines*, the first ones and the last are kept.
+        """
+        text = self.log_lines()
+        if not text:
             return "no error log"
-        errors = [line for line in text if "[ERROR]" in line] or text
-        return " | ".join(errors[-lines:])
+        starts = [n for n, line in enumerate(text) if "Starting MariaDB" in line or "starting as process" in line]
+        text = text[starts[-1]:] if starts else text
+        errors = list(dict.fromkeys(_STAMP.sub("", line) for line in text if "[ERROR]" in line))
+        if not errors:
+            errors = [_STAMP.sub("", line) for line in text[-lines:]]
+        if len(errors) > lines:
+            errors = [*errors[: lines - 1], "…", errors[-1]]
+        return " | ".join(errors)
+
+    def log_lines(self, count: int = 200) -> list[str]:
+        """The last *count* lines of the error log (empty when there is none)."""
+        try:
+            with open(self.error_log, "rb") as log:
+                log.seek(max(0, os.fstat(log.fileno()).st_size - 64 * count * 4))
+                return log.read().decode(errors="replace").strip().splitlines()[-count:]
+        except OSError:
+            return []
 
     # -- SQL --------------------------------------------------------------
 
@@ -460,6 +488,11 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def forget(server: SandboxServer) -> None:
+    """Let *server* outlive this process (a drill's start step: the drill stops it later)."""
+    _LIVE.discard(server)
 
 
 def live_servers() -> Iterator[SandboxServer]:

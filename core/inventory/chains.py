@@ -102,7 +102,7 @@ def link_day(day: Day, elsewhere: dict[int, list] | None = None) -> None:
     day.chains = chains
     fulls = [b for b in backups if not b.copy_of and _linkable(b) and b.kind == "full"]
     for extra in fulls[1:] if day.single_full else ():
-        day.problems.append(Problem(EXTRA_FULL, extra.name, f"{extra.name} is a second full backup in day {day.name}"))
+        day.problems.append(Problem(EXTRA_FULL, extra.name, f"a second full backup in this day: {extra.name}"))
     _settle_states(chains)
 
 
@@ -123,8 +123,9 @@ def _branches(root: Backup, problem: Problem | None, children: dict[int, list[Ba
                     Problem(
                         "fork",
                         kid.name,
-                        f"{kid.name} and {kids[0].name} both apply onto {path[-1].name} "
-                        f"(from_lsn {kid.checkpoints.from_lsn}): the chain forks",
+                        # The problem names its backup; the message names each other backup once.
+                        f"applies onto {path[-1].name} (from_lsn {kid.checkpoints.from_lsn}) as {kids[0].name} "
+                        "already does: the chain forks",
                     )
                 )
             stack.append((path + [kid], problems + extra))
@@ -163,5 +164,6 @@ def find_restore_point(inventory: Inventory, day_name: str | None, upto_name: st
     chain = next(c for c in day.chains if backup in c.members)
     reason = chain.problems[0].message if chain.problems else "it does not start with a full backup"
     first = chain.problems[0].backup if chain.problems else backup.name
-    raise ChainError(f"{backup.path}: not restorable ({backup.state}): {first}: {reason}")
-
+    reason = reason.removeprefix(f"{backup.path}: ").removeprefix(f"{backup.path}:")  # named once, up front
+    because = f"{first}: {reason}" if first != backup.name else reason
+    raise ChainError(f"{backup.path}: not restorable ({backup.state}): {because}")

@@ -20,6 +20,7 @@ FULL_TYPES = ("full-backuped", "full-prepared", "log-applied")
 BACKUP_TYPES = (*FULL_TYPES, "incremental")
 REQUIRED = ("backup_type", "from_lsn", "to_lsn")
 LSN_KEYS = ("from_lsn", "to_lsn", "last_lsn", "flushed_lsn")
+LSN_LIMIT = 1 << 64  # InnoDB's LSNs are unsigned 64-bit numbers
 _PASSWORD = re.compile(r"(?<!\S)(--password=|-p)\S+")
 
 
@@ -90,10 +91,16 @@ def _pairs(text: str, source: str, strict: bool) -> dict[str, str]:
 def _lsn(value: str, key: str, source: str) -> int:
     """An LSN as written today, or as the `high:low` pair very old versions wrote."""
     high, colon, low = value.partition(":")
-    try:
-        return (int(high) << 32 | int(low)) if colon else int(value)
-    except ValueError:
-        raise BackupFormatError(f"{source}: {key} is not a number: {value[:40]!r}") from None
+    digits = (high, low) if colon else (value,)
+    if not all(part.isascii() and part.isdigit() for part in digits):  # no sign, no `_`, no spaces inside
+        negative = value.startswith("-") and value[1:].isascii() and value[1:].replace(":", "").isdigit()
+        raise BackupFormatError(f"{source}: {key} is {'negative' if negative else 'not a number'}: {value[:40]!r}")
+    if len(value) > 40:
+        raise BackupFormatError(f"{source}: {key} is not an LSN (more than 64 bits): {value[:40]!r}…")
+    number = (int(high) << 32 | int(low)) if colon else int(value)
+    if number >= LSN_LIMIT or (colon and int(low) >= 1 << 32):
+        raise BackupFormatError(f"{source}: {key} {value[:40]} is not an LSN (more than 64 bits)")
+    return number
 
 
 def parse_checkpoints(text: str, source: str) -> Checkpoints:
@@ -112,6 +119,8 @@ def parse_checkpoints(text: str, source: str) -> Checkpoints:
     if backup_type not in BACKUP_TYPES:
         raise BackupFormatError(f"{source}: unknown backup_type {backup_type[:40]!r}")
     lsns = {key: _lsn(pairs.pop(key), key, source) for key in LSN_KEYS if key in pairs}
+    if lsns["from_lsn"] > lsns["to_lsn"]:
+        raise BackupFormatError(f"{source}: from_lsn {lsns['from_lsn']} is after to_lsn {lsns['to_lsn']}")
     return Checkpoints(backup_type=backup_type, **lsns, extra=pairs, source=source)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .checkpoints import BackupInfo, BinlogPosition, Checkpoints, flavour_of_tool
 
-CODES = ("incomplete", "gap", "orphan", "fork", "failed", "unreadable", "key-required")
+CODES = ("incomplete", "gap", "orphan", "fork", "failed", "unreadable", "key-required", "not-a-file")
 EXTRA_FULL = "extra-full"  # a day-level notice: a second full backup in one day directory
 
 

@@ -16,6 +16,7 @@ import difflib
 from datetime import datetime
 
 from ..errors import ChainError
+from ..shown import shown
 from .model import Backup, Day, Inventory, RestorePoint
 
 LATEST = "latest"
@@ -25,8 +26,9 @@ MAX_CANDIDATES = 4
 
 
 def shown_name(backup: Backup) -> str:
-    """The name tables show: the file name without `.xbstream` (`full-….incomplete` for an interrupted one)."""
-    return backup.name.replace(STREAM + ".", ".").removesuffix(STREAM)
+    """The name tables show: the file name without `.xbstream` (`full-….incomplete` for an interrupted one),
+    control characters made visible (`core.shown`), so what is shown can be typed back."""
+    return shown(backup.name.replace(STREAM + ".", ".").removesuffix(STREAM))
 
 
 def name_forms(backup: Backup) -> list[str]:

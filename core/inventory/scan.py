@@ -25,6 +25,9 @@ A backup's own state (`chain.link_day` later settles the final one):
   was given, and no extra-lsndir copy is provably this backup's (the day's
   copy for its latest stream, see `_lsndir_matches`; `lsns/<same name>/`
   in the `full/ incr/ lsns/` layout).
+* `not-a-file` — named like a stream (`*.xbstream`, `*.xbstream.incomplete`)
+  but a FIFO, a device, a socket or a directory that is no backup directory:
+  never opened (a FIFO would block), reported instead of left out.
 * `copy` — an extracted directory of one of the day's streams (same name or
   same checkpoints): listed, not chained.
 * `ok` — LSNs known.
@@ -42,6 +45,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..archive.members import decode_member
+from ..archive.sources import file_type
 from ..errors import BackupFormatError, BackupRootError, KeyFileError, WrongKeyError
 from ..programs import OK_LINE
 from . import chains
@@ -364,12 +368,29 @@ def _lsndir_matches(backup: Backup, day_path: Path) -> bool:
     return info.start_time - LSNDIR_SLACK <= written <= info.end_time + LSNDIR_SLACK
 
 
+def _not_a_file(entry: os.DirEntry, name: str) -> Backup | None:
+    """A `not-a-file` backup for *entry* when it is named like a stream but is no regular file, else None."""
+    if not entry.name.endswith((STREAM, INCOMPLETE)) or entry.is_file():
+        return None
+    if entry.is_dir() and _is_backup_dir(_listing(Path(entry.path))):
+        return None  # a backup directory named like a stream: read as a directory
+    info = os.lstat(entry.path)
+    path = Path(entry.path)
+    what = file_type(os.stat(path).st_mode) if path.exists() else "a dangling symbolic link"
+    backup = Backup(name, path, _kind_from_name(name), "stream", _name_time(name) or
+                    datetime.fromtimestamp(info.st_mtime), 0, named_time=_name_time(name) is not None)
+    backup.fail("not-a-file", f"{path}: named like a backup stream but is {what}; not read")
+    return backup
+
+
 def _read_day(path: Path, name: str, names: dict[str, os.DirEntry], key: bytes | None) -> Day:
     day = Day(name, path)
     for entry_name in sorted(names):
         entry = names[entry_name]
         try:
-            if entry_name.endswith(INCOMPLETE) and entry.is_file():
+            if (odd := _not_a_file(entry, entry_name)) is not None:
+                day.backups.append(odd)
+            elif entry_name.endswith(INCOMPLETE) and entry.is_file():
                 day.backups.append(_read_stream(Path(entry.path), entry_name, "incomplete", key))
             elif entry_name.endswith(STREAM) and entry.is_file():
                 day.backups.append(_read_stream(Path(entry.path), entry_name, "stream", key))
@@ -460,7 +481,9 @@ def _read_series(path: Path, name: str, names: dict[str, os.DirEntry], key: byte
             child = children[child_name]
             label = f"{folder}/{child_name}"
             try:
-                if child_name.endswith(INCOMPLETE) and child.is_file():
+                if (odd := _not_a_file(child, label)) is not None:
+                    backup = odd
+                elif child_name.endswith(INCOMPLETE) and child.is_file():
                     backup = _read_stream(Path(child.path), label, "incomplete", key)
                 elif child_name.endswith(STREAM) and child.is_file():
                     backup = _read_stream(Path(child.path), label, "stream", key)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..archive import _scan
+from ..archive.sources import open_regular
 
 CHECKPOINTS = ("xtrabackup_checkpoints", "mariadb_backup_checkpoints")
 INFO = ("xtrabackup_info", "mariadb_backup_info")
@@ -54,12 +55,12 @@ def find_member(members: dict[str, bytes], names: tuple[str, ...]) -> str | None
     return None
 
 
-def read_stream_metadata(path: Path) -> StreamMetadata:
-    """Walk the stream at *path* and collect its metadata members; OSError if it cannot be opened."""
-    fd = os.open(path, os.O_RDONLY)
+def read_stream_metadata(path: Path, wanted: tuple[str, ...] = WANTED) -> StreamMetadata:
+    """Walk the stream at *path* and collect the *wanted* members; OSError if it cannot be opened or is no file."""
+    fd = open_regular(path)
     try:
         size = os.fstat(fd).st_size
-        chunks, read, flags, found, error = _scan.scan(fd, size, WANTED, MAX_MEMBER)
+        chunks, read, flags, found, error = _scan.scan(fd, size, wanted, MAX_MEMBER)
     finally:
         os.close(fd)
     members: dict[str, bytearray] = {}

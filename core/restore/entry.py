@@ -31,6 +31,7 @@ ACTIONS: dict[str, tuple[str, bool]] = {
     "chown": ("restore.steps", True),
     "keep-record": ("restore.swap", True),
     "verify": ("restore.verify", False),
+    "sandbox-start": ("drills.startup", False),
 }
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..archive.sources import open_regular
 from ..errors import XtraRestoreError
 from .downtime import Downtime, measure
 from .plan import SWAP, WORKSPACE, Plan
@@ -90,14 +91,19 @@ def find_journal(state_dir: Path, restore_id: str | None = None) -> Path:
 
 def read_records(path: Path) -> list[dict]:
     records = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    try:
+        with open(open_regular(path), "rb") as journal:  # a FIFO or device in the state directory cannot hang us
+            lines = journal.read().decode(errors="replace").splitlines()
+    except OSError as error:
+        raise XtraRestoreError(f"{path}: cannot read the journal: {error.strerror or error}") from None
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError:
             # A torn last line is what a kill mid-write leaves; anything else is corruption.
-            if number == len(path.read_text().splitlines()):
+            if number == len(lines):
                 break
             raise XtraRestoreError(f"{path}: line {number} is not JSON") from None
     if not records or records[0].get("event") != "plan":
@@ -280,4 +286,9 @@ def summarize(records: list[dict]) -> RestoreState:
 
 
 def load_state(path: Path) -> RestoreState:
-    return summarize(read_records(path))
+    records = read_records(path)
+    try:
+        return summarize(records)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise XtraRestoreError(f"{path}: not a journal this version can read ({type(error).__name__}: {error})"
+                               ) from None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..archive.keys import load_key
+from ..archive.targets import check_target
 from ..errors import ChainError, PreconditionError
 from ..inventory.chains import find_restore_point
 from ..inventory.model import RestorePoint
@@ -77,6 +78,22 @@ def locate(root: Path, day: str | None, upto: str, key_file: Path | None) -> Res
     return point
 
 
+def encryption_checks(full, key_file: Path | None) -> list[preflight.Check]:
+    """Prepare opens the backup with its backup-my.cnf: a data-at-rest key file it names must be on this host."""
+    from ..errors import KeyFileError
+    from ..inventory.settings import backup_cnf_text, backup_settings, check_key_files, key_files
+
+    settings = backup_settings(backup_cnf_text(full, load_key(key_file) if key_file else None))
+    found = key_files(settings)
+    if not found:
+        return []
+    try:
+        check_key_files(settings, f"{full.path}: backup-my.cnf")
+    except KeyFileError as error:
+        return [preflight.Check("data-at-rest key", False, str(error))]
+    return [preflight.Check("data-at-rest key", True, ", ".join(str(path) for _option, path in found))]
+
+
 def plan_restore(request: RestoreRequest, *, production: bool = True) -> PlannedRestore:
     """Build the plan for *request* and check its preconditions.
 
@@ -89,6 +106,9 @@ def plan_restore(request: RestoreRequest, *, production: bool = True) -> Planned
     target = request.target
     if request.extract_jobs is not None and request.extract_jobs < 1:
         raise PreconditionError(f"--extract-jobs {request.extract_jobs}: give 1 or more")
+    check_target(target.datadir, "--datadir", roots=[request.root], datadir=True)
+    if request.workdir is not None:
+        check_target(request.workdir, "--workdir", roots=[request.root])
     if production and not (target.socket or target.host):
         raise PreconditionError("give --socket or --host/--port so the restore can see the server answer")
     point = locate(request.root, request.day, request.upto, request.key_file)
@@ -108,6 +128,7 @@ def plan_restore(request: RestoreRequest, *, production: bool = True) -> Planned
         checks += preflight.service_checks(target)
     checks += preflight.tool_checks(tool, point.members, request.key_file)
     if production:
+        checks += encryption_checks(point.members[0], request.key_file)
         checks += preflight.workspace_checks(plan, request.root)
         checks += preflight.datadir_checks(plan)
     checks += preflight.space_checks(plan, point.members, move_back=target.move_back)

@@ -198,6 +198,9 @@ def start(control: ServiceControl, *, socket_path: str | None, host: str | None,
         if answers(socket_path, host, port):
             print("server answers", flush=True)
             return
+        if status != 0:  # the start command failed: nothing is coming, say so now
+            print(f"--- tail of {error_log} ---\n{error_tail(error_log)}", flush=True)
+            raise ServiceError(f"`{control.describe('start')}` failed (exit {status}); the server is not running")
         time.sleep(0.05)
     print(f"--- tail of {error_log} ---\n{error_tail(error_log)}", flush=True)
     where = socket_path or f"{host}:{port}"

@@ -308,7 +308,7 @@ def test_killing_the_drill_command_stops_its_server(demo, workroot, tmp_path):
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for line in proc.stdout:
-            if "Start the server" in line and "done" in line:
+            if "Start the throwaway server" in line and "done" in line:
                 break
         assert servers_under(workroot)
         proc.terminate()

@@ -43,7 +43,7 @@ async def scanned(pilot) -> InventoryScreen:
 
 def test_clean_line_keeps_the_last_carriage_return_segment_without_escapes():
     assert clean_line("copying 10%\rcopying 55%\r") == "copying 55%"
-    assert clean_line("\x1b[1;31merror\x1b[0m: disk\tfull\x07") == "error: disk full"
+    assert clean_line("\x1b[1;31merror\x1b[0m: disk\tfull\x07") == "error: disk full\\x07"  # colours go, BEL shows
 
 
 def test_logbook_takes_lines_from_threads_in_order_and_tracks_width():

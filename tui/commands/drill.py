@@ -13,6 +13,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from xtrarestore.core.shown import shown
 from xtrarestore.tui.display import print_wrapped
 
 from .plan import UPTO_HELP
@@ -36,6 +37,9 @@ def register(subparsers) -> None:
     parser.add_argument("--reports-dir", type=Path, help="where past drill reports are kept"
                         " (default: ~/.local/share/xtrarestore/drills)")
     parser.add_argument("--workdir", type=Path, help="where the throwaway server lives (default: /var/tmp)")
+    parser.add_argument("--server-config", type=Path,
+                        help="the original server's option file: settings the backup's backup-my.cnf lacks"
+                             " (encryption plugin, page size…) for the throwaway server")
     parser.add_argument("--keep", action="store_true",
                         help="leave the restored server running and print how to connect to it")
     parser.set_defaults(run=run)
@@ -44,19 +48,30 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import signal
 
+    from xtrarestore.core.archive.targets import check_target
     from xtrarestore.core.drills import report as reports
     from xtrarestore.core.drills.drill import plan_drill, refused_report, run_drill
-    from xtrarestore.core.errors import XtraRestoreError
+    from xtrarestore.core.errors import OutputError, XtraRestoreError
+
+    root = Path(getattr(args, "root", None) or "/backups/mysql")
+    key_file = Path(args.key_file) if getattr(args, "key_file", None) else None
+    # Where the reports go is checked before the drill, not found unwritable after it.
+    if args.reports_dir:
+        check_target(args.reports_dir, "--reports-dir", roots=[root], container=True)
+    for option, path in (("--report-json", args.report_json), ("--report-md", args.report_md)):
+        if path is not None:
+            if path.is_dir():
+                raise OutputError(f"{option} {path}: a directory; give a file name")
+            check_target(path.parent, option, roots=[root], container=True)
 
     # A `kill` of the drill must still stop its throwaway server: treat it like Ctrl-C.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
-    root = Path(getattr(args, "root", None) or "/backups/mysql")
-    key_file = Path(args.key_file) if getattr(args, "key_file", None) else None
     try:
-        planned = plan_drill(root, args.day, args.upto, key_file=key_file, workroot=args.workdir)
+        planned = plan_drill(root, args.day, args.upto, key_file=key_file, workroot=args.workdir,
+                             server_config=args.server_config)
     except XtraRestoreError as error:
-        print(f"xtrarestore: drill refused, nothing was touched: {error}", file=sys.stderr)
+        print(f"xtrarestore: drill refused, nothing was touched: {shown(error)}", file=sys.stderr)
         result = refused_report(root, args.day or "", args.upto, error)
     else:
         print_wrapped(f"Drill {planned.id}: {planned.day} up to {planned.upto} ({len(planned.point.members)} backups)"
@@ -67,7 +82,10 @@ def run(args) -> int:
         reports.write_json(result, args.report_json)
     if args.report_md:
         reports.write_markdown(result, args.report_md)
-    _summary(result, saved_json, saved_md)
+    if result.steps:
+        _summary(result, saved_json, saved_md)
+    else:  # refused: the one line above said why
+        print(f"Report: {shown(saved_json)}")
     return 0 if result.ok else 1
 
 
@@ -76,9 +94,9 @@ def _printer(total: int):
 
     def show(event) -> None:
         if event.kind == "finished":
-            print(f"[{event.index:2d}/{total}] {event.step.title}: done in {event.seconds:.1f}s", flush=True)
+            print(f"[{event.index:2d}/{total}] {shown(event.step.title)}: done in {event.seconds:.1f}s", flush=True)
         elif event.kind == "failed":
-            print(f"[{event.index:2d}/{total}] {event.step.title}: FAILED: {event.error}", flush=True)
+            print(f"[{event.index:2d}/{total}] {shown(event.step.title)}: FAILED after {event.seconds:.1f}s", flush=True)
     return show
 
 
@@ -90,13 +108,13 @@ def _summary(result, saved_json: Path, saved_md: Path) -> None:
         print(f"  before the stop {result.before_stop_seconds:.1f}s; "
               f"downtime (stop → answering) {result.downtime_seconds:.1f}s")
     else:
-        print_wrapped(f"Drill FAILED: {result.error}")
+        print(f"xtrarestore: drill FAILED: {shown(result.error)}", file=sys.stderr, flush=True)
     for table in result.tables:
-        print(f"  {table.schema}.{table.table}: {table.rows} rows, CHECK TABLE {table.check}")
+        print(shown(f"  {table.schema}.{table.table}: {table.rows} rows, CHECK TABLE {table.check}"))
     for problem in result.problems:
-        if problem.get("code") != "drill-failed":
+        if problem.get("code") not in ("drill-failed", "refused", "chain"):
             print_wrapped(f"  problem {problem.get('code')}: {problem.get('message')}")
-    print(f"Report: {saved_json}\n        {saved_md}")
+    print(f"Report: {shown(saved_json)}\n        {shown(saved_md)}")
     server = result.server
     if server.get("kept"):
         socket = server.get("socket")
@@ -107,4 +125,4 @@ def _summary(result, saved_json: Path, saved_md: Path) -> None:
             f"  then remove {server.get('directory')}"
         )
     elif server.get("directory"):
-        print(f"Kept (server stopped): {server.get('directory')}")
+        print(f"Kept (server stopped): {shown(server.get('directory'))}")

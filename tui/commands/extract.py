@@ -36,14 +36,19 @@ def run(args: argparse.Namespace) -> int:
 
     from xtrarestore.core.archive.keys import load_key
     from xtrarestore.core.archive.parallel import extract_all
+    from xtrarestore.core.archive.targets import check_target
     from xtrarestore.core.errors import XtraRestoreError
+    from xtrarestore.tui.display import text
 
     if args.jobs < 1:
         raise XtraRestoreError(f"--jobs {args.jobs}: give 1 or more")
     key_file = getattr(args, "key_file", None)
     key = load_key(key_file) if key_file else None
     streams = [Path(stream) for stream in args.streams]
-    console = Console(stderr=True)
+    into = check_target(Path(args.into), "--into", sources=streams, container=True)
+    console = Console(stderr=True, highlight=False)
+    # Done lines go beside the live bar on a terminal; piped, to stdout (stderr keeps only a failure's one line).
+    out = console if console.is_terminal else Console(highlight=False)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -51,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         TransferSpeedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console, transient=False) as bar:
+    with Progress(*columns, console=console, transient=False, disable=not console.is_terminal) as bar:
         task = bar.add_task(f"0/{len(streams)} streams", total=None)
 
         def update(record: dict) -> None:
@@ -59,8 +64,9 @@ def run(args: argparse.Namespace) -> int:
                        description=f"{record['streams_done']}/{record['streams']} streams")
 
         def finished(result) -> None:
-            console.print(f"{result.target}: {result.files} files, {result.bytes_written:,} bytes ({result.method})")
+            out.print(text(f"{result.target}: {result.files} files, {result.bytes_written:,} bytes ({result.method})"),
+                      soft_wrap=True)
 
-        extract_all(streams, Path(args.into), key=key, jobs=args.jobs, progress=update,
+        extract_all(streams, into, key=key, jobs=args.jobs, progress=update,
                     done=finished, method="vendor" if args.vendor else "auto")
     return 0

@@ -176,13 +176,14 @@ def print_table(inventory, now, *, width: int | None = None, wide: bool = False)
     from rich.text import Text
 
     from xtrarestore.core.inventory.names import shown_name
+    from xtrarestore.core.shown import shown
     from xtrarestore.tui import display
 
     width = width or display.terminal_width(wide)
     console = Console(highlight=False, soft_wrap=True, width=min(width, 1 << 12))
 
     def say(line: str, style: str = "") -> None:
-        for piece in display.wrap(line, width):
+        for piece in display.wrap(shown(line), width):
             console.print(Text(piece, style=style))
 
     newest = inventory.newest_restore_point()
@@ -223,7 +224,7 @@ def print_table(inventory, now, *, width: int | None = None, wide: bool = False)
         if day is not current:
             current = day
             codes = ", ".join(dict.fromkeys(p.code for p in day.problems))
-            console.print(Text.assemble((day.name, "bold"), (f"  {codes}" if codes else "", "red")))
+            console.print(Text.assemble((shown(day.name), "bold"), (f"  {codes}" if codes else "", "red")))
             findings += [(day.name, f"{p.code}: {p.message}") for p in day.problems]
         if len(name) <= name_width:
             console.print(Text(indent + name.ljust(name_width)) + details(cells))
@@ -240,5 +241,5 @@ def print_table(inventory, now, *, width: int | None = None, wide: bool = False)
         for subject, problem in dict.fromkeys(findings):
             if subject != about:
                 about = subject
-                console.print(Text(f"  {subject}"))
+                console.print(Text(f"  {shown(subject)}"))
             say(f"      {problem}")

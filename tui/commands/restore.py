@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 
+from xtrarestore.core.shown import shown
 from xtrarestore.tui.display import print_wrapped
 
 from .plan import add_target_arguments, prepare, print_checks
@@ -63,13 +64,13 @@ class Printer:
         elif event.kind == "started":
             print_wrapped(["", f"[{event.index}] {event.step.title}", f"    $ {event.step.command}"])
         elif event.kind == "output":
-            print(f"    {event.line}", flush=True)
+            print(f"    {shown(event.line)}", flush=True)
         elif event.kind == "finished":
             print(f"    done in {event.seconds:.1f}s", flush=True)
         elif event.kind == "failed":
-            print(f"    FAILED: {event.error}", flush=True)
+            print(f"    FAILED: {shown(event.error)}", flush=True)
         elif event.kind == "note":
-            print(f"note: {event.line}", flush=True)
+            print(f"note: {shown(event.line)}", flush=True)
 
     def progress(self, text: str) -> None:
         import json
@@ -107,7 +108,7 @@ def execute(plan, state_dir, action, password) -> int:
         try:
             action(runner)
         except StepFailedError as error:
-            print(f"\nxtrarestore: {error}", file=sys.stderr)
+            print(f"\nxtrarestore: {shown(error)}", file=sys.stderr)
             print_wrapped(load_state(journal_path(state_dir, plan.restore_id)).describe())
             print(f"see `xtrarestore status --id {plan.restore_id}`; then `--resume` or `--rollback`")
             return 1

@@ -40,7 +40,8 @@ class DrillJob:
         from xtrarestore.core.drills.drill import plan_drill
 
         self.drill = plan_drill(self.settings.root, self.point.day.name, self.point.target.name,
-                                key_file=self.settings.key_file, workroot=self.settings.drill_workroot)
+                                key_file=self.settings.key_file, workroot=self.settings.drill_workroot,
+                                server_config=_server_config(self.settings))
         self.steps = list(self.drill.steps)
         return self.steps
 
@@ -109,3 +110,11 @@ class DrillJob:
 
     def log_path(self, step: str):
         return None
+
+
+def _server_config(settings):
+    """The original server's option file, when the console was given `--server-config`."""
+    from pathlib import Path
+
+    given = (settings.target_options or {}).get("server_config")
+    return Path(given) if given else None

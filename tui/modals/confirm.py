@@ -9,6 +9,7 @@ destructive button is never the default.
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -39,7 +40,7 @@ class ConfirmModal(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(self.title_text, id="dialog-title")
-            yield Static(self.message, id="dialog-message")
+            yield Static(Text(self.message), id="dialog-message")  # names in it are never markup
             if self.words:
                 quoted = " or ".join(f"'{word}'" for word in self.words)
                 yield Label(f"Type {quoted} to confirm:", id="dialog-prompt")

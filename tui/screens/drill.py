@@ -15,6 +15,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from xtrarestore.core.shown import shown
+
 from .. import display
 from ..messages import OpenReport
 from ..widgets.row_table import RowTable
@@ -23,7 +25,7 @@ from ..widgets.row_table import RowTable
 def report_body(report, path: Path | None) -> Group:
     """The report as the operator reads it: verdict, RTO, point, steps, data, problems."""
     verdict = "[DRILL PASSED]" if report.ok else "[DRILL FAILED]"
-    head = Text(f"{verdict} {report.day} up to {report.upto}", style="bold")
+    head = Text(f"{verdict} {shown(report.day)} up to {shown(report.upto)}", style="bold")
     head.append(f"\nRTO {display.duration(report.rto_seconds)}")
     head.append(f" (total with drill overhead {display.duration(report.total_seconds)})")
     head.append(f"\nbefore the stop {display.duration(report.before_stop_seconds)}, "
@@ -33,7 +35,7 @@ def report_body(report, path: Path | None) -> Group:
         head.append(f"\nrestore point: data as of {point.get('time')}, LSN {point.get('from_lsn')}.."
                     f"{point.get('to_lsn')}, {len(point.get('members', []))} backup(s)")
     if report.error:
-        head.append(f"\nerror: {report.error}", style="bold")
+        head.append(f"\nerror: {shown(report.error)}", style="bold")
     steps = Table(box=None, padding=(0, 1), header_style="bold", title="Steps", title_justify="left")
     steps.add_column("Step")
     steps.add_column("State")
@@ -41,13 +43,13 @@ def report_body(report, path: Path | None) -> Group:
     steps.add_column("RTO %", justify="right")
     for step in report.steps:
         share = f"{report.share(step) * 100:.0f}%" if step.in_rto else "-"
-        steps.add_row(step.title, Text(f"[{step.status}]"), display.duration(step.seconds), share)
+        steps.add_row(display.text(step.title), Text(f"[{step.status}]"), display.duration(step.seconds), share)
     tables = Table(box=None, padding=(0, 1), header_style="bold", title="Data", title_justify="left")
     tables.add_column("Table")
     tables.add_column("Rows", justify="right")
     tables.add_column("CHECK")
     for entry in report.tables:
-        tables.add_row(f"{entry.schema}.{entry.table}", str(entry.rows), Text(entry.check))
+        tables.add_row(display.text(f"{entry.schema}.{entry.table}"), str(entry.rows), display.text(entry.check))
     tail = Text()
     binlog = report.binlog or {}
     if binlog:
@@ -56,7 +58,7 @@ def report_body(report, path: Path | None) -> Group:
     for problem in report.problems:
         tail.append(f"{display.badge(problem.get('code', '?'))} {problem.get('message')}\n")
     if path is not None:
-        tail.append(f"report: {path} (and {Path(path).with_suffix('.md').name})\n")
+        tail.append(shown(f"report: {path} (and {Path(path).with_suffix('.md').name})") + "\n")
     return Group(head, Text(""), steps, Text(""), tables, Text(""), tail)
 
 
@@ -141,7 +143,7 @@ class DrillReportsScreen(Screen):
         for number, (_path, report) in enumerate(self.reports):
             verdict = "[PASSED]" if report.ok else "[FAILED]"
             table.add_row(report.started.replace("T", " ")[:19], Text(verdict), display.duration(report.rto_seconds),
-                          Text(f"{report.day}/{report.upto}"), key=str(number))
+                          display.text(f"{report.day}/{report.upto}"), key=str(number))
         title = f"Past drills: {len(self.reports)}" if self.reports else "No drills yet: press d on a backup."
         self.query_one("#reports-title", Static).update(title)
         self.refresh_bindings()

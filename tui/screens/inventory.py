@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from xtrarestore.core.inventory import names
 from xtrarestore.core.inventory.names import LATEST
+from xtrarestore.core.shown import shown
 
 from .. import display
 from ..messages import InventoryScanned, OpenNewestPoint, OpenReports, OpenRestorePoint, OpenScenarios, StartDrill
@@ -143,7 +144,7 @@ class InventoryScreen(Screen):
         self.scanning = False
         self.expanded: set[str] | None = None
         """Days whose backups are listed; older days start folded (a thousand rows stay fast)."""
-        self.query_one("#rpo", Static).update(Text(f"[ERROR] {message.error}", style="bold"))
+        self.query_one("#rpo", Static).update(Text(f"[ERROR] {shown(message.error)}", style="bold"))
         self.refresh_bindings()
 
     # -- display ----------------------------------------------------------------
@@ -158,7 +159,7 @@ class InventoryScreen(Screen):
         target = point.target
         extra = len(point.members) - 1
         text = Text(f"Newest restorable: {display.age(target.timestamp, now)} ago", style="bold")
-        text.append(f" - {point.day.name} {display.clock(target.timestamp)}")
+        text.append(f" - {shown(point.day.name)} {display.clock(target.timestamp)}")
         text.append(f", full + {extra} incr" if extra else ", full")
         rpo.update(text)
 
@@ -233,7 +234,7 @@ class InventoryScreen(Screen):
 
     def day_cells(self, day, *, folded: bool) -> list:
         total = sum(b.size or 0 for b in day.backups)
-        label = Text(f"{'+' if folded else '-'} {day.name}", style="bold")
+        label = Text(f"{'+' if folded else '-'} {shown(day.name)}", style="bold")
         return [label, "", display.size(total), "", f"{len(day.backups)} backups", ""]
 
     def backup_cells(self, backup, problems, now) -> list:
@@ -275,26 +276,26 @@ class InventoryScreen(Screen):
         text = Text()
         if row.backup is None and row.chain is None:
             day = row.day
-            text.append(f"{day.name}: ", style="bold")
+            text.append(f"{shown(day.name)}: ", style="bold")
             text.append(f"{len(day.backups)} backups in {len(day.chains)} chain(s)")
         elif row.backup is None:
             points = row.chain.restore_points()
             text.append(f"Chain of {len(row.chain.members)} backups, {len(points)} restorable point(s)")
             for problem in row.chain.problems:
-                text.append(f"\n{display.badge(problem.code)} {problem.message}")
+                text.append(f"\n{display.badge(problem.code)} {shown(problem.message)}")
         else:
             backup = row.backup
-            text.append(backup.name, style="bold")
+            text.append(shown(backup.name), style="bold")
             cp = backup.checkpoints
             if cp is not None:
                 text.append(f"  {display.backup_type(cp.backup_type)}, LSN {cp.from_lsn}..{cp.to_lsn} (last {cp.last_lsn})")
             info = backup.info
             tool = " ".join(str(x) for x in (getattr(info, "tool_name", None), getattr(info, "tool_version", None)) if x)
             if tool:
-                text.append(f"  by {tool}")
+                text.append(f"  by {shown(tool)}")
             problems = row.day.problems_of(backup)
             for problem in problems:
-                text.append(f"\n{display.badge(problem.code)} {problem.message}")
+                text.append(f"\n{display.badge(problem.code)} {shown(problem.message)}")
             if not problems:
                 point = row.chain.point_upto(backup) if row.chain else None
                 text.append("\nRestorable: Enter to choose the point, d to drill it." if point else

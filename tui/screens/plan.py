@@ -16,6 +16,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from xtrarestore.core.shown import shown
+
 from ..messages import RunJob, StartDrill
 
 
@@ -33,14 +35,14 @@ def plan_text(plan, checks) -> Text:
         text.append(f"  {line.strip()}\n")
     text.append("Checks\n", style="bold underline")
     for check in checks:
-        text.append(f"  {'[OK]  ' if check.ok else '[FAIL]'} {check.name}: ", style="" if check.ok else "bold")
-        text.append(f"{check.detail}\n")
+        text.append(f"  {'[OK]  ' if check.ok else '[FAIL]'} {shown(check.name)}: ", style="" if check.ok else "bold")
+        text.append(f"{shown(check.detail)}\n")
     text.append(f"Steps ({len(plan.steps)})\n", style="bold underline")
     for number, step in enumerate(plan.steps, 1):
         flags = [flag for flag, on in (("[DESTRUCTIVE]", step.destructive), ("[sudo]", step.privileged)) if on]
-        text.append(f"{number:2d}. {step.title}", style="bold" if step.destructive else "")
+        text.append(f"{number:2d}. {shown(step.title)}", style="bold" if step.destructive else "")
         text.append(f" {' '.join(flags)}\n" if flags else "\n", style="bold")
-        text.append(f"    $ {step.command}\n", style="dim")
+        text.append(f"    $ {shown(step.command)}\n", style="dim")
         if step.undo:
             text.append(f"    undo: {step.undo}\n", style="italic")
     return text
@@ -98,7 +100,7 @@ class PlanScreen(Screen):
         yield Header()
         target = self.point.target
         extra = len(self.point.members) - 1
-        title = Text(f"Restore {self.point.day.name} up to {target.name}", style="bold")
+        title = Text(f"Restore {shown(self.point.day.name)} up to {shown(target.name)}", style="bold")
         title.append(f"\nfull + {extra} incremental(s); nothing runs until you confirm" if extra
                      else "\nfull backup only; nothing runs until you confirm")
         yield Static(title, id="plan-title")
@@ -136,7 +138,7 @@ class PlanScreen(Screen):
     def failed(self, message: Failed) -> None:
         self.building = False
         self.query_one("#plan-text", Static).update(
-            Text(f"[CANNOT PLAN] {message.error}\nNothing was touched.", style="bold"))
+            Text(f"[CANNOT PLAN] {shown(message.error)}\nNothing was touched.", style="bold"))
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -152,9 +154,9 @@ class PlanScreen(Screen):
         plan = self.plan
         destructive = [s.title for s in plan.steps if s.destructive]
         message = (
-            f"This stops the server and replaces {plan.datadir}.\n"
-            f"The current datadir is kept as {plan.aside}.\n"
-            + "".join(f"  - {title}\n" for title in destructive)
+            f"This stops the server and replaces {shown(plan.datadir)}.\n"
+            f"The current datadir is kept as {shown(plan.aside)}.\n"
+            + "".join(f"  - {shown(title)}\n" for title in destructive)
         )
 
         def answer(yes: bool | None) -> None:

@@ -15,6 +15,8 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from xtrarestore.core.shown import shown
+
 from .. import display
 from ..messages import OpenPlan, RecoverTables, StartDrill
 from ..widgets.row_table import RowTable
@@ -24,9 +26,9 @@ def unavailable_reason(day, chain, backup, first_bad) -> str:
     """Why restoring up to *backup* is impossible."""
     problems = day.problems_of(backup)
     if problems:
-        return "; ".join(f"{display.badge(p.code)} {p.message}" for p in problems)
+        return "; ".join(f"{display.badge(p.code)} {shown(p.message)}" for p in problems)
     if first_bad is not None and first_bad is not backup:
-        return f"needs {first_bad.name}, which cannot be applied"
+        return f"needs {shown(first_bad.name)}, which cannot be applied"
     return "cannot be applied"
 
 
@@ -66,7 +68,7 @@ class RestorePointScreen(Screen):
 
     def heading(self) -> Text:
         incr = len(self.chain.members) - 1
-        text = Text(f"{self.day.name}: chain of {self.chain.members[0].name}", style="bold")
+        text = Text(f"{shown(self.day.name)}: chain of {shown(self.chain.members[0].name)}", style="bold")
         text.append(f" + {incr} incremental(s)" if incr else "")
         text.append("\nEach row restores everything up to and including that backup.", style="italic")
         return text
@@ -141,11 +143,11 @@ class RestorePointScreen(Screen):
         if backup is None:
             return
         if point is None:
-            detail.update(Text(f"[UNAVAILABLE] {backup.name}: "
+            detail.update(Text(f"[UNAVAILABLE] {shown(backup.name)}: "
                                + unavailable_reason(self.day, self.chain, backup, None)))
             return
         cp = point.target.checkpoints
-        text = Text(f"Up to {point.target.name}", style="bold")
+        text = Text(f"Up to {shown(point.target.name)}", style="bold")
         text.append(f"\nData as of {display.clock(point.target.timestamp)}")
         if cp is not None:
             text.append(f", LSN {cp.to_lsn}")

@@ -19,6 +19,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from xtrarestore.core.shown import shown
+
+from .. import display
 from ..messages import BackToInventory, JobAction
 
 
@@ -47,7 +50,7 @@ def verify_table(report) -> Table:
     for entry in report.tables:
         rows = "-" if entry.rows is None else str(entry.rows)
         check = entry.check or "-"
-        table.add_row(f"{entry.schema}.{entry.name}", entry.engine or "", rows,
+        table.add_row(display.text(f"{entry.schema}.{entry.name}"), display.text(entry.engine or ""), rows,
                       Text(f"[{check}]" if check != "OK" else "OK"))
     return table
 
@@ -101,7 +104,7 @@ class ResultScreen(Screen):
         plan = self.job.plan
         state = self.job.state()
         outcome = {"completed": "[RESTORED]", "rolled-back": "[ROLLED BACK]"}.get(state.outcome, "[INCOMPLETE]")
-        text = Text(f"{outcome} {plan.day} up to {plan.upto}", style="bold")
+        text = Text(f"{outcome} {shown(plan.day)} up to {shown(plan.upto)}", style="bold")
         text.append(f"\ninto {plan.datadir}")
         if state.downtime is not None:
             text.append(f"\n{state.downtime.line()}")
@@ -153,15 +156,15 @@ class ResultScreen(Screen):
         self.refresh_bindings()
         widget = self.query_one("#verify", Static)
         if message.error:
-            widget.update(Text(f"[VERIFY FAILED] {message.error}", style="bold"))
+            widget.update(Text(f"[VERIFY FAILED] {shown(message.error)}", style="bold"))
             return
         report = self.report = message.report
         problems = report.problems
         head = Text(f"{'[DATA OK]' if not problems else '[CHECK PROBLEMS]'} ", style="bold")
-        head.append(f"server {report.server_version}: {len(report.schemas)} schemas, {len(report.tables)} tables")
+        head.append(f"server {shown(report.server_version)}: {len(report.schemas)} schemas, {len(report.tables)} tables")
         if not report.counted_all:
             head.append(" (row counts on a sample)")
-        head.append(f"\nschemas: {', '.join(report.schemas)}")
+        head.append("\nschemas: " + shown(", ".join(report.schemas)))
         head.append(f"\nbinlog position at backup: {binlog_text(report.binlog)}\n")
         from rich.console import Group
 

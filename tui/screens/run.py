@@ -29,6 +29,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from xtrarestore.core.inventory.scan import tree_size
+from xtrarestore.core.shown import shown
 
 from .. import display
 from ..messages import BackToInventory, ShowResult
@@ -125,7 +126,7 @@ class RunScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="run"):
-            yield Static(self.job.title, id="run-title")
+            yield Static(display.text(self.job.title), id="run-title")
             yield RowTable(id="steps")
             yield TransferProgress(id="transfer", clock=self.job.clock)
             yield Static("", id="banner", classes="hidden")
@@ -139,7 +140,7 @@ class RunScreen(Screen):
         table.add_column("Step", key="title", width=max((len(s.title) for s in self.job.steps), default=40))
         table.add_column("Time", key="time", width=8)
         for step in self.job.steps:
-            table.add_row(Text(STATE_TEXT["pending"]), Text(step.title), "", key=step.name)
+            table.add_row(Text(STATE_TEXT["pending"]), display.text(step.title), "", key=step.name)
         self.query_one("#transfer").display = False
         self.set_interval(self.tick, self.drain)
         self.app.job = self.job
@@ -264,7 +265,7 @@ class RunScreen(Screen):
         """Steps not in the plan (rollback, verification) appear as they start."""
         self.states[step.name] = "pending"
         self.titles[step.name] = step.title
-        self.query_one("#steps", DataTable).add_row("", Text(step.title), "", key=step.name)
+        self.query_one("#steps", DataTable).add_row("", display.text(step.title), "", key=step.name)
 
     def update_row(self, name: str) -> None:
         table = self.query_one("#steps", DataTable)
@@ -302,7 +303,7 @@ class RunScreen(Screen):
         room = max(20, self.size.width - 16)
         text = Text(f"[FAILED] {step if len(step) <= room else step[: room - 1] + '…'}\n", style="bold")
         text.append(f"Next: {', '.join(actions)}. {self.job.failure_advice()}\n", style="bold")
-        text.append((self.step_error if self.failed_step else None) or self.error or "stopped")
+        text.append(shown((self.step_error if self.failed_step else None) or self.error or "stopped"))
         banner.update(text)
         banner.remove_class("hidden")
         if self.failed_step:
@@ -347,7 +348,7 @@ class RunScreen(Screen):
             self.show_step(name, move_cursor=True)
             path = self.job.log_path(name)
             if path is not None:
-                self.notify(str(path), title="Log file")
+                self.notify(shown(path), title="Log file", markup=False)
         self.query_one("#log", LogPane).focus()
 
     # -- failure actions ---------------------------------------------------------------

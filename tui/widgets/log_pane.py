@@ -19,16 +19,18 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-# ANSI escape sequences and C0 controls other than tab: tools write progress
-# bars with \r and colours; the pane shows plain text.
-_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f]")  # keeps \t (0x09)
+from xtrarestore.core.shown import shown
+
+# Tools colour their output and draw progress bars with \r: those CSI sequences
+# are dropped; any other control character is shown escaped (`core.shown`).
+_COLOURS = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
 def clean_line(text: str) -> str:
-    """One printable line: the last carriage-return segment, without escapes."""
+    """One printable line: the last carriage-return segment, colours dropped, other controls visible."""
     if "\r" in text:
         text = text.rstrip("\r").rsplit("\r", 1)[-1]
-    return _CONTROL.sub("", text).expandtabs(4)
+    return shown(_COLOURS.sub("", text).expandtabs(4))
 
 
 @dataclass
@@ -41,8 +43,7 @@ class StepLog:
     def extend(self, lines: list[str]) -> None:
         self.lines.extend(lines)
         widest = max(map(len, lines), default=0)
-        if widest > self.width:
-            self.width = widest
+        self.width = max(self.width, widest)
 
 
 class LogBook:

@@ -42,7 +42,7 @@ class TransferProgress(Vertical):
         self.began = self.clock()
         bar = self.query_one(ProgressBar)
         bar.update(total=total, progress=0)
-        self.query_one(Label).update(f"{what}: starting")
+        self.query_one(Label).update(display.text(f"{what}: starting"))
 
     def advance(self, done: int, total: int | None, elapsed: float | None = None) -> None:
         """*elapsed* is the tool's own measure when it reports one (else our clock since start)."""
@@ -56,10 +56,10 @@ class TransferProgress(Vertical):
             parts[0] += f" / {display.size(total)}"
         parts.append(display.throughput(done, seconds))
         parts.append(f"ETA {display.eta(done, total, seconds)}")
-        self.query_one(Label).update("  ".join(parts))
+        self.query_one(Label).update(display.text("  ".join(parts)))
 
     def finish(self, text: str) -> None:
         bar = self.query_one(ProgressBar)
         if bar.total is not None:
             bar.update(progress=bar.total)
-        self.query_one(Label).update(text)
+        self.query_one(Label).update(display.text(text))
