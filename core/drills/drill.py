@@ -114,7 +114,9 @@ def plan_drill(root: Path, day: str | None, upto: str, *, key_file: Path | None 
     settings = backup_settings(backup_cnf_text(full, load_key(key_file) if key_file else None), server_config)
     check_key_files(settings, f"{full.path}: backup-my.cnf")
     encryption = describe_encryption(settings)
-    plan = _start_like_backup(plan, sandbox, Path(plan.step("copy-back").source), server_config)
+    # backup-my.cnf: set aside in the record before a swap by rename, else still in the prepared copy
+    settings_dir = plan.record or Path(plan.step("copy-back").source)
+    plan = _start_like_backup(plan, sandbox, settings_dir, server_config)
     if not all(path.is_relative_to(base) for path in (plan.datadir, plan.aside, plan.workdir)):
         raise SandboxError(f"{base}: the drill's plan points outside its sandbox; refusing to run it")
     for step in plan.steps:
