@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import ChainError, SandboxError, XtraRestoreError
+from ..storage.location import root_path
 from .report import FAILED, SUCCESS, DrillReport, StepResult, TableResult
 from .sandbox import SandboxServer
 
@@ -82,7 +83,7 @@ def plan_drill(root: Path, day: str, upto: str, *, key_file: Path | None = None,
 
     began = time.monotonic()
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    root = Path(root)
+    root = root_path(root)
     drill_id = new_restore_id()
     base = (workroot or default_workroot()) / f"xtrarestore-drill-{drill_id}"
     sandbox = SandboxServer(base=base / "server")

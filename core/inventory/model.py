@@ -120,6 +120,8 @@ class Day:
 class Inventory:
     root: Path
     days: list[Day]
+    fetched: int | None = None  # bytes downloaded to read a bucket root (None for a directory)
+    requests: int | None = None  # the GET requests that took
 
     @property
     def backups(self) -> list[Backup]:

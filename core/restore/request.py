@@ -18,7 +18,8 @@ from ..archive.keys import load_key
 from ..errors import ChainError, PreconditionError
 from ..inventory.chains import find_restore_point
 from ..inventory.model import RestorePoint
-from ..inventory.scan import scan
+from ..inventory.roots import scan_root
+from ..storage.location import root_path
 from . import preflight
 from .plan import Plan, Target, build_plan
 from .tools import Tool, detect_tool
@@ -56,8 +57,8 @@ class PlannedRestore:
 def locate(root: Path, day: str, upto: str, key_file: Path | None) -> RestorePoint:
     """Scan *root* and return the checked restore point; a missing key is named with where to find it."""
     key = load_key(key_file) if key_file else None
-    inventory = scan(root, key=key)
-    hint = f"pass --key-file (the DigitalOcean layout keeps it at {Path(root) / 'encryption_key'})"
+    inventory = scan_root(root, key=key)
+    hint = f"pass --key-file (the DigitalOcean layout keeps it at {root_path(root) / 'encryption_key'})"
     try:
         point = find_restore_point(inventory, day, upto)
     except ChainError as error:

@@ -112,11 +112,11 @@ class InventoryScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
     def scan(self) -> None:
         from xtrarestore.core.errors import XtraRestoreError
-        from xtrarestore.core.inventory.scan import scan
+        from xtrarestore.core.inventory.roots import scan_root
 
         settings = self.app.settings
         try:
-            inventory = (settings.scanner or scan)(settings.root, settings.key)
+            inventory = (settings.scanner or scan_root)(settings.root, settings.key)
         except (XtraRestoreError, OSError) as error:
             self.post_message(self.ScanFailed(str(error)))
             return
