@@ -14,7 +14,12 @@ Output goes to `<target>.partial` (holding an `.xtrarestore-incomplete`
 marker) and is renamed to `<target>` only after everything was written and
 synced; on any error the partial tree is removed and one line naming the
 stream and offset is raised. The restore runner's command is
-`python -m xtrarestore.core.archive.parallel` (a chain's streams side by side).
+`xtrarestore-step extract` (`parallel.run`: a chain's streams side by side).
+
+A stream may be ``s3://bucket/key`` (or an `xbcloud put` prefix): it is then
+read through `storage.ranged` — parallel ranged GETs a few parts ahead, each
+retried with backoff on transient errors — straight into the same pipeline,
+never copied to local disk; memory grows by the read-ahead (4 × 8 MiB).
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ from ..errors import (
     UnsupportedFormatError,
     XtraRestoreError,
 )
+from ..storage.location import is_s3, root_path
+from ..storage.roots import open_stream
 from .members import ENCRYPTED, member_decoder
 from .safepath import TargetTree, safe_parts
 from .xbstream import TYPE_PAYLOAD, TYPE_SPARSE, ChunkHeader, read_header
@@ -132,7 +139,7 @@ def extract_stream(
     a caller that itself notices a reboot (the restore journal re-extracts).
     *buffers* caps the payload pieces in flight (memory ≈ PIECE × buffers).
     """
-    stream, target = Path(stream), Path(into)
+    stream, target = root_path(stream), Path(into)
     if method not in ("auto", "native", "vendor"):
         raise ValueError(f"unknown extraction method {method!r}")
     if method != "vendor":
@@ -158,6 +165,9 @@ def _extract_native(stream: Path, target: Path, key, progress, cancel, sync: boo
 def _extract_vendor(stream: Path, target: Path, key, sync: bool) -> ExtractResult:
     from .vendor import vendor_extract
 
+    if is_s3(stream):
+        raise UnsupportedFormatError(f"{stream}: the vendor tools read local files; the native extractor reads "
+                                     "streams from a bucket")
     partial = _prepare_partial(target)
     started = time.monotonic()
     try:
@@ -493,16 +503,26 @@ class _Extraction:
         self._report(force=True)
         return writer.files, self.total, writer.written, elapsed
 
-    def _read_all(self) -> None:
+    def _open(self) -> io.RawIOBase:
+        """The stream's bytes: a regular local file, or ranged reads of an object; sets `total`."""
+        if is_s3(self.stream):
+            raw = open_stream(self.stream)
+            self.total = raw.size
+            return raw
         try:
             raw = open(self.stream, "rb", buffering=0)
         except OSError as error:
             raise BackupFormatError(f"{self.stream}: cannot read: {error.strerror}") from None
+        info = os.fstat(raw.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raw.close()
+            raise BackupFormatError(f"{self.stream}: not a regular file")
+        self.total = info.st_size
+        return raw
+
+    def _read_all(self) -> None:
+        raw = self._open()
         with raw, io.BufferedReader(raw, 1 << 20) as source:
-            info = os.fstat(raw.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise BackupFormatError(f"{self.stream}: not a regular file")
-            self.total = info.st_size
             while (header := read_header(source, self.label, self.position)) is not None:
                 self._check_running()
                 if header.end > self.total:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from ..errors import BackupRootError
+
 SCHEME = "s3://"
 
 
@@ -70,15 +72,17 @@ def s3_path(location: S3Location, relative: str = "") -> S3Path:
 
 
 def root_path(spec: str | PurePosixPath) -> PurePosixPath:
-    """A backup root from the command line or settings: an `S3Path` for ``s3://…``, else a local `Path`.
-
-    ValueError for a malformed ``s3://`` URL.
+    """A backup root or stream from the command line or settings: an `S3Path` for ``s3://…``, else a
+    local `Path`. BackupRootError (one line) for a malformed ``s3://`` URL.
     """
     if isinstance(spec, S3Path):
         return spec
     text = str(spec)
     if is_s3_url(text):
-        return s3_path(parse_s3_url(text))
+        try:
+            return s3_path(parse_s3_url(text))
+        except ValueError as exc:
+            raise BackupRootError(str(exc)) from None
     return Path(text)
 
 

@@ -12,8 +12,6 @@ import shlex
 import sys
 from pathlib import Path
 
-from xtrarestore.core.storage.location import root_path
-
 HELP = "rehearse a restore on a throwaway server: restore, verify, time (RTO) and report"
 
 
@@ -22,7 +20,7 @@ def register(subparsers) -> None:
         "drill", help=HELP, description=HELP,
         epilog="Exit status 0 when the restore point restored and verified, 1 when the drill failed.",
     )
-    parser.add_argument("--root", required=True, type=root_path, help="backup root: a directory or s3://BUCKET/PREFIX")
+    parser.add_argument("--root", required=True, help="backup root: a directory or s3://BUCKET/PREFIX")
     parser.add_argument("--day", required=True, help="day directory of the restore point, e.g. Sat")
     parser.add_argument("--upto", required=True, help="last backup to include (the full or an incremental)")
     parser.add_argument("--key-file", type=Path, help="encryption key file for encrypted backups")

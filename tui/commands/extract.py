@@ -24,7 +24,7 @@ def register(subparsers) -> None:
     parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
                         help=f"streams extracted at the same time (default {DEFAULT_JOBS})")
     parser.add_argument("--into", required=True, metavar="DIR", help="directory receiving one sub-directory per stream")
-    parser.add_argument("streams", nargs="+", metavar="STREAM", help="xbstream files to extract")
+    parser.add_argument("streams", nargs="+", metavar="STREAM", help="xbstream files to extract (or s3://BUCKET/KEY objects, read with ranged GETs)")
     parser.set_defaults(run=run)
 
 
@@ -37,12 +37,13 @@ def run(args: argparse.Namespace) -> int:
     from xtrarestore.core.archive.keys import load_key
     from xtrarestore.core.archive.parallel import extract_all
     from xtrarestore.core.errors import XtraRestoreError
+    from xtrarestore.core.storage.location import root_path
 
     if args.jobs < 1:
         raise XtraRestoreError(f"--jobs {args.jobs}: give 1 or more")
     key_file = getattr(args, "key_file", None)
     key = load_key(key_file) if key_file else None
-    streams = [Path(stream) for stream in args.streams]
+    streams = [root_path(stream) for stream in args.streams]
     console = Console(stderr=True)
     columns = (
         TextColumn("{task.description}"),
