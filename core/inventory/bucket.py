@@ -40,8 +40,9 @@ from .stream_metadata import BINLOG_INFO, CHECKPOINTS, COMPRESSIONS, ENCODINGS, 
 from .stream_tail import read_stream_tail
 
 THREADS = 32
-FIRST_WINDOW = 16 << 10  # the metadata members at a stream's end take ~3 KiB; the window grows when needed
-HEAD_WINDOW = 4 << 10  # the first chunk header: its member says whether data files are compressed or encrypted
+FIRST_WINDOW = 8 << 10  # the metadata members at a stream's end take ~3 KiB; the window grows when needed
+HEAD_WINDOW = 1 << 10  # the first chunk header: its member says whether data files are compressed or encrypted
+LOG_TAIL = 4 << 10  # backup-progress.log: the judgement needs its last line
 SIDECARS = frozenset((*(name + e for name in (*CHECKPOINTS, *INFO, *BINLOG_INFO) for e in ENCODINGS), rules.LOG))
 SUFFIX_FLAGS = {".qp": 1, ".lz4": 2, ".zst": 4}
 
@@ -198,6 +199,10 @@ def _fetch(root: BucketRoot, top: Node, threads: int) -> Fetched:
             elif kind == "head":
                 with root.open(info, depth=1) as reader:
                     fetched.heads[path] = _head_names(reader.read_range(0, HEAD_WINDOW), str(path))
+            elif kind == "sidecar" and name == rules.LOG:  # only its last line matters
+                with root.open(info, depth=1) as reader:
+                    text = reader.read_range(max(0, info.size - LOG_TAIL), info.size)
+                fetched.sidecars[path] = text if info.size <= LOG_TAIL else text.partition(b"\n")[2]
             elif kind == "sidecar":
                 fetched.sidecars[path] = root.read(info)
             else:

@@ -54,8 +54,8 @@ def without_damaged_messages(text: str) -> str:
     document = json.loads(text)
     for day in document["days"]:
         if day["name"] == DAMAGED:
-            for backup in day["backups"]:
-                backup["problems"] = [p["code"] for p in backup["problems"]]
+            for item in (*day["backups"], *day["chains"]):
+                item["problems"] = [p["code"] for p in item["problems"]]
     return json.dumps(document, indent=1, sort_keys=True)
 
 
@@ -81,9 +81,11 @@ def test_the_extra_lsndir_proves_nothing_without_the_uploaders_mtime(tree, seawe
     day = tree.root / "20261123"
     for path in day.iterdir():
         admin.upload_file(str(path), BUCKET, f"plain-cp/20261123/{path.name}")
-    inventory = scan_root(f"s3://{BUCKET}/plain-cp")
-    assert [b.state for b in inventory.days[0].backups] == ["key-required", "key-required"]
-    assert scan(day).days[0].backups[-1].state == "ok"  # on disk the mtime proves the copy is the latest's
+    latest = scan_root(f"s3://{BUCKET}/plain-cp").days[0].backups[-1]
+    assert latest.checkpoints is None and latest.lsn_source is None
+    assert scan(day).days[0].backups[-1].lsn_source == str(day / "xtrabackup_checkpoints")  # mtime proves it
+    kept = scan_root(f"s3://{BUCKET}/site/db1/20261123").days[0].backups[-1]  # uploaded with rclone's mtime
+    assert kept.lsn_source == f"s3://{BUCKET}/site/db1/20261123/xtrabackup_checkpoints" and kept.checkpoints
 
 
 def test_hosts_are_a_level_above_days_and_bytes_fetched_are_reported(tree, s3_env, capsys):
