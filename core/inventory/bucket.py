@@ -35,8 +35,18 @@ from ..storage.location import S3Location, S3Path, root_path, s3_path
 from ..storage.roots import BucketRoot
 from ..storage.xbcloud import CHUNK_OBJECT, COMPLETE_MARKER, chunk_objects, missing_chunks
 from . import scan as rules
+from .checkpoints import MARIADB, flavour_of_tool, parse_info
 from .model import Backup, Day, Inventory
-from .stream_metadata import BINLOG_INFO, CHECKPOINTS, COMPRESSIONS, ENCODINGS, INFO, MAX_MEMBER, WANTED
+from .stream_metadata import (
+    BINLOG_INFO,
+    CHECKPOINTS,
+    COMPRESSIONS,
+    ENCODINGS,
+    INFO,
+    MAX_MEMBER,
+    WANTED,
+    find_member,
+)
 from .stream_tail import read_stream_tail
 
 THREADS = 32
@@ -139,7 +149,8 @@ class Fetched:
     """What the parallel reads brought back, by object path."""
 
     tails: dict = field(default_factory=dict)  # stream -> StreamTail
-    heads: dict = field(default_factory=dict)  # interrupted stream -> member names at its start
+    heads: dict = field(default_factory=dict)  # stream -> member names at its start (None: not xbstream)
+    compression: dict = field(default_factory=dict)  # stream -> codec its plain xtrabackup_info implies
     sidecars: dict = field(default_factory=dict)  # small file -> bytes
     xbcloud: dict = field(default_factory=dict)  # xbcloud backup node path -> (members, error)
     errors: dict = field(default_factory=dict)  # object path -> one-line StorageError
@@ -195,7 +206,11 @@ def _fetch(root: BucketRoot, top: Node, threads: int) -> Fetched:
                 with root.open(info, depth=1) as reader:
                     fetched.tails[path] = tail = read_stream_tail(reader, first_window=FIRST_WINDOW)
                     if not any(_encoded(name) for name in tail.names):  # e.g. --compress keeps metadata plain
-                        fetched.heads[path] = _head_names(reader.read_range(0, HEAD_WINDOW), str(path))
+                        said = _info_compression(tail.members)
+                        if said is False:
+                            fetched.heads[path] = _head_names(reader.read_range(0, HEAD_WINDOW), str(path))
+                        else:
+                            fetched.compression[path] = said
             elif kind == "head":
                 with root.open(info, depth=1) as reader:
                     fetched.heads[path] = _head_names(reader.read_range(0, HEAD_WINDOW), str(path))
@@ -213,6 +228,20 @@ def _fetch(root: BucketRoot, top: Node, threads: int) -> Fetched:
     with ThreadPoolExecutor(threads, thread_name_prefix="s3-inventory") as pool:
         list(pool.map(run, _jobs(top)))
     return fetched
+
+
+def _info_compression(members: dict[str, bytes]) -> str | None | bool:
+    """What a plain xtrabackup_info says of compression: None (not compressed), "qpress" (mariabackup's
+    only codec), or False when it cannot tell (then the stream's first member is read)."""
+    stored = find_member(members, INFO)
+    if stored is None or stored not in INFO:
+        return False
+    info = parse_info(members[stored].decode("utf-8", errors="replace"))
+    if info.compressed is False:
+        return None
+    if info.compressed and flavour_of_tool(info.tool_name) == MARIADB:
+        return "qpress"
+    return False
 
 
 def _encoded(name: str) -> bool:
@@ -317,6 +346,8 @@ class _Reader:
         backup.bytes_read = tail.bytes_fetched
         head = self.fetched.heads.get(path, [])
         _flags(backup, tail.names + (head or []))
+        if path in self.fetched.compression:
+            backup.compression = self.fetched.compression[path]
         if tail.error:
             backup.fail("unreadable", f"{path}: not an xbstream file at offset 0x0" if head is None else tail.error)
             return backup

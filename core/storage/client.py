@@ -53,7 +53,8 @@ def make_client(max_connections: int = 16):
         session = boto3.session.Session()
         return session.client(
             "s3",
-            config=Config(connect_timeout=5, read_timeout=30, max_pool_connections=max_connections),
+            config=Config(connect_timeout=5, read_timeout=30, max_pool_connections=max_connections,
+                          parameter_validation=False),  # our requests are well-formed; saves CPU per GET
         )
     except ProfileNotFound:
         raise StorageError("the AWS profile named in AWS_PROFILE does not exist") from None
