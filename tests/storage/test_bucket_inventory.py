@@ -75,17 +75,23 @@ def test_the_same_json_with_the_key_and_for_the_series_layout(tree, s3_env):
     assert bucket == local
 
 
-def test_the_extra_lsndir_proves_nothing_without_the_uploaders_mtime(tree, seaweed, s3_env):
-    """`aws s3 cp` keeps no mtime: LastModified is the upload time, after the backup ended: key-required stays."""
+def test_the_extra_lsndir_is_proven_by_the_uploaders_mtime_else_by_last_modified(tree, seaweed, s3_env):
+    """The stream's last write is the mtime its uploader kept (rclone's x-amz-meta-mtime); without one,
+    LastModified (a streaming upload's last write). A kept mtime outside the backup's times proves nothing."""
     admin = seaweed.admin_client()
     day = tree.root / "20261123"
+    latest = sorted(day.glob("*.xbstream"))[-1]
     for path in day.iterdir():
-        admin.upload_file(str(path), BUCKET, f"plain-cp/20261123/{path.name}")
-    latest = scan_root(f"s3://{BUCKET}/plain-cp").days[0].backups[-1]
-    assert latest.checkpoints is None and latest.lsn_source is None
-    assert scan(day).days[0].backups[-1].lsn_source == str(day / "xtrabackup_checkpoints")  # mtime proves it
-    kept = scan_root(f"s3://{BUCKET}/site/db1/20261123").days[0].backups[-1]  # uploaded with rclone's mtime
-    assert kept.lsn_source == f"s3://{BUCKET}/site/db1/20261123/xtrabackup_checkpoints" and kept.checkpoints
+        admin.upload_file(str(path), BUCKET, f"plain-cp/20261123/{path.name}")  # just after the backup ended
+        extra = {"Metadata": {"mtime": "1000000000"}} if path == latest else None  # kept mtime: 2001
+        admin.upload_file(str(path), BUCKET, f"old-mtime/20261123/{path.name}", ExtraArgs=extra)
+    on_disk = scan(day).days[0].backups[-1]
+    assert on_disk.lsn_source == str(day / "xtrabackup_checkpoints")  # the file's mtime proves it
+    uploaded = scan_root(f"s3://{BUCKET}/plain-cp").days[0].backups[-1]
+    assert uploaded.lsn_source == f"s3://{BUCKET}/plain-cp/20261123/xtrabackup_checkpoints"
+    assert uploaded.checkpoints == on_disk.checkpoints
+    refused = scan_root(f"s3://{BUCKET}/old-mtime").days[0].backups[-1]
+    assert refused.checkpoints is None and refused.lsn_source is None
 
 
 def test_hosts_are_a_level_above_days_and_bytes_fetched_are_reported(tree, s3_env, capsys):

@@ -69,6 +69,7 @@ def production(seaweed, uploaded):
 @pytest.fixture
 def workroot() -> Path:
     path = Path(tempfile.mkdtemp(prefix="xtrarestore-s3-drill-", dir="/var/tmp"))
+    os.chmod(path, 0o711)  # `mysql` must reach the sandbox below it
     yield path
     shutil.rmtree(path, ignore_errors=True)
 
@@ -120,7 +121,7 @@ def test_restore_from_the_bucket_then_encrypted_then_directories(production, sea
     result = cli(*restore_args(production, "db1/Mon", production.full.name))
     assert rows(server) == ["slide"] and "The restore completed." in result.stdout
     plan = load_state(find_journal(production.base / "state")).plan
-    extract = next(step for step in plan.steps if step.id.startswith("extract"))
+    extract = next(step for step in plan.steps if step.name.startswith("extract"))
     assert f"{ROOT}/db1/Mon/{production.full.name}" in extract.argv  # read from the bucket, never copied first
     time.sleep(1.1)  # the next aside gets its own second-resolution stamp
     cli(*restore_args(production, "db1/Mon", production.inc.name))
@@ -138,5 +139,6 @@ def test_restore_from_the_bucket_then_encrypted_then_directories(production, sea
 def test_plan_from_the_bucket_names_the_objects(production, s3_env):
     server = production.server
     result = cli("plan", "--root", ROOT, "--day", "db1/Mon", "--upto", production.inc.name,
-                 "--datadir", str(server.datadir), "--stop-cmd", server.stop_cmd, "--start-cmd", server.start_cmd)
+                 "--datadir", str(server.datadir), "--stop-cmd", server.stop_cmd, "--start-cmd", server.start_cmd,
+                 "--socket", str(server.socket), "--defaults-file", str(server.config))
     assert f"{ROOT}/db1/Mon/{production.full.name}" in result.stdout
