@@ -11,8 +11,9 @@ the bytes the server sent are measured on its side, and runs:
   `xtrarestore-step extract` from the local file and from
   ``s3://bench/Mon/…`` (ranged GETs into the extractor, no local copy),
   interleaved rounds, best and median; the goal is bucket ≤ 1.5× local. The
-  local stream is read into the page cache first (an upper bound for disk),
-  and both runs end with the same syncfs of their output.
+  local stream and the server's volume files are read into the page cache
+  first (so both sides are served from memory: an upper bound for disk), and
+  both runs end with the same syncfs of their output.
 * inventory — 1,000 backups over 30 day directories (streams shaped like
   mariabackup's, a 13 MB full and 1.2 MB incrementals, metadata members at
   the end) plus each day's checkpoints, info and progress log, uploaded under
@@ -68,7 +69,7 @@ def upload(admin, path: Path, key: str) -> None:
 # -- extraction --------------------------------------------------------------------
 
 
-def bench_extract(admin, work: Path, megabytes: int, repeat: int) -> bool:
+def bench_extract(admin, work: Path, megabytes: int, repeat: int, store: Path) -> bool:
     from xtrarestore.core.drills.sandbox import SandboxServer
 
     server = SandboxServer.create(work / "server")
@@ -88,6 +89,8 @@ def bench_extract(admin, work: Path, megabytes: int, repeat: int) -> bool:
             out = work / f"out-{name}-{attempt}"
             subprocess.run(["sync", "-f", str(work)], check=True)
             warm(stream)
+            for volume in store.rglob("*.dat"):  # the server's copy is as warm as the local file
+                warm(volume)
             prime(work, size + (512 << 20))
             runs[name].append(native([source], out))
             shutil.rmtree(out)
@@ -241,7 +244,7 @@ def main() -> int:
             ok &= bench_inventory(admin, proxy, work, args.backups, args.repeat)
         os.environ.update(server.env())  # straight to the server; the extract child processes inherit it
         if args.only in (None, "extract"):
-            ok &= bench_extract(admin, work, args.megabytes, args.repeat)
+            ok &= bench_extract(admin, work, args.megabytes, args.repeat, work / "weed" / "data")
         if args.only == "read":
             bench_read(admin, work, args.megabytes)
     finally:

@@ -33,7 +33,7 @@ from ..storage.errors import StorageError
 from ..storage.listing import ObjectInfo
 from ..storage.location import S3Location, S3Path, root_path, s3_path
 from ..storage.roots import BucketRoot
-from ..storage.xbcloud import CHUNK_OBJECT, COMPLETE_MARKER, chunk_objects, missing_chunks
+from ..storage.xbcloud import CHUNK_OBJECT, COMPLETE_SUFFIX, chunk_objects, missing_chunks
 from . import scan as rules
 from .checkpoints import MARIADB, flavour_of_tool, parse_info
 from .model import Backup, Day, Inventory
@@ -222,7 +222,7 @@ def _fetch(root: BucketRoot, top: Node, threads: int) -> Fetched:
                 fetched.sidecars[path] = root.read(info)
             else:
                 fetched.xbcloud[path] = _xbcloud_members(root, node)
-        except StorageError as error:
+        except (StorageError, BackupFormatError) as error:
             fetched.errors[path] = str(error)
 
     with ThreadPoolExecutor(threads, thread_name_prefix="s3-inventory") as pool:
@@ -385,8 +385,8 @@ class _Reader:
             return backup
         members, names, error = self.fetched.xbcloud[node.path]
         _flags(backup, names)
-        if COMPLETE_MARKER not in node.files:
-            backup.fail("incomplete", f"{node.path}: no {COMPLETE_MARKER}: the xbcloud upload did not finish")
+        if not any(info + COMPLETE_SUFFIX in node.files for info in INFO):
+            backup.fail("incomplete", f"{node.path}: no {INFO[0]}{COMPLETE_SUFFIX}: the xbcloud upload did not finish")
             return backup
         if error:
             backup.fail("unreadable", error)

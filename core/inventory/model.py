@@ -67,7 +67,7 @@ class Backup:
     name: str
     path: Path
     kind: str | None  # "full" | "incremental" | None when unknown
-    artifact: str  # "stream" | "incomplete" | "directory"
+    artifact: str  # "stream" | "incomplete" | "directory" | "xbcloud" (chunk objects in a bucket, read as a stream)
     timestamp: datetime
     size: int
     compression: str | None = None

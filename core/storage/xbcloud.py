@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from .listing import ObjectInfo
 
 CHUNK_OBJECT = re.compile(r"^(?P<member>.+)\.(?P<index>\d{20})$")
-COMPLETE_MARKER = "xtrabackup_info.00000000000000000000"
+COMPLETE_SUFFIX = ".00000000000000000000"  # on xtrabackup_info (or mariadb_backup_info): the upload finished
 
 
 def chunk_objects(objects: Iterable[ObjectInfo]) -> dict[str, list[ObjectInfo]]:

@@ -118,6 +118,17 @@ def test_xbcloud_uploads_are_backups_that_chain(tree, s3_env):
     assert [[m.name for m in c.members] for c in day.chains] == [[b.name for b in day.backups]]
 
 
+def test_an_unfinished_xbcloud_upload_is_incomplete(tree, seaweed, s3_env):
+    """xbcloud put counts an upload as complete once xtrabackup_info.00000000000000000000 exists."""
+    admin = seaweed.admin_client()
+    full = sorted((tree.root / "Mon").glob("*.xbstream"))[0]
+    upload_xbcloud(admin, BUCKET, full, "cloud-partial/Mon/full")
+    for item in admin.list_objects_v2(Bucket=BUCKET, Prefix="cloud-partial/Mon/full/xtrabackup_info.")["Contents"]:
+        admin.delete_object(Bucket=BUCKET, Key=item["Key"])
+    (backup,) = scan_root(f"s3://{BUCKET}/cloud-partial").days[0].backups
+    assert backup.state == "incomplete" and "did not finish" in backup.problems[0].message
+
+
 def test_browsing_never_writes_to_the_bucket(tree, seaweed, s3_env, capsys):
     admin = seaweed.admin_client()
     before = bucket_state(admin, BUCKET)
