@@ -3,6 +3,7 @@ gives the same JSON as the directory; several hosts; xbcloud uploads; bad input;
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from datetime import datetime
@@ -106,6 +107,27 @@ def test_hosts_are_a_level_above_days_and_bytes_fetched_are_reported(tree, s3_en
     assert document["bytes_fetched"] < tree.stored / 50  # tails and sidecars, not the streams
     assert main(["inventory", "--root", f"s3://{BUCKET}/site"]) == 0
     assert "db2/Mon" in capsys.readouterr().out
+
+
+def test_the_console_opens_on_a_bucket_with_a_heading_per_host(tree, s3_env):
+    asyncio.run(_console_on_bucket())
+
+
+async def _console_on_bucket():
+    from xtrarestore.core.storage.location import root_path
+    from xtrarestore.tui.app import ConsoleSettings, XtraRestoreApp
+
+    app = XtraRestoreApp(ConsoleSettings(root=root_path(f"s3://{BUCKET}/site"), now=lambda: NOW))
+    async with app.run_test(size=(100, 40)) as pilot:
+        for _ in range(600):
+            await pilot.pause(0.1)
+            if getattr(app.screen, "inventory", None) is not None:
+                break
+        table = app.screen.query_one("#backups")
+        labels = [str(table.get_row_at(row)[0]) for row in range(table.row_count)]
+        assert "host db1" in labels and "host db2" in labels
+        assert any(label.endswith("db2/Mon") for label in labels)
+        assert app.sub_title == f"s3://{BUCKET}/site"
 
 
 def test_xbcloud_uploads_are_backups_that_chain(tree, s3_env):
