@@ -109,7 +109,10 @@ def test_hosts_are_a_level_above_days_and_bytes_fetched_are_reported(tree, s3_en
     assert "db2/Mon" in capsys.readouterr().out
 
 
-def test_the_console_opens_on_a_bucket_with_a_heading_per_host(tree, s3_env):
+def test_the_console_opens_on_a_bucket_with_a_heading_per_host(tree, seaweed, s3_env):
+    admin = seaweed.admin_client()
+    upload_tree(admin, BUCKET, tree.root / "Mon", "console/db1/Mon")
+    upload_tree(admin, BUCKET, tree.root / "Tue", "console/db2/Tue")
     asyncio.run(_console_on_bucket())
 
 
@@ -117,7 +120,7 @@ async def _console_on_bucket():
     from xtrarestore.core.storage.location import root_path
     from xtrarestore.tui.app import ConsoleSettings, XtraRestoreApp
 
-    app = XtraRestoreApp(ConsoleSettings(root=root_path(f"s3://{BUCKET}/site"), now=lambda: NOW))
+    app = XtraRestoreApp(ConsoleSettings(root=root_path(f"s3://{BUCKET}/console"), now=lambda: NOW))
     async with app.run_test(size=(100, 40)) as pilot:
         for _ in range(600):
             await pilot.pause(0.1)
@@ -126,8 +129,8 @@ async def _console_on_bucket():
         table = app.screen.query_one("#backups")
         labels = [str(table.get_row_at(row)[0]) for row in range(table.row_count)]
         assert "host db1" in labels and "host db2" in labels
-        assert any(label.endswith("db2/Mon") for label in labels)
-        assert app.sub_title == f"s3://{BUCKET}/site"
+        assert any(label.endswith("db1/Mon") for label in labels) and any(label.endswith("db2/Tue") for label in labels)
+        assert app.sub_title == f"s3://{BUCKET}/console"
 
 
 def test_xbcloud_uploads_are_backups_that_chain(tree, s3_env):
