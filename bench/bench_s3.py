@@ -42,13 +42,13 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_extract import native, prime, warm  # noqa: E402
-from bench_inventory import StreamWriter  # noqa: E402
-from tests.storage.proxy import CountingProxy  # noqa: E402
-from tests.storage.seaweed import SeaweedServer  # noqa: E402
+from bench_extract import native, prime, warm
+from bench_inventory import StreamWriter
+from tests.storage.proxy import CountingProxy
+from tests.storage.seaweed import SeaweedServer
 
-from xtrarestore.core.inventory.roots import scan_root  # noqa: E402
-from xtrarestore.core.storage.roots import LocalFile, open_root  # noqa: E402
+from xtrarestore.core.inventory.roots import scan_root
+from xtrarestore.core.storage.roots import LocalFile, open_root
 
 READ = 1 << 20
 DAYS = 30
@@ -210,8 +210,7 @@ def bench_inventory(admin, proxy: CountingProxy, work: Path, backups: int, repea
 def bench_read(admin, work: Path, megabytes: int) -> None:
     blob = work / "blob.bin"
     with open(blob, "wb") as out:
-        for _ in range(megabytes):
-            out.write(os.urandom(1 << 20))
+        out.writelines(os.urandom(1 << 20) for _ in range(megabytes))
     upload(admin, blob, "read/blob.bin")
     with LocalFile(blob) as local:
         size, seconds = drain(local)

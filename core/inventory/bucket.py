@@ -22,7 +22,7 @@ import io
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -37,16 +37,7 @@ from ..storage.xbcloud import CHUNK_OBJECT, COMPLETE_SUFFIX, chunk_objects, miss
 from . import scan as rules
 from .checkpoints import MARIADB, flavour_of_tool, parse_info
 from .model import Backup, Day, Inventory
-from .stream_metadata import (
-    BINLOG_INFO,
-    CHECKPOINTS,
-    COMPRESSIONS,
-    ENCODINGS,
-    INFO,
-    MAX_MEMBER,
-    WANTED,
-    find_member,
-)
+from .stream_metadata import BINLOG_INFO, CHECKPOINTS, COMPRESSIONS, ENCODINGS, INFO, MAX_MEMBER, WANTED, find_member
 from .stream_tail import read_stream_tail
 
 THREADS = 32
@@ -137,7 +128,7 @@ def _kept_mtime(metadata: dict[str, str]) -> float | None:
 
 def _local(moment: datetime | None) -> datetime:
     """An aware UTC time as the naive local time `datetime.fromtimestamp` gives for a file's mtime."""
-    moment = moment or datetime.now(timezone.utc)
+    moment = moment or datetime.now(UTC)
     return moment.astimezone().replace(tzinfo=None) if moment.tzinfo else moment
 
 

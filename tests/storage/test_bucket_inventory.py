@@ -23,7 +23,7 @@ from .bucket_support import bucket_state, normalised, upload_tree, upload_xbclou
 from .conftest import BUCKET
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inventory"))
-from inventory_tree import KEY, build, build_series  # noqa: E402
+from inventory_tree import KEY, build, build_series
 
 pytestmark = pytest.mark.s3
 NOW = datetime(2026, 12, 1, 12, 0, 0)
