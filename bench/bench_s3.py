@@ -1,32 +1,57 @@
-"""Benchmark: reading a large object sequentially through `RangedReader` vs the local file.
+"""Benchmark: backups in a local S3 server (SeaweedFS) against the same backups on local disk.
 
-    .venv/bin/python bench/bench_s3.py [--megabytes 512] [--part-mib 8] [--depth 4] [--through-proxy]
+    .venv/bin/python bench/bench_s3.py [--megabytes 600] [--repeat 3] [--backups 1000] [--only extract|inventory|read]
 
 Starts a real SeaweedFS (`weed server -s3`, tests/storage/seaweed.py) on
-loopback, uploads a file of random bytes and reads it back in 1 MiB reads:
-once from local disk (page cache warm: an upper bound), then from the bucket.
-With --through-proxy the bucket read goes through the counting proxy, which
-measures the bytes the server sent (and costs throughput). Prints MB/s.
+loopback, with the counting proxy (tests/storage/proxy.py) in front of it so
+the bytes the server sent are measured on its side, and runs:
+
+* extract — the ≈600 MB plain stream of a real backup of a sandbox server
+  grown with `fill()` (as bench/bench_extract.py builds it), extracted by
+  `xtrarestore-step extract` from the local file and from
+  ``s3://bench/Mon/…`` (ranged GETs into the extractor, no local copy),
+  interleaved rounds, best and median; the goal is bucket ≤ 1.5× local. The
+  local stream and the server's volume files are read into the page cache
+  first (so both sides are served from memory: an upper bound for disk), and
+  both runs end with the same syncfs of their output.
+* inventory — 1,000 backups over 30 day directories (streams shaped like
+  mariabackup's, a 13 MB full and 1.2 MB incrementals, metadata members at
+  the end) plus each day's checkpoints, info and progress log, uploaded under
+  ``s3://bench/inventory/``; `scan_root` of the bucket timed (median of
+  --repeat), with the bytes fetched as the client counted them and as the
+  server sent them (HTTP headers included). Goals: ≤ 5 s, ≤ 1 % of the
+  stored bytes.
+* read — a large object drained through `RangedReader` against the local file (MB/s).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tests.storage.proxy import CountingProxy  # noqa: E402
-from tests.storage.seaweed import SeaweedServer  # noqa: E402
+from bench_extract import native, prime, warm
+from bench_inventory import StreamWriter
+from tests.storage.proxy import CountingProxy
+from tests.storage.seaweed import SeaweedServer
 
-from xtrarestore.core.storage.roots import LocalFile, open_root  # noqa: E402
+from xtrarestore.core.inventory.roots import scan_root
+from xtrarestore.core.storage.roots import LocalFile, open_root
 
 READ = 1 << 20
+DAYS = 30
 
 
 def drain(reader) -> tuple[int, float]:
@@ -37,47 +62,197 @@ def drain(reader) -> tuple[int, float]:
     return total, time.monotonic() - began
 
 
-def main() -> None:
+def upload(admin, path: Path, key: str) -> None:
+    admin.upload_file(str(path), "bench", key)
+
+
+# -- extraction --------------------------------------------------------------------
+
+
+def bench_extract(admin, work: Path, megabytes: int, repeat: int, store: Path) -> bool:
+    from xtrarestore.core.drills.sandbox import SandboxServer
+
+    server = SandboxServer.create(work / "server")
+    try:
+        server.fill(megabytes)
+        stream = server.take_backup(work / "Mon")
+    finally:
+        server.destroy()
+    size = stream.stat().st_size
+    began = time.monotonic()
+    upload(admin, stream, f"Mon/{stream.name}")
+    print(f"stream: {size / 1e6:.1f} MB, uploaded in {time.monotonic() - began:.1f} s")
+    url = f"s3://bench/Mon/{stream.name}"
+    runs = {"local": [], "bucket": []}
+    for attempt in range(repeat):
+        for name, source in (("local", str(stream)), ("bucket", url)):
+            out = work / f"out-{name}-{attempt}"
+            subprocess.run(["sync", "-f", str(work)], check=True)
+            warm(stream)
+            for volume in store.rglob("*.dat"):  # the server's copy is as warm as the local file
+                warm(volume)
+            prime(work, size + (512 << 20))
+            runs[name].append(native([source], out))
+            shutil.rmtree(out)
+    best = {name: min(results) for name, results in runs.items()}
+    median = {name: statistics.median(r[0] for r in results) for name, results in runs.items()}
+    print(f"{'extraction':<24}{'best s':>8}{'median s':>10}{'CPU s':>8}{'peak MiB':>10}")
+    for name, (seconds, cpu, rss) in best.items():
+        print(f"{name:<24}{seconds:8.2f}{median[name]:10.2f}{cpu:8.2f}{rss:10.1f}")
+    ratio = best["bucket"][0] / best["local"][0]
+    print(f"bucket / local: {ratio:.2f} (best), {median['bucket'] / median['local']:.2f} (median); goal <= 1.5")
+    print("every run, wall s: " + "; ".join(f"{n} " + " ".join(f"{r[0]:.2f}" for r in rs) for n, rs in runs.items()))
+    return ratio <= 1.5
+
+
+# -- inventory ---------------------------------------------------------------------
+
+
+def write_stream(path: Path, kind: str, from_lsn: int, to_lsn: int, when: datetime, index: int) -> int:
+    """A mariabackup-shaped stream: data members first, then ib_logfile0, checkpoints, backup-my.cnf, info."""
+    writer = StreamWriter(path)
+    full = kind == "full"
+    writer.member("ibdata1" if full else "ibdata1.delta", [10 << 20] if full else [256 << 10])
+    for table in range(60):
+        name = f"shop/t{table}"
+        if full:
+            writer.member(f"{name}.frm", [900 + table * 13])
+            writer.member(f"{name}.ibd", [48 << 10])
+        else:
+            writer.member(f"{name}.ibd.delta", [16 << 10])
+            writer.member(f"{name}.ibd.meta", [45])
+    writer.member("ib_logfile0", [14887 + index])
+    writer.member(
+        "xtrabackup_checkpoints",
+        f"backup_type = {'full-backuped' if full else 'incremental'}\nfrom_lsn = {from_lsn}\n"
+        f"to_lsn = {to_lsn}\nlast_lsn = {to_lsn + 97}\nrecover_binlog_info = 0\n".encode(),
+    )
+    writer.member("backup-my.cnf", [284])
+    writer.member(
+        "xtrabackup_info",
+        f"uuid = {index}\ntool_name = mariabackup\ntool_version = 10.11.19-MariaDB\n"
+        f"start_time = {when:%Y-%m-%d %H:%M:%S}\nend_time = {when:%Y-%m-%d %H:%M:%S}\n"
+        f"innodb_from_lsn = {from_lsn}\ninnodb_to_lsn = {to_lsn}\nformat = mbstream\ncompressed = N\n".encode(),
+    )
+    return writer.close()
+
+
+def build_days(root: Path, backups: int) -> None:
+    lsn = 1_000_000
+    first = datetime(2026, 10, 1, 1, 0, 0)
+    for number in range(DAYS):
+        day = first + timedelta(days=number)
+        folder = root / f"{day:%Y-%m-%d}"
+        folder.mkdir(parents=True)
+        previous = 0
+        count = backups // DAYS + (number < backups % DAYS)
+        for index in range(count):
+            when = day + timedelta(minutes=40 * index)
+            kind = "full" if index == 0 else "incremental"
+            to_lsn = lsn + 50_000 + index
+            write_stream(folder / f"{kind}-{when:%m-%d-%Y_%H-%M-%S}.xbstream", kind, previous, to_lsn, when, index)
+            previous = lsn = to_lsn
+        (folder / "xtrabackup_checkpoints").write_text(f"backup_type = incremental\nfrom_lsn = 1\nto_lsn = {lsn}\n")
+        (folder / "backup-progress.log").write_text("[00] copying ./shop/t1.ibd\n" * 600 + "completed OK!\n")
+
+
+def proxy_env(proxy: CountingProxy, direct: bool) -> dict[str, str]:
+    """The endpoint setting for reads straight to the server or through the counting proxy."""
+    return {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{proxy.upstream_port}" if direct else proxy.endpoint}
+
+
+def bench_inventory(admin, proxy: CountingProxy, work: Path, backups: int, repeat: int) -> bool:
+    root = work / "inventory"
+    build_days(root, backups)
+    files = [path for path in sorted(root.rglob("*")) if path.is_file()]
+    stored = sum(path.stat().st_size for path in files)
+    began = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda p: upload(admin, p, f"inventory/{p.relative_to(root).as_posix()}"), files))
+    print(f"uploaded {len(files)} objects, {stored / 1e9:.2f} GB, in {time.monotonic() - began:.1f} s")
+    times, sent = [], []
+    for _ in range(repeat):
+        proxy.reset_counts()
+        began = time.perf_counter()
+        inventory = scan_root("s3://bench/inventory")
+        times.append(time.perf_counter() - began)
+        sent.append(proxy.sent)
+    found = inventory.backups
+    ok = sum(b.state == "ok" for b in found)
+    print(f"backups:       {len(found)} ({ok} ok, {len(inventory.restore_points())} restore points) in "
+          f"{len(inventory.days)} days")
+    print(f"fetched:       {inventory.fetched / 1e6:.2f} MB in {inventory.requests} GETs (client); server sent "
+          f"{statistics.median(sent) / 1e6:.2f} MB with headers and listings = "
+          f"{100 * statistics.median(sent) / stored:.3f} % of {stored / 1e9:.2f} GB stored; goal <= 1 %")
+    print(f"scan wall:     median {statistics.median(times):.2f} s, min {min(times):.2f} s over {repeat} runs; "
+          f"goal <= 5 s ({os.cpu_count()} CPUs)")
+    direct = []
+    os.environ.update(proxy_env(proxy, direct=True))
+    for _ in range(repeat):
+        began = time.perf_counter()
+        scan_root("s3://bench/inventory")
+        direct.append(time.perf_counter() - began)
+    os.environ.update(proxy_env(proxy, direct=False))
+    print(f"scan wall without the counting proxy: median {statistics.median(direct):.2f} s, min {min(direct):.2f} s")
+    local = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        scan_root(root)
+        local.append(time.perf_counter() - began)
+    print(f"same tree from local disk: median {statistics.median(local):.2f} s")
+    fast = min(statistics.median(times), statistics.median(direct)) <= 5
+    return fast and statistics.median(sent) <= stored / 100 and ok == len(found)
+
+
+# -- raw reads ---------------------------------------------------------------------
+
+
+def bench_read(admin, work: Path, megabytes: int) -> None:
+    blob = work / "blob.bin"
+    with open(blob, "wb") as out:
+        out.writelines(os.urandom(1 << 20) for _ in range(megabytes))
+    upload(admin, blob, "read/blob.bin")
+    with LocalFile(blob) as local:
+        size, seconds = drain(local)
+    print(f"local file      : {size / seconds / 1e6:8.0f} MB/s ({seconds:.2f}s)")
+    root = open_root("s3://bench/read")
+    (info,) = root.list().objects
+    with root.open(info) as reader:
+        size, seconds = drain(reader)
+    print(f"s3 ranged reader: {size / seconds / 1e6:8.0f} MB/s ({seconds:.2f}s, {root.counter.requests} GETs)")
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--megabytes", type=int, default=512)
-    parser.add_argument("--part-mib", type=int, default=8)
-    parser.add_argument("--depth", type=int, default=4)
-    parser.add_argument("--through-proxy", action="store_true")
+    parser.add_argument("--megabytes", type=int, default=600)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--backups", type=int, default=1000)
+    parser.add_argument("--only", choices=("extract", "inventory", "read"))
+    parser.add_argument("--workdir", type=Path, default=Path("/var/tmp"))
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-s3-", dir="/var/tmp") as work:
-        work = Path(work)
-        blob = work / "blob.bin"
-        with open(blob, "wb") as out:
-            for _ in range(args.megabytes):
-                out.write(os.urandom(1 << 20))
-        server = SeaweedServer.start(work / "weed")
-        proxy = CountingProxy(urlsplit(server.endpoint).port) if args.through_proxy else None
-        try:
-            admin = server.admin_client()
-            admin.create_bucket(Bucket="bench")
-            began = time.monotonic()
-            admin.upload_file(str(blob), "bench", "Mon/full.xbstream")
-            print(f"uploaded {args.megabytes} MiB in {time.monotonic() - began:.1f}s")
-            os.environ.update(server.env(proxy.endpoint if proxy else None))
-            with LocalFile(blob) as local:
-                size, seconds = drain(local)
-            print(f"local file      : {size / seconds / 1e6:8.0f} MB/s ({seconds:.2f}s)")
-            root = open_root("s3://bench/Mon")
-            (info,) = root.list().objects
-            with root.open(info, part_size=args.part_mib << 20, depth=args.depth) as reader:
-                size, seconds = drain(reader)
-            print(
-                f"s3 ranged reader: {size / seconds / 1e6:8.0f} MB/s ({seconds:.2f}s,"
-                f" {args.part_mib} MiB parts, {args.depth} in flight, {root.counter.requests} GETs,"
-                f" {root.counter.bytes} bytes fetched)"
-            )
-            if proxy:
-                print(f"server sent     : {proxy.sent} bytes (through the counting proxy)")
-        finally:
-            if proxy:
-                proxy.close()
-            server.stop()
+    work = Path(tempfile.mkdtemp(prefix="bench-s3-", dir=args.workdir))
+    work.chmod(0o711)
+    server = SeaweedServer.start(work / "weed", volumes=100)
+    proxy = CountingProxy(urlsplit(server.endpoint).port)
+    ok = True
+    try:
+        admin = server.admin_client()
+        admin.create_bucket(Bucket="bench")
+        if args.only in (None, "inventory"):
+            os.environ.update(server.env(proxy.endpoint))  # counted on the server's side
+            ok &= bench_inventory(admin, proxy, work, args.backups, args.repeat)
+        os.environ.update(server.env())  # straight to the server; the extract child processes inherit it
+        if args.only in (None, "extract"):
+            ok &= bench_extract(admin, work, args.megabytes, args.repeat, work / "weed" / "data")
+        if args.only == "read":
+            bench_read(admin, work, args.megabytes)
+    finally:
+        proxy.close()
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    print("goals met" if ok else "goals NOT met")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

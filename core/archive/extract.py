@@ -14,7 +14,12 @@ Output goes to `<target>.partial` (holding an `.xtrarestore-incomplete`
 marker) and is renamed to `<target>` only after everything was written and
 synced; on any error the partial tree is removed and one line naming the
 stream and offset is raised. The restore runner's command is
-`python -m xtrarestore.core.archive.parallel` (a chain's streams side by side).
+`xtrarestore-step extract` (`parallel.run`: a chain's streams side by side).
+
+A stream may be ``s3://bucket/key`` (or an `xbcloud put` prefix): it is then
+read through `storage.ranged` — parallel ranged GETs a few parts ahead, each
+retried with backoff on transient errors — straight into the same pipeline,
+never copied to local disk; memory grows by the read-ahead (4 × 8 MiB).
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ from ..errors import (
     UnsupportedFormatError,
     XtraRestoreError,
 )
+from ..storage.location import is_s3, root_path
+from ..storage.roots import open_stream
 from .members import ENCRYPTED, member_decoder
 from .safepath import TargetTree, safe_parts
 from .sources import open_regular
@@ -132,23 +139,26 @@ def extract_stream(
     a caller that itself notices a reboot (the restore journal re-extracts).
     *buffers* caps the payload pieces in flight (memory ≈ PIECE × buffers).
     """
-    stream, target = Path(stream), Path(into)
+    stream, target = root_path(stream), Path(into)
     if method not in ("auto", "native", "vendor"):
         raise ValueError(f"unknown extraction method {method!r}")
+    local = not is_s3(stream)
     if method != "vendor":
-        fd = open_stream(stream)
+        fd = _open_local(stream) if local else None
         try:
             return _extract_native(stream, fd, target, key, progress, cancel, sync, max(2, buffers))
         except UnsupportedFormatError:
             if method == "native":
                 raise
         finally:
-            os.close(fd)
-    os.close(open_stream(stream))
+            if fd is not None:
+                os.close(fd)
+    if local:
+        os.close(_open_local(stream))
     return _extract_vendor(stream, target, key, sync)
 
 
-def open_stream(stream: Path) -> int:
+def _open_local(stream: Path) -> int:
     """A descriptor of *stream*, checked before any output exists: a regular file starting with an xbstream chunk.
 
     A FIFO or device cannot hang us (see `sources.open_regular`); an empty or
@@ -172,7 +182,7 @@ def open_stream(stream: Path) -> int:
     return fd
 
 
-def _extract_native(stream: Path, fd: int, target: Path, key, progress, cancel, sync: bool,
+def _extract_native(stream: Path, fd: int | None, target: Path, key, progress, cancel, sync: bool,
                     buffers: int) -> ExtractResult:
     partial = _prepare_partial(target)
     try:
@@ -187,6 +197,9 @@ def _extract_native(stream: Path, fd: int, target: Path, key, progress, cancel, 
 def _extract_vendor(stream: Path, target: Path, key, sync: bool) -> ExtractResult:
     from .vendor import vendor_extract
 
+    if is_s3(stream):
+        raise UnsupportedFormatError(f"{stream}: the vendor tools read local files; the native extractor reads "
+                                     "streams from a bucket")
     partial = _prepare_partial(target)
     started = time.monotonic()
     try:
@@ -479,7 +492,7 @@ def _located(error: BaseException, position: int) -> BaseException:
 class _Extraction:
     """The reader side: parse chunks, check them, hand payload pieces to the writer."""
 
-    def __init__(self, stream: Path, fd: int, root: Path, key, progress, cancel, buffers: int, sync: bool) -> None:
+    def __init__(self, stream: Path, fd: int | None, root: Path, key, progress, cancel, buffers: int, sync: bool) -> None:
         self.stream = stream
         self.fd = fd
         self.label = str(stream)
@@ -524,10 +537,14 @@ class _Extraction:
         return writer.files, self.total, writer.written, elapsed
 
     def _read_all(self) -> None:
-        os.lseek(self.fd, 0, os.SEEK_SET)
-        raw = open(os.dup(self.fd), "rb", buffering=0)  # the caller closes its descriptor
-        with raw, io.BufferedReader(raw, 1 << 20) as source:
+        if self.fd is None:  # an object in a bucket: ranged reads
+            raw = open_stream(self.stream)
+            self.total = raw.size
+        else:
+            os.lseek(self.fd, 0, os.SEEK_SET)
+            raw = open(os.dup(self.fd), "rb", buffering=0)  # the caller closes its descriptor
             self.total = os.fstat(raw.fileno()).st_size
+        with raw, io.BufferedReader(raw, 1 << 20) as source:
             while (header := read_header(source, self.label, self.position)) is not None:
                 self._check_running()
                 if header.end > self.total:

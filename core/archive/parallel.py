@@ -21,6 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import BackupFormatError, OperationCancelled, OutputError, XtraRestoreError
+from ..storage.location import is_s3, root_path
+from ..storage.roots import open_stream
 from . import DEFAULT_JOBS
 from .extract import BUFFERS, ExtractProgress, ExtractResult, extract_stream, target_for
 
@@ -78,6 +80,9 @@ class _Totals:
 
 
 def _size(stream: Path) -> int:
+    if is_s3(stream):
+        with open_stream(stream) as source:
+            return source.size
     try:
         return os.stat(stream).st_size
     except OSError as error:
@@ -117,7 +122,7 @@ def extract_all(
     both may be called from worker threads, never two at once. Results come
     back in *streams* order.
     """
-    streams = [Path(s) for s in streams]
+    streams = [root_path(s) for s in streams]
     targets: dict[Path, Path] = {}
     for stream in streams:  # two streams into one directory: refused before anything is written
         target = target_for(stream, into)
@@ -213,7 +218,7 @@ def run(argv: list[str]) -> int:
 
     try:
         key = load_key(args.key_file) if args.key_file else None
-        extract_all([Path(s) for s in args.streams], Path(args.into), key=key, jobs=args.jobs, progress=report,
+        extract_all([root_path(s) for s in args.streams], Path(args.into), key=key, jobs=args.jobs, progress=report,
                     done=done, method="vendor" if args.vendor else "auto", sync=not args.no_sync)
     except XtraRestoreError as error:
         print(f"error: {error}", file=sys.stderr, flush=True)

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import OutputError
+from ..storage.location import is_s3
 
 # Never written under: the system's own trees.
 SYSTEM_TREES = tuple(Path(p) for p in ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32",
@@ -71,8 +72,8 @@ def _checked(path: Path, option: str, sources, roots, datadir: bool, container: 
         raise OutputError(f"{what}: a system directory; choose a directory of its own")
     if real.exists() and not real.is_dir():
         raise OutputError(f"{what}: exists and is not a directory")
-    protected = [_resolved(Path(root)) for root in roots]
-    for source in sources:
+    protected = [_resolved(Path(root)) for root in roots if not is_s3(root)]  # a bucket is never a local path
+    for source in (s for s in sources if not is_s3(s)):
         folder = _resolved(Path(source)).parent
         if _is_day(folder):
             protected.append(folder)

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import ChainError, SandboxError, XtraRestoreError
+from ..storage.location import root_path
 from .report import FAILED, SUCCESS, DrillReport, StepResult, TableResult
 from .sandbox import SandboxServer
 
@@ -90,7 +91,7 @@ def plan_drill(root: Path, day: str | None, upto: str, *, key_file: Path | None 
 
     began = time.monotonic()
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    root = Path(root)
+    root = root_path(root)
     drill_id = new_restore_id()
     workroot = check_target(Path(workroot), "--workdir", roots=[root], container=True) if workroot else None
     base = (workroot or default_workroot()) / f"xtrarestore-drill-{drill_id}"

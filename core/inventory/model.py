@@ -67,7 +67,7 @@ class Backup:
     name: str
     path: Path
     kind: str | None  # "full" | "incremental" | None when unknown
-    artifact: str  # "stream" | "incomplete" | "directory"
+    artifact: str  # "stream" | "incomplete" | "directory" | "xbcloud" (chunk objects in a bucket, read as a stream)
     timestamp: datetime
     size: int
     compression: str | None = None
@@ -120,6 +120,8 @@ class Day:
 class Inventory:
     root: Path
     days: list[Day]
+    fetched: int | None = None  # bytes downloaded to read a bucket root (None for a directory)
+    requests: int | None = None  # the GET requests that took
 
     @property
     def backups(self) -> list[Backup]:

@@ -317,18 +317,36 @@ def _read_directory(
     return backup
 
 
-def _read_lsndir(folder: Path) -> tuple[Checkpoints | None, BackupInfo | None, Path]:
+class LocalFiles:
+    """How the rules below read sidecar files and a stream's last write: here, the local file system.
+
+    A bucket root supplies its own (`bucket.BucketFiles`), so both apply the same rules.
+    """
+
+    @staticmethod
+    def read_text(path: Path) -> str:
+        return path.read_text(errors="replace")
+
+    @staticmethod
+    def written(path: Path) -> datetime:
+        return datetime.fromtimestamp(os.stat(path).st_mtime)
+
+
+LOCAL = LocalFiles()
+
+
+def _read_lsndir(folder: Path, files=LOCAL) -> tuple[Checkpoints | None, BackupInfo | None, Path]:
     """The plain checkpoints (and info) an `--extra-lsndir` left in *folder*, if parseable."""
     for name in CHECKPOINTS:
         path = folder / name
         try:
-            checkpoints = parse_checkpoints(path.read_text(errors="replace"), str(path))
+            checkpoints = parse_checkpoints(files.read_text(path), str(path))
         except (OSError, BackupFormatError):
             continue
         info = None
         for info_name in INFO:
             try:
-                info = parse_info((folder / info_name).read_text(errors="replace"))
+                info = parse_info(files.read_text(folder / info_name))
                 break
             except OSError:
                 continue
@@ -336,9 +354,9 @@ def _read_lsndir(folder: Path) -> tuple[Checkpoints | None, BackupInfo | None, P
     return None, None, folder / CHECKPOINTS[0]
 
 
-def _use_lsndir(backup: Backup, lsndir: Path | None) -> None:
+def _use_lsndir(backup: Backup, lsndir: Path | None, files=LOCAL) -> None:
     """Take a key-required backup's LSNs from an extra-lsndir copy proven to be its own."""
-    checkpoints, _info, path = _read_lsndir(lsndir) if lsndir else (None, None, None)
+    checkpoints, _info, path = _read_lsndir(lsndir, files) if lsndir else (None, None, None)
     if checkpoints is None or (backup.kind is not None and backup.kind != checkpoints.kind):
         return
     backup.problems = [p for p in backup.problems if p.code != "key-required"]
@@ -348,7 +366,7 @@ def _use_lsndir(backup: Backup, lsndir: Path | None) -> None:
     backup.state = "ok"
 
 
-def _lsndir_matches(backup: Backup, day_path: Path) -> bool:
+def _lsndir_matches(backup: Backup, day_path: Path, files=LOCAL) -> bool:
     """Whether the day's extra-lsndir copy was written by *backup*.
 
     `backup-mysql.sh` rewrites the copy at the end of every backup, so it
@@ -357,14 +375,17 @@ def _lsndir_matches(backup: Backup, day_path: Path) -> bool:
     same from/to LSNs as the checkpoints, and the stream's mtime (its last
     write) lies between that backup's start and end times (plus slack).
     """
-    checkpoints, info, _path = _read_lsndir(day_path)
+    checkpoints, info, _path = _read_lsndir(day_path, files)
     if checkpoints is None or info is None or info.start_time is None or info.end_time is None:
         return False
     if (info.from_lsn, info.to_lsn) != (checkpoints.from_lsn, checkpoints.to_lsn):
         return False
     if backup.kind is not None and backup.kind != checkpoints.kind:
         return False
-    written = datetime.fromtimestamp(os.stat(backup.path).st_mtime)
+    try:
+        written = files.written(backup.path)
+    except OSError:
+        return False
     return info.start_time - LSNDIR_SLACK <= written <= info.end_time + LSNDIR_SLACK
 
 
@@ -423,14 +444,14 @@ def _directories_under(path: Path, label: str, key: bytes | None, day: Day) -> l
     return found
 
 
-def _judge_latest(day: Day) -> None:
+def _judge_latest(day: Day, files=LOCAL) -> None:
     """Apply what only the day's latest backup can tell: its log and the extra-lsndir copy."""
     artifacts = sorted((b for b in day.backups if b.artifact != "directory"), key=lambda b: (b.timestamp, b.name))
     if not artifacts or artifacts[-1].artifact != "stream":
         return
     latest = artifacts[-1]
     try:
-        log = (day.path / LOG).read_text(errors="replace")
+        log = files.read_text(day.path / LOG)
     except OSError:
         log = None
     if log is not None:
@@ -441,8 +462,8 @@ def _judge_latest(day: Day) -> None:
             latest.problems.clear()
             latest.fail("failed", f"{day.path / LOG}: the latest backup did not end with '{OK_LINE}': {last}")
             return
-    if latest.state == "key-required" and _lsndir_matches(latest, day.path):
-        _use_lsndir(latest, day.path)
+    if latest.state == "key-required" and _lsndir_matches(latest, day.path, files):
+        _use_lsndir(latest, day.path, files)
 
 
 def _mark_copies(day: Day) -> None:
@@ -509,7 +530,9 @@ def _read_series(path: Path, name: str, names: dict[str, os.DirEntry], key: byte
 
 
 def scan(root: Path | str, key: bytes | None = None) -> Inventory:
-    """Inventory every backup under *root* and chain each day's backups.
+    """Inventory every backup under the directory *root* and chain each day's backups.
+
+    (`roots.scan_root` also takes ``s3://bucket/prefix``.)
 
     Raises BackupRootError when *root* itself cannot be read; problems below
     it are reported on the day or backup they concern.
@@ -521,7 +544,11 @@ def scan(root: Path | str, key: bytes | None = None) -> Inventory:
         raise BackupRootError(f"{root}: cannot read backup root: {error.strerror or error}") from None
     if not stat.S_ISDIR(mode):
         raise BackupRootError(f"{root}: cannot read backup root: not a directory")
-    days = _find(root, key)
+    return _linked(root, _find(root, key))
+
+
+def _linked(root, days: list[Day]) -> Inventory:
+    """Chain each day (an orphan's base may lie in another day) and order the days by their newest backup."""
     elsewhere: dict[int, list] = {}
     for day in days:
         for backup in day.backups:

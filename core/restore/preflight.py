@@ -95,7 +95,7 @@ def datadir_checks(plan: Plan) -> list[Check]:
 def workspace_checks(plan: Plan, backup_root: Path) -> list[Check]:
     """The workspace must be ours alone: outside the backup root and not holding an earlier extraction."""
     work = plan.workdir.resolve()
-    inside = work.is_relative_to(backup_root.resolve())
+    inside = isinstance(backup_root, Path) and work.is_relative_to(backup_root.resolve())  # not for a bucket
     leftover = plan.extracted.exists() and any(plan.extracted.iterdir())
     return [
         Check("workspace outside the backup root", not inside,

@@ -19,7 +19,8 @@ from ..archive.targets import check_target
 from ..errors import ChainError, PreconditionError
 from ..inventory.chains import find_restore_point
 from ..inventory.model import RestorePoint
-from ..inventory.scan import scan
+from ..inventory.roots import scan_root
+from ..storage.location import root_path
 from . import preflight
 from .memory import available_memory, prepare_memory
 from .placement import estimated_size, placement_blockers
@@ -64,8 +65,8 @@ def locate(root: Path, day: str | None, upto: str, key_file: Path | None) -> Res
     *upto* is any name the tool shows (`core.inventory.names`): file name, shown name, time, `latest`, prefix.
     """
     key = load_key(key_file) if key_file else None
-    inventory = scan(root, key=key)
-    hint = f"pass --key-file (the DigitalOcean layout keeps it at {Path(root) / 'encryption_key'})"
+    inventory = scan_root(root, key=key)
+    hint = f"pass --key-file (the DigitalOcean layout keeps it at {root_path(root) / 'encryption_key'})"
     try:
         point = find_restore_point(inventory, day, upto)
     except ChainError as error:

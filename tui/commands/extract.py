@@ -24,7 +24,7 @@ def register(subparsers) -> None:
     parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
                         help=f"streams extracted at the same time (default {DEFAULT_JOBS})")
     parser.add_argument("--into", required=True, metavar="DIR", help="directory receiving one sub-directory per stream")
-    parser.add_argument("streams", nargs="+", metavar="STREAM", help="xbstream files to extract")
+    parser.add_argument("streams", nargs="+", metavar="STREAM", help="xbstream files to extract (or s3://BUCKET/KEY objects, read with ranged GETs)")
     parser.set_defaults(run=run)
 
 
@@ -38,14 +38,15 @@ def run(args: argparse.Namespace) -> int:
     from xtrarestore.core.archive.parallel import extract_all
     from xtrarestore.core.archive.targets import check_target
     from xtrarestore.core.errors import XtraRestoreError
+    from xtrarestore.core.storage.location import is_s3, root_path
     from xtrarestore.tui.display import text
 
     if args.jobs < 1:
         raise XtraRestoreError(f"--jobs {args.jobs}: give 1 or more")
     key_file = getattr(args, "key_file", None)
     key = load_key(key_file) if key_file else None
-    streams = [Path(stream) for stream in args.streams]
-    into = check_target(Path(args.into), "--into", sources=streams, container=True)
+    streams = [root_path(stream) for stream in args.streams]
+    into = check_target(Path(args.into), "--into", sources=[s for s in streams if not is_s3(s)], container=True)
     console = Console(stderr=True, highlight=False)
     # Done lines go beside the live bar on a terminal; piped, to stdout (stderr keeps only a failure's one line).
     out = console if console.is_terminal else Console(highlight=False)

@@ -12,8 +12,11 @@ Exit status 0 whenever the root was scanned, even if backups have problems
 "to_lsn", "last_lsn", "backup_type", "lsn_source", "size", "compressed",
 "compression", "encrypted", "tool", "tool_version", "server_version",
 "completed_ok", "copy_of", "state", "problems"}], "chains": [{"members",
-"problems", "restore_points"}]}]}; a problem is {"code", "backup", "message"}.
-Keys are only ever added.
+"problems", "restore_points"}], "host"}], "hosts", "bytes_fetched",
+"requests"}; a problem is {"code", "backup", "message"}. A day's "host" is the
+level above it (`PREFIX/<host>/<day>/`; null at the top), "hosts" lists them.
+"bytes_fetched" and "requests" say what reading a bucket root downloaded
+(null for a directory). Keys are only ever added.
 """
 
 from __future__ import annotations
@@ -37,13 +40,13 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
     from datetime import datetime
-    from pathlib import Path
 
     from xtrarestore.core.archive.keys import load_key
-    from xtrarestore.core.inventory.scan import scan
+    from xtrarestore.core.inventory.roots import scan_root
+    from xtrarestore.core.storage.location import root_path
 
     key = load_key(args.key_file) if getattr(args, "key_file", None) else None
-    inventory = scan(Path(getattr(args, "root", None) or DEFAULT_ROOT), key=key)
+    inventory = scan_root(root_path(getattr(args, "root", None) or DEFAULT_ROOT), key=key)
     now = datetime.now()
     if args.json:
         print(json.dumps(to_json(inventory, now), indent=2))
@@ -93,15 +96,24 @@ def _point_json(point, now) -> dict:
     }
 
 
+def host_of(day) -> str | None:
+    """The level above the day in the root (the host in `PREFIX/<host>/<day>/`), None for a top-level day."""
+    return day.name.rpartition("/")[0] or None
+
+
 def to_json(inventory, now) -> dict:
     """The stable document `--json` prints (keys are only ever added)."""
     newest = inventory.newest_restore_point()
     return {
         "root": str(inventory.root),
+        "hosts": sorted({host for day in inventory.days if (host := host_of(day))}),
+        "bytes_fetched": inventory.fetched,
+        "requests": inventory.requests,
         "newest_restore_point": _point_json(newest, now) if newest else None,
         "days": [
             {
                 "name": day.name,
+                "host": host_of(day),
                 "path": str(day.path),
                 "problems": _problems(day.problems),
                 "backups": [_backup_json(b) for b in day.backups],

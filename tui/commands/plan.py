@@ -108,8 +108,10 @@ def request_from(options: dict):
         start_timeout=float(options.get("start_timeout") or 300.0),
         verify_sample=int(options.get("verify_sample") or 200),
     )
+    from xtrarestore.core.storage.location import root_path
+
     return RestoreRequest(
-        root=Path(options.get("root") or "/backups/mysql"),
+        root=root_path(options.get("root") or "/backups/mysql"),
         day=options.get("day"),
         upto=options["upto"],
         target=target,

@@ -118,11 +118,11 @@ class InventoryScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
     def scan(self) -> None:
         from xtrarestore.core.errors import XtraRestoreError
-        from xtrarestore.core.inventory.scan import scan
+        from xtrarestore.core.inventory.roots import scan_root
 
         settings = self.app.settings
         try:
-            inventory = (settings.scanner or scan)(settings.root, settings.key)
+            inventory = (settings.scanner or scan_root)(settings.root, settings.key)
         except (XtraRestoreError, OSError) as error:
             self.post_message(self.ScanFailed(str(error)))
             return
@@ -189,7 +189,19 @@ class InventoryScreen(Screen):
         days = sorted(self.inventory.days, key=_newest_timestamp, reverse=True)
         if self.expanded is None:
             self.expanded = {day.name for day in days[:EXPANDED_DAYS]}
+        hosts = {_host(day) for day in days}
+        if len(hosts) > 1:  # several hosts under one root (PREFIX/<host>/<day>/): each host's days together
+            order = {host: index for index, host in enumerate(dict.fromkeys(_host(day) for day in days))}
+            days.sort(key=lambda day: order[_host(day)])
+        shown_host = None
         for day in days:
+            if len(hosts) > 1 and _host(day) != shown_host:
+                shown_host = _host(day)
+                key = f"host:{shown_host}"
+                self.rows[key] = Row(day)
+                count = sum(_host(other) == shown_host for other in days)
+                rows.append((key, [Text(f"host {shown_host or '(top level)'}", style="bold reverse"), "", "", "",
+                                   f"{count} day{'s' * (count != 1)}", ""]))
             if not needle and day.name not in self.expanded:
                 key = f"day:{day.name}"
                 self.rows[key] = Row(day)
@@ -220,6 +232,8 @@ class InventoryScreen(Screen):
                 self.rows[key] = Row(day)
                 rows.append((key, self.day_cells(day, folded=False)))
                 rows.extend(day_rows)
+        rows = [row for index, row in enumerate(rows)  # a host whose days the filter hid: no heading
+                if not row[0].startswith("host:") or rows[index + 1 :][:1] and not rows[index + 1][0].startswith("host:")]
         for key, cells in rows:
             table.add_row(*(cell if isinstance(cell, Text) else Text(cell) for cell in cells), key=key)
         if not rows:
@@ -383,6 +397,11 @@ class InventoryScreen(Screen):
         if self.inventory is not None:
             self.fill_table()
 
+
+
+def _host(day) -> str:
+    """The level above the day in the root: the host in `PREFIX/<host>/<day>/` ("" at the top)."""
+    return day.name.rpartition("/")[0]
 
 
 def _newest_timestamp(day):
