@@ -19,6 +19,7 @@ from pathlib import Path
 from ..archive.members import decode_member
 from ..archive.sources import open_regular
 from ..errors import KeyFileError, PreconditionError, XtraRestoreError
+from ..storage.location import is_s3
 from .stream_metadata import ENCODINGS, find_member, read_stream_metadata
 
 SERVER_GROUPS = ("mysqld", "mariadb", "mariadbd", "server", "mariadb-server")
@@ -117,7 +118,9 @@ def backup_cnf_text(backup, key: bytes | None) -> str | None:
     """The backup-my.cnf of *backup* (a stream or a directory, decoded with *key*), read without extracting it."""
     names = tuple(BACKUP_CNF + encoding for encoding in ENCODINGS)
     try:
-        if backup.artifact == "directory":
+        if is_s3(backup.path):
+            members = _bucket_members(backup, names)
+        elif backup.artifact == "directory":
             members = {name: (backup.path / name).read_bytes() for name in names if (backup.path / name).is_file()}
         else:
             members = read_stream_metadata(backup.path, names).members
@@ -127,6 +130,24 @@ def backup_cnf_text(backup, key: bytes | None) -> str | None:
         return decode_member(stored, members[stored], key)[1][:MAX_OPTION_FILE].decode(errors="replace")
     except (OSError, XtraRestoreError):
         return None  # the inventory and extraction report an unreadable backup in their own words
+
+
+def _bucket_members(backup, names: tuple[str, ...]) -> dict[str, bytes]:
+    """The wanted metadata members of a backup in a bucket: a stream's tail, or a directory's objects."""
+    from ..storage.roots import open_stream
+    from .stream_tail import read_stream_tail
+
+    if backup.artifact == "directory":
+        found = {}
+        for name in names:
+            try:
+                with open_stream(backup.path / name) as source:
+                    found[name] = source.read()
+            except XtraRestoreError:
+                continue  # not there: this encoding was not used
+        return found
+    with open_stream(backup.path) as source:
+        return {name: data for name, data in read_stream_tail(source).members.items() if name in names}
 
 
 def backup_settings(backup_cnf: Path | str | None, server_config: Path | None = None) -> dict[str, str | None]:
