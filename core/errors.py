@@ -110,3 +110,7 @@ class BinlogOffError(BinlogError):
 
 class StopPointError(BinlogError):
     """A stop point is malformed, or lies where the available binlogs cannot take the restore."""
+
+
+class ReplayError(BinlogError):
+    """The restored server stopped applying the binlogs (an SQL error, the server went away, a failed pipe)."""

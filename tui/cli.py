@@ -11,7 +11,7 @@ from xtrarestore.tui.commands.plan import add_server_arguments
 
 # Each name is a module in xtrarestore.tui.commands with `register(subparsers)`;
 # the module keeps its heavy imports inside its run function so start-up stays fast.
-COMMANDS: tuple[str, ...] = ("demo", "drill", "extract", "inventory", "plan", "restore", "status")
+COMMANDS: tuple[str, ...] = ("binlog", "demo", "drill", "extract", "inventory", "plan", "restore", "status")
 
 
 def build_parser() -> argparse.ArgumentParser:

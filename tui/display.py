@@ -99,3 +99,12 @@ def eta(done: int, total: int | None, seconds: float) -> str:
     if not total or done <= 0 or seconds <= 0 or done >= total:
         return "-"
     return duration((total - done) * seconds / done)
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0))}
+
+
+def printable(text: object) -> str:
+    """Text from disk, binlogs or servers made safe to show: control characters (escape sequences included)
+    become `\\xNN`. Rich markup is escaped by the caller where Rich renders it (`rich.markup.escape`)."""
+    return str(text).translate(_CONTROL)

@@ -29,6 +29,7 @@ ACTIONS: dict[str, tuple[str, bool]] = {
     "rename": ("restore.steps", True),
     "create-datadir": ("restore.steps", True),
     "chown": ("restore.steps", True),
+    "roll-forward": ("restore.rollforward", False),
     "verify": ("restore.verify", False),
 }
 

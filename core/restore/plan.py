@@ -101,6 +101,8 @@ class Plan:
     start_timeout: float = 300.0
     stepper: str = field(default_factory=step_program)
     """The `xtrarestore-step` program every internal step runs."""
+    roll_forward: dict | None = None
+    """The stop point of a point-in-time restore (`pitr.RollForward.summary()`), None without one."""
 
     @property
     def extracted(self) -> Path:
@@ -138,6 +140,12 @@ class Plan:
             f"  workspace {self.workdir}   datadir {self.datadir}",
             f"  the current datadir will be kept as {self.aside}",
         ]
+        if self.roll_forward:
+            rf = self.roll_forward
+            skip = f", skipping {', '.join(rf['skip'])}" if rf.get("skip") else ""
+            out.append(f"  roll forward: {rf['stop_point']}{skip}")
+            out.append(f"    {rf['transactions']} transactions from {rf['from']} to {rf['to']},"
+                       f" reaching GTID {rf['gtid_target'] or 'none'} ({rf['time_target'] or 'no commit'})")
         for number, step in enumerate(self.steps, 1):
             flags = [flag for flag, on in (("DESTRUCTIVE", step.destructive), ("as root", step.privileged)) if on]
             out.append(f"{number:2d}. {step.title}" + (f"  [{', '.join(flags)}]" if flags else ""))

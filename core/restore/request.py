@@ -11,7 +11,7 @@ that only make sense for a production server.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..archive.keys import load_key
@@ -20,6 +20,7 @@ from ..inventory.chains import find_restore_point
 from ..inventory.model import RestorePoint
 from ..inventory.scan import scan
 from . import preflight
+from .pitr import RollForward, plan_roll_forward, roll_forward_step
 from .plan import Plan, Target, build_plan
 from .tools import Tool, detect_tool
 
@@ -37,6 +38,17 @@ class RestoreRequest:
     state_dir: Path | None = None
     extract_jobs: int | None = None
     restore_id: str | None = None
+    until: str | None = None
+    """Point-in-time stop point (`--until`); with `skip` or this, the plan rolls forward through the binlogs."""
+    skip: tuple[str, ...] = ()
+    binlog_dirs: list[Path] = field(default_factory=list)
+    from_server: Path | None = None
+    """Socket of a live server whose binlog directory is read too (drills)."""
+    replay: str = "relay"
+
+    @property
+    def rolls_forward(self) -> bool:
+        return bool(self.until or self.skip)
 
 
 @dataclass
@@ -47,6 +59,7 @@ class PlannedRestore:
     checks: list[preflight.Check]
     point: RestorePoint
     tool: Tool
+    roll_forward: RollForward | None = None
 
     @property
     def failed(self) -> list[preflight.Check]:
@@ -93,6 +106,15 @@ def plan_restore(request: RestoreRequest, *, production: bool = True) -> Planned
             target.error_log = error_log
     plan = build_plan(point, target, tool=tool, workdir=request.workdir, key_file=request.key_file,
                       extract_jobs=request.extract_jobs, restore_id=request.restore_id)
+    roll = None
+    if request.rolls_forward:
+        roll = plan_roll_forward(point, target, plan, until=request.until, skip=request.skip,
+                                 binlog_dirs=request.binlog_dirs, from_server=request.from_server,
+                                 method=request.replay, production=production)
+        verify_at = next(n for n, s in enumerate(plan.steps) if s.name == "verify")
+        plan.steps.insert(verify_at, roll_forward_step(roll, target, plan,
+                                                         backup_dir=Path(plan.steps[verify_at].source)))
+        plan.roll_forward = roll.summary()
     if production:
         checks += preflight.unfinished_checks(request.state_dir or default_state_dir(), target.datadir)
         checks += preflight.service_checks(target)
@@ -101,4 +123,4 @@ def plan_restore(request: RestoreRequest, *, production: bool = True) -> Planned
         checks += preflight.workspace_checks(plan, request.root)
         checks += preflight.datadir_checks(plan)
     checks += preflight.space_checks(plan, point.members, move_back=target.move_back)
-    return PlannedRestore(plan, checks, point, tool)
+    return PlannedRestore(plan, checks, point, tool, roll)

@@ -12,6 +12,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from .plan import add_stop_point_arguments
+
 HELP = "rehearse a restore on a throwaway server: restore, verify, time (RTO) and report"
 
 
@@ -31,6 +33,7 @@ def register(subparsers) -> None:
     parser.add_argument("--workdir", type=Path, help="where the throwaway server lives (default: /var/tmp)")
     parser.add_argument("--keep", action="store_true",
                         help="leave the restored server running and print how to connect to it")
+    add_stop_point_arguments(parser, drill=True)
     parser.set_defaults(run=run)
 
 
@@ -45,13 +48,17 @@ def run(args) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
     try:
-        planned = plan_drill(args.root, args.day, args.upto, key_file=args.key_file, workroot=args.workdir)
+        planned = plan_drill(args.root, args.day, args.upto, key_file=args.key_file, workroot=args.workdir,
+                             until=args.until, skip=tuple(args.skip), binlog_dirs=[Path(d) for d in args.binlog_dir],
+                             from_server=Path(args.from_server) if args.from_server else None, replay=args.replay)
     except XtraRestoreError as error:
         print(f"xtrarestore: drill refused, nothing was touched: {error}", file=sys.stderr)
         result = refused_report(args.root, args.day, args.upto, error)
     else:
         print(f"Drill {planned.id}: {args.day} up to {args.upto} ({len(planned.point.members)} backups)"
               f" into a throwaway server in {planned.base}", flush=True)
+        if planned.plan.roll_forward:
+            print(f"then roll forward: {planned.plan.roll_forward['stop_point']}", flush=True)
         result = run_drill(planned, on_event=_printer(len(planned.steps)), keep=args.keep)
     saved_json, saved_md = reports.save(result, args.reports_dir)
     if args.report_json:
@@ -78,6 +85,11 @@ def _summary(result, saved_json: Path, saved_md: Path) -> None:
               f"(drill total {result.total_seconds:.1f}s with sandbox set-up and clean-up)")
     else:
         print(f"Drill FAILED: {result.error}")
+    rf = result.roll_forward
+    if rf:
+        print(f"  roll forward: {rf.get('stop_point')}; reached GTID {rf.get('gtid_reached') or rf.get('gtid_target')}"
+              f" ({rf.get('time_reached') or '-'}), {rf.get('transactions_applied', 0)} transactions applied"
+              f" in {float(rf.get('seconds') or 0):.1f}s")
     for table in result.tables:
         print(f"  {table.schema}.{table.table}: {table.rows} rows, CHECK TABLE {table.check}")
     for problem in result.problems:
