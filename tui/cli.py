@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--key-file", help="encryption key file for encrypted backups")
     parser.add_argument("--datadir", help="data directory the console restores into (default: /var/lib/mysql)")
     add_server_arguments(parser)
+    parser.add_argument("--binlog-dir", action="append", default=[], metavar="DIR",
+                        help="binlog archive for point-in-time restores in the console (repeatable)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"xtrarestore.tui.commands.{name}").register(subparsers)

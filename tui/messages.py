@@ -7,7 +7,18 @@ screen stack.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.message import Message
+
+
+@dataclass(frozen=True)
+class StopChoice:
+    """A point-in-time stop point chosen in the console: `--until` and `--skip` as the CLI takes them."""
+
+    until: str = "end"
+    skip: tuple[str, ...] = ()
+    label: str = ""
 
 
 class InventoryScanned(Message):
@@ -34,20 +45,28 @@ class OpenNewestPoint(Message):
         self.drill = drill
 
 
-class OpenPlan(Message):
-    """Build and show the restore plan of *point*."""
+class OpenRollForward(Message):
+    """Choose how far the binlogs roll *point* forward (the stop point of a point-in-time restore)."""
 
     def __init__(self, point) -> None:
         super().__init__()
         self.point = point
+
+
+class OpenPlan(Message):
+    """Build and show the restore plan of *point*, rolled forward to *stop* when given."""
+
+    def __init__(self, point, stop: StopChoice | None = None) -> None:
+        super().__init__()
+        self.point, self.stop = point, stop
 
 
 class StartDrill(Message):
-    """Drill *point* on a throwaway server."""
+    """Drill *point* on a throwaway server (rolled forward to *stop* when given)."""
 
-    def __init__(self, point) -> None:
+    def __init__(self, point, stop: StopChoice | None = None) -> None:
         super().__init__()
-        self.point = point
+        self.point, self.stop = point, stop
 
 
 class RunJob(Message):

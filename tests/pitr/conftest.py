@@ -3,7 +3,7 @@
 The history: orders and an audit table; a full backup (a real mariabackup
 stream in a backup root); more orders and audit rows (phase A); a second
 boundary (the time stop point); a bad `DELETE FROM shop.orders WHERE id > 50`;
-more orders (phase B); a binlog rotation; `DROP TABLE shop.audit`; one last
+more orders (phase B) across a binlog rotation; another rotation; `DROP TABLE shop.audit`; one last
 order. The table contents (row counts and CHECKSUM TABLE) are recorded at each
 moment a stop point can name, straight from the source server.
 """
@@ -108,8 +108,10 @@ def write_history(server: SandboxServer, base: Path) -> Production:
     server.execute("DELETE FROM shop.orders WHERE id > 50")
     delete_gtid = last_gtid(server)
     time.sleep(1.1)
-    for i in range(20):  # phase B
+    for i in range(20):  # phase B, across a binlog rotation
         server.execute("INSERT INTO shop.orders (customer, note, amount) VALUES (%s, %s, 2.5)", params=(i, f"B{i}"))
+        if i == 9:
+            server.execute("FLUSH BINARY LOGS")
     server.execute("INSERT INTO shop.audit (what) VALUES ('phase B')")
     server.execute("FLUSH BINARY LOGS")
     states["before-drop"] = table_state(server)

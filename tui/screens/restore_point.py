@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from .. import display
-from ..messages import OpenPlan, StartDrill
+from ..messages import OpenPlan, OpenRollForward, StartDrill
 
 
 def unavailable_reason(day, chain, backup, first_bad) -> str:
@@ -43,6 +43,8 @@ class RestorePointScreen(Screen):
     BINDINGS = [
         Binding("enter", "plan", "Plan…", priority=True, tooltip="Show the exact restore plan for this point"),
         Binding("d", "drill", "Drill", tooltip="Rehearse this point on a throwaway server"),
+        Binding("r", "roll_forward", "Roll forward…",
+                tooltip="Restore this point, then replay the binlogs to a time or past a bad transaction"),
         Binding("escape", "back", "Back", tooltip="Back to the inventory"),
     ]
 
@@ -151,7 +153,7 @@ class RestorePointScreen(Screen):
         detail.update(text)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("plan", "drill"):
+        if action in ("plan", "drill", "roll_forward"):
             return True if self.highlighted_point()[1] is not None else None
         return True
 
@@ -164,6 +166,11 @@ class RestorePointScreen(Screen):
         point = self.highlighted_point()[1]
         if point is not None:
             self.post_message(StartDrill(point))
+
+    def action_roll_forward(self) -> None:
+        point = self.highlighted_point()[1]
+        if point is not None:
+            self.post_message(OpenRollForward(point))
 
     def action_back(self) -> None:
         self.app.pop_screen()
