@@ -151,6 +151,8 @@ class XtraRestoreApp(App[int]):
             self.notify("No restorable point in this inventory.", severity="warning")
         elif message.drill:
             self.post_message(messages.StartDrill(point))
+        elif message.roll_forward:
+            self.post_message(messages.OpenRollForward(point))
         else:
             self.post_message(messages.OpenRestorePoint(point.day, point.chain, point.target))
 

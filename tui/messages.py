@@ -38,11 +38,12 @@ class OpenRestorePoint(Message):
 
 
 class OpenNewestPoint(Message):
-    """Open the newest restorable point of the inventory, or drill it when *drill* is set."""
+    """Open the newest restorable point of the inventory, drill it when *drill* is set, or choose how far
+    the binlogs roll it forward when *roll_forward* is."""
 
-    def __init__(self, *, drill: bool = False) -> None:
+    def __init__(self, *, drill: bool = False, roll_forward: bool = False) -> None:
         super().__init__()
-        self.drill = drill
+        self.drill, self.roll_forward = drill, roll_forward
 
 
 class OpenRollForward(Message):

@@ -91,7 +91,7 @@ def write_history(server: SandboxServer, base: Path) -> Production:
         " amount DECIMAL(10,2)) ENGINE=InnoDB",
         "CREATE TABLE shop.audit (id INT PRIMARY KEY AUTO_INCREMENT, what VARCHAR(40)) ENGINE=InnoDB",
         "INSERT INTO shop.orders (customer, note, amount) SELECT seq % 9, CONCAT('first ', seq), seq / 10"
-        " FROM shop.seq_1_to_200",
+        " FROM shop.seq_1_to_2000",
     )
     root = base / "backups"
     backup = server.take_backup(root / "Mon")
