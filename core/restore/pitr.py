@@ -54,9 +54,6 @@ class RollForward:
         its stop); anything else is the exact position it resolved to, so no time zone is read twice."""
         return "end" if self.stop.until.kind == "end" else f"{self.stop.stop.file}:{self.stop.stop.pos}"
 
-    def describe(self) -> str:
-        return self.stop.describe()
-
     def summary(self) -> dict:
         """What plans, journals and reports keep about the stop point."""
         last = self.stop.last
@@ -72,6 +69,7 @@ class RollForward:
             "skip": [str(t.gtid) for t in self.stop.skipped],
             "binlog_dirs": [str(d) for d in self.run_dirs],
             "method": self.method,
+            "notes": list(self.notes),
         }
 
 

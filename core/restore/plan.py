@@ -146,6 +146,8 @@ class Plan:
             out.append(f"  roll forward: {rf['stop_point']}{skip}")
             out.append(f"    {rf['transactions']} transactions from {rf['from']} to {rf['to']},"
                        f" reaching GTID {rf['gtid_target'] or 'none'} ({rf['time_target'] or 'no commit'})")
+            out.append(f"    binlogs read from {', '.join(rf['binlog_dirs'])}")
+            out += [f"    {note}" for note in rf.get("notes") or ()]
         for number, step in enumerate(self.steps, 1):
             flags = [flag for flag, on in (("DESTRUCTIVE", step.destructive), ("as root", step.privileged)) if on]
             out.append(f"{number:2d}. {step.title}" + (f"  [{', '.join(flags)}]" if flags else ""))

@@ -60,3 +60,27 @@ def test_drill_with_the_pipe_reaches_the_same_state(production, workroot):
     assert state == production.states["before-drop"]
     assert sorted(p.name for p in archive.iterdir()) == sorted(
         p.name for p in production.server.datadir.glob(f"{BASENAME}.[0-9]*"))
+
+
+def test_a_second_run_of_the_step_continues_from_what_the_server_holds(production, workroot):
+    """The step after a partial roll-forward (here: a drill kept at the DELETE) applies only the rest."""
+    import subprocess
+
+    archive = production.archive("resume")
+    planned = plan_drill(production.root, "Mon", production.backup.name, workroot=workroot,
+                         until=f"before:{production.delete_gtid}", binlog_dirs=[archive])
+    report = run_drill(planned, keep=True)
+    sandbox = SandboxServer(base=planned.sandbox.base)
+    try:
+        assert report.ok, report.error
+        argv = list(planned.plan.step("roll-forward").argv)
+        for option in ("--until", "--expect-gtid"):
+            at = argv.index(option)
+            del argv[at:at + 2]
+        argv += ["--until", f"gtid:{production.last_gtid}", "--skip", production.delete_gtid]
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+        assert result.returncode == 0, result.stdout
+        assert f"already holds {report.roll_forward['transactions_applied']} of" in result.stdout
+        assert orders(sandbox) == production.rows_without_delete
+    finally:
+        sandbox.stop()
