@@ -126,7 +126,7 @@ def write_history(server: SandboxServer, base: Path) -> Production:
 
 
 def new_base() -> Path:
-    base = Path(tempfile.mkdtemp(prefix="xtrarestore-pitr-", dir="/var/tmp"))
+    base = Path(tempfile.mkdtemp(prefix="xr-pitr-", dir="/var/tmp"))
     os.chmod(base, 0o755)
     return base
 
@@ -147,7 +147,7 @@ def production() -> Iterator[Production]:
 
 @pytest.fixture
 def workroot() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="xtrarestore-pitr-drills-", dir="/var/tmp"))
+    path = Path(tempfile.mkdtemp(prefix="xr-pitr-d-", dir="/var/tmp"))
     os.chmod(path, 0o711)
     yield path
     shutil.rmtree(path, ignore_errors=True)

@@ -96,3 +96,39 @@ async def _stop_before_the_delete_from_the_event_list(production: Production) ->
 
 def test_stop_before_the_delete_from_the_event_list(console_victim):
     asyncio.run(_stop_before_the_delete_from_the_event_list(console_victim))
+
+
+async def _guided_scenario_from_the_event_list_to_a_verified_drill(production: Production, workroot) -> None:
+    from xtrarestore.tui.screens.drill import DrillReportScreen
+    from xtrarestore.tui.screens.scenarios import ScenariosScreen
+
+    settings = settings_for(production)
+    settings.drill_workroot = workroot
+    app = XtraRestoreApp(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, InventoryScreen) and app.screen.inventory is not None)
+        await pilot.press("g")
+        await wait_for(pilot, lambda: isinstance(app.screen, ScenariosScreen))
+        table = app.screen.query_one("#tasks")
+        row = next(i for i, key in enumerate(table.rows) if app.screen.tasks.get(key.value)
+                   and "event list" in app.screen.tasks[key.value].text)
+        table.move_cursor(row=row)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RollForwardScreen) and app.screen.timeline is not None)
+        screen = app.screen
+        await pilot.press("slash", *"orders", "enter")  # the DELETE on shop.orders
+        assert [e.kind for e in screen.events.values()] == ["delete"]
+        await pilot.press("s")  # skip it, keep what followed
+        assert screen.skip == [production.delete_gtid] and screen.resolved is not None
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DrillReportScreen), timeout=600)
+        text = screen_text(app)
+        assert "rolled forward" in text and production.delete_gtid in text
+        report = app.screen.report
+        assert report.ok and report.roll_forward["skip"] == [production.delete_gtid]
+        rows = {f"{t.schema}.{t.table}": t.rows for t in report.tables}
+        assert rows["shop.orders"] == len(production.rows_without_delete)
+
+
+def test_guided_scenario_from_the_event_list_to_a_verified_drill(production, workroot):
+    asyncio.run(_guided_scenario_from_the_event_list_to_a_verified_drill(production, workroot))

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.mariadb
 
 @pytest.fixture(scope="module")
 def demo() -> Iterator[DemoRoot]:
-    work = Path(tempfile.mkdtemp(prefix="xtrarestore-pitr-demo-", dir="/var/tmp"))
+    work = Path(tempfile.mkdtemp(prefix="xr-pitr-demo-", dir="/var/tmp"))
     os.chmod(work, 0o755)
     try:
         yield build_demo(work / "demo", say=lambda line: None)
@@ -31,7 +31,7 @@ def demo() -> Iterator[DemoRoot]:
 
 @pytest.fixture
 def workroot() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="xtrarestore-pitr-demo-drills-", dir="/var/tmp"))
+    path = Path(tempfile.mkdtemp(prefix="xr-pitr-d-", dir="/var/tmp"))
     os.chmod(path, 0o711)
     yield path
     shutil.rmtree(path, ignore_errors=True)
