@@ -164,7 +164,7 @@ class XtraRestoreApp(App[int]):
     def on_open_plan(self, message: messages.OpenPlan) -> None:
         from .screens.plan import PlanScreen
 
-        self.push_screen(PlanScreen(message.point, stop=message.stop))
+        self.push_screen(PlanScreen(message.point, stop=message.stop_point))
 
     def on_start_drill(self, message: messages.StartDrill) -> None:
         """A drill of the point on a throwaway server; production is never touched."""
@@ -173,7 +173,7 @@ class XtraRestoreApp(App[int]):
         if self.job_running:
             self.notify("A restore or drill is already running.", severity="warning")
             return
-        self.post_message(messages.RunJob(DrillJob(self.settings, message.point, stop=message.stop)))
+        self.post_message(messages.RunJob(DrillJob(self.settings, message.point, stop=message.stop_point)))
 
     def on_run_job(self, message: messages.RunJob) -> None:
         from .screens.run import RunScreen

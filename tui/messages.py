@@ -59,7 +59,7 @@ class OpenPlan(Message):
 
     def __init__(self, point, stop: StopChoice | None = None) -> None:
         super().__init__()
-        self.point, self.stop = point, stop
+        self.point, self.stop_point = point, stop  # not `stop`: Message.stop() stops its bubbling
 
 
 class StartDrill(Message):
@@ -67,7 +67,7 @@ class StartDrill(Message):
 
     def __init__(self, point, stop: StopChoice | None = None) -> None:
         super().__init__()
-        self.point, self.stop = point, stop
+        self.point, self.stop_point = point, stop  # not `stop`: Message.stop() stops its bubbling
 
 
 class RunJob(Message):
