@@ -84,3 +84,34 @@ def test_a_second_run_of_the_step_continues_from_what_the_server_holds(productio
         assert orders(sandbox) == production.rows_without_delete
     finally:
         sandbox.stop()
+
+
+def test_an_sql_error_stops_the_step_with_one_line_and_cleans_up(production, workroot):
+    """A row in the way of a replayed INSERT: the applier's Last_SQL_Error, the GTID, nothing left behind."""
+    import subprocess
+
+    archive = production.archive("sql-error")
+    planned = plan_drill(production.root, "Mon", production.backup.name, workroot=workroot,
+                         until=f"before:{production.delete_gtid}", binlog_dirs=[archive])
+    report = run_drill(planned, keep=True)
+    sandbox = SandboxServer(base=planned.sandbox.base)
+    try:
+        assert report.ok, report.error
+        in_the_way = production.rows_without_delete[-21][0]  # the first order of phase B
+        sandbox.execute("INSERT INTO shop.orders (id, customer, note) VALUES (%s, 0, 'in the way')",
+                        params=(in_the_way,))
+        server_id = sandbox.execute("SELECT @@server_id")[0][0]
+        argv = list(planned.plan.step("roll-forward").argv)
+        for option in ("--until", "--expect-gtid"):
+            at = argv.index(option)
+            del argv[at:at + 2]
+        argv += ["--until", "end"]
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+        errors = [line for line in result.stdout.splitlines() if line.startswith("error:")]
+        assert result.returncode == 1 and len(errors) == 1, result.stdout
+        assert "Duplicate entry" in errors[0] and "GTID 0-21-" in errors[0]
+        assert not list(sandbox.datadir.glob("*xtrarestore_pitr*"))
+        assert sandbox.execute("SELECT @@server_id")[0][0] == server_id
+        assert sandbox.execute("SELECT @@innodb_flush_log_at_trx_commit")[0][0] == 1
+    finally:
+        sandbox.stop()
