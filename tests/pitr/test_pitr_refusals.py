@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 
@@ -85,7 +86,8 @@ def test_a_skip_outside_the_range(production, workroot):
 
 
 def test_another_servers_archive(production, workroot):
-    other = SandboxServer.create(new_base() / "other", options=binlog_options(22))
+    base = new_base()
+    other = SandboxServer.create(base / "other", options=binlog_options(22))
     try:
         other.execute("CREATE DATABASE elsewhere", "CREATE TABLE elsewhere.t (id INT PRIMARY KEY)",
                       *(f"INSERT INTO elsewhere.t VALUES ({n})" for n in range(30)), "FLUSH BINARY LOGS")
@@ -93,6 +95,7 @@ def test_another_servers_archive(production, workroot):
         assert "another server" in message or "server_id" in message
     finally:
         other.destroy()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_binlog_off_on_the_backup(workroot):
@@ -109,6 +112,7 @@ def test_binlog_off_on_the_backup(workroot):
         assert list(workroot.iterdir()) == []
     finally:
         server.destroy()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_an_encrypted_binlog_without_its_key(workroot):
@@ -130,13 +134,14 @@ def test_an_encrypted_binlog_without_its_key(workroot):
         assert list(workroot.iterdir()) == []
     finally:
         server.destroy()
+        shutil.rmtree(base, ignore_errors=True)
 
 
-def test_the_cli_refuses_in_one_line(production, workroot):
+def test_the_cli_refuses_in_one_line(production, workroot, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "xtrarestore.tui.cli", "drill", "--root", str(production.root), "--day", "Mon",
          "--upto", production.backup.name, "--workdir", str(workroot), "--until", "gtid:0-21-999999",
-         "--binlog-dir", str(production.binlog_dir), "--reports-dir", str(workroot.parent / "reports-pitr")],
+         "--binlog-dir", str(production.binlog_dir), "--reports-dir", str(tmp_path / "reports")],
         check=False, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1
     refusal = [line for line in result.stderr.splitlines() if "drill refused" in line]
