@@ -122,3 +122,5 @@ class FlashbackRefused(XtraRestoreError):
 
 class SettingsError(XtraRestoreError):
     """A settings file (config.toml) cannot be read, or holds something it must not (key bytes)."""
+class ReplayError(BinlogError):
+    """The restored server stopped applying the binlogs (an SQL error, the server went away, a failed pipe)."""

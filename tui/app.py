@@ -46,6 +46,8 @@ class ConsoleSettings:
     """`scan(root, key)` to use instead of core.inventory.scan (snapshot tests stabilise LSNs)."""
     cleanup: Callable[[], None] | None = None
     """Called before the console ends its process itself (a hang-up): the demo stops its servers."""
+    binlog_dirs: list[Path] = field(default_factory=list)
+    """Binlog archives for point-in-time restores (`--binlog-dir`); the target server's own are added."""
 
 
 class XtraRestoreApp(App[int]):
@@ -159,13 +161,20 @@ class XtraRestoreApp(App[int]):
             self.notify("No restorable point in this inventory.", severity="warning")
         elif message.drill:
             self.post_message(messages.StartDrill(point))
+        elif message.roll_forward:
+            self.post_message(messages.OpenRollForward(point))
         else:
             self.post_message(messages.OpenRestorePoint(point.day, point.chain, point.target))
+
+    def on_open_roll_forward(self, message: messages.OpenRollForward) -> None:
+        from .screens.roll_forward import RollForwardScreen
+
+        self.push_screen(RollForwardScreen(message.point))
 
     def on_open_plan(self, message: messages.OpenPlan) -> None:
         from .screens.plan import PlanScreen
 
-        self.push_screen(PlanScreen(message.point))
+        self.push_screen(PlanScreen(message.point, stop=message.stop_point))
 
     def on_start_drill(self, message: messages.StartDrill) -> None:
         """A drill of the point on a throwaway server; production is never touched."""
@@ -174,7 +183,7 @@ class XtraRestoreApp(App[int]):
         if self.job_running:
             self.notify("A restore or drill is already running.", severity="warning")
             return
-        self.post_message(messages.RunJob(DrillJob(self.settings, message.point)))
+        self.post_message(messages.RunJob(DrillJob(self.settings, message.point, stop=message.stop_point)))
 
     def on_recover_tables(self, message: messages.RecoverTables) -> None:
         from .screens.tables import TablesScreen
@@ -292,4 +301,5 @@ def settings_from_args(args) -> ConsoleSettings:
         key=key,
         key_file=key_file,
         target_options=given or None,
+        binlog_dirs=[Path(d) for d in getattr(args, "binlog_dir", None) or ()],
     )

@@ -14,7 +14,8 @@ from xtrarestore.tui.commands.plan import add_server_arguments
 # Each name is a module in xtrarestore.tui.commands with `register(subparsers)`;
 # the module keeps its heavy imports inside its run function so start-up stays fast.
 COMMANDS: tuple[str, ...] = (
-    "config", "demo", "drill", "extract", "flashback", "inventory", "plan", "recover-table", "restore", "status",
+    "binlog", "config", "demo", "drill", "extract", "flashback", "inventory", "plan", "recover-table", "restore",
+    "status",
 )
 # Which settings (core.config) fill options a command was not given; None is the console.
 ALL_SETTINGS = "all"
@@ -24,6 +25,7 @@ SETTINGS_USED: dict[str | None, tuple[str, ...] | str] = {
     "status": ("state_dir",), "demo": (),
     "recover-table": ("root", "key_file", "socket", "host", "port", "defaults_file", "state_dir"),
     "flashback": ("socket", "host", "port", "defaults_file"),
+    "binlog": ("root", "key_file"),
 }
 PROFILE_HELP = "use the [hosts.NAME] section of the settings files (see `xtrarestore config`)"
 
@@ -55,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host-profile", metavar="NAME", help=PROFILE_HELP)
     parser.add_argument("--datadir", help="data directory the console restores into (default: /var/lib/mysql)")
     add_server_arguments(parser)
+    parser.add_argument("--binlog-dir", action="append", default=[], metavar="DIR",
+                        help="binlog archive for point-in-time restores in the console (repeatable)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"xtrarestore.tui.commands.{name.replace('-', '_')}").register(subparsers)

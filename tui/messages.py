@@ -7,7 +7,18 @@ screen stack.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.message import Message
+
+
+@dataclass(frozen=True)
+class StopChoice:
+    """A point-in-time stop point chosen in the console: `--until` and `--skip` as the CLI takes them."""
+
+    until: str = "end"
+    skip: tuple[str, ...] = ()
+    label: str = ""
 
 
 class InventoryScanned(Message):
@@ -27,27 +38,36 @@ class OpenRestorePoint(Message):
 
 
 class OpenNewestPoint(Message):
-    """Open the newest restorable point of the inventory, or drill it when *drill* is set."""
+    """Open the newest restorable point of the inventory, drill it when *drill* is set, or choose how far
+    the binlogs roll it forward when *roll_forward* is."""
 
-    def __init__(self, *, drill: bool = False) -> None:
+    def __init__(self, *, drill: bool = False, roll_forward: bool = False) -> None:
         super().__init__()
-        self.drill = drill
+        self.drill, self.roll_forward = drill, roll_forward
+
+
+class OpenRollForward(Message):
+    """Choose how far the binlogs roll *point* forward (the stop point of a point-in-time restore)."""
+
+    def __init__(self, point) -> None:
+        super().__init__()
+        self.point = point
 
 
 class OpenPlan(Message):
-    """Build and show the restore plan of *point*."""
+    """Build and show the restore plan of *point*, rolled forward to *stop* when given."""
 
-    def __init__(self, point) -> None:
+    def __init__(self, point, stop: StopChoice | None = None) -> None:
         super().__init__()
-        self.point = point
+        self.point, self.stop_point = point, stop  # not `stop`: Message.stop() stops its bubbling
 
 
 class StartDrill(Message):
-    """Drill *point* on a throwaway server."""
+    """Drill *point* on a throwaway server (rolled forward to *stop* when given)."""
 
-    def __init__(self, point) -> None:
+    def __init__(self, point, stop: StopChoice | None = None) -> None:
         super().__init__()
-        self.point = point
+        self.point, self.stop_point = point, stop  # not `stop`: Message.stop() stops its bubbling
 
 
 class RecoverTables(Message):

@@ -232,6 +232,11 @@ def _count_for(timeline: Timeline, until: Until, reachable: list[Transaction]) -
             )
         if any(t.mariadb_gtid == until.gtid for t in timeline.transactions[timeline.reachable :]):
             raise _beyond_gap(timeline, f"--until {until.text}")
+        if timeline.first_gap is not None:
+            raise StopPointError(
+                f"--until {until.text}: GTID {until.gtid} is not in the binlogs after the backup, which stop short:"
+                f" {timeline.first_gap.message}"
+            )
         raise StopPointError(f"--until {until.text}: GTID {until.gtid} is not in the binlogs after the backup")
     return _count_for_position(timeline, until, reachable)
 

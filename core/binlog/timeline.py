@@ -314,6 +314,19 @@ def _dirs(binlog_set: BinlogSet) -> str:
 def _check_start(binlog: BinlogFile, start: BinlogPosition, before: list[Transaction], stop_here) -> None:
     """The backup's offset must begin an event group, and the GTID state there must be the backup's."""
     if not binlog.is_boundary(start.pos):
+        recorded = {g.server_id for g in start.gtids.values()}
+        if recorded and binlog.server_id not in recorded:
+            ids = ", ".join(sorted(str(g) for g in start.gtids.values()))
+            stop_here(
+                Gap(
+                    "server-mismatch",
+                    binlog.name,
+                    start.pos,
+                    f"{binlog.path} was written by server_id {binlog.server_id} and has no event group at"
+                    f" {start.pos}, where the backup (GTID {ids}) stands: binlogs of another server",
+                )
+            )
+            return
         reach = (
             f"the file is readable to {binlog.readable_end}"
             if start.pos > binlog.readable_end

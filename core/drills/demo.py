@@ -5,9 +5,12 @@ backups. The demo root is made by a real MariaDB server and real `mariabackup`,
 laid out as the DigitalOcean `backup-mysql.sh` script lays it out (weekday
 directories, `full-…`/`incremental-…` streams, `encryption_key` at the root),
 and it deliberately holds the problems an operator must learn to read: a gap
-left by a deleted incremental and an interrupted backup.
+left by a deleted incremental and an interrupted backup. The server writes
+binary logs, and after the last backup someone deletes most of the visits:
+the binlogs (kept in `binlogs/`) let a point-in-time restore stop just before
+that incident, or skip it.
 
-The work directory holds `backups/` (the root), `demo.json` (what was built,
+The work directory holds `backups/` (the root), `binlogs/`, `demo.json` (what was built,
 with the rows each backup holds, so a drill's counts can be checked) and a
 marker file; nothing else in it is ours, and nothing without the marker is
 ever deleted.
@@ -37,7 +40,7 @@ from ..archive.transcode import encrypt_stream
 from ..errors import DemoError
 from .sandbox import SandboxServer
 
-DEMO_VERSION = 2
+DEMO_VERSION = 3
 MARKER = ".xtrarestore-demo"
 MANIFEST = "demo.json"
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -58,6 +61,8 @@ EQUIPMENT = (
     ("hopscotch", 6, "chalk"),
 )
 VISITS_PER_BACKUP = 250
+BINLOG_OPTIONS = ("log-bin=demo-bin", "server-id=101", "binlog-format=ROW", "binlog-row-image=FULL")
+INCIDENT_SQL = "DELETE FROM playground.visits WHERE minutes > 3"
 
 Say = Callable[[str], None]
 
@@ -82,6 +87,9 @@ class DemoRoot:
     key_file: Path | None
     backups: list[DemoBackup] = field(default_factory=list)
     reused: bool = False
+    binlog_dir: Path | None = None
+    incident: dict | None = None
+    """The bad DELETE after the last backup: gtid, sql, rows before and after it."""
 
     @property
     def days(self) -> list[str]:
@@ -198,7 +206,9 @@ def load_demo(workdir: Path) -> DemoRoot | None:
                 return None
         except OSError:
             return None
-    return DemoRoot(workdir=workdir, root=root, key_file=key_file, backups=backups, reused=True)
+    binlogs = workdir / "binlogs"
+    return DemoRoot(workdir=workdir, root=root, key_file=key_file, backups=backups, reused=True,
+                    binlog_dir=binlogs if binlogs.is_dir() else None, incident=data.get("incident"))
 
 
 def build_demo(workdir: Path | None = None, *, rebuild: bool = False, say: Say = print) -> DemoRoot:
@@ -229,7 +239,7 @@ def _clear(workdir: Path) -> None:
         raise DemoError(f"{workdir}: exists and is not a directory")
     if any(workdir.iterdir()) and not (workdir / MARKER).exists():
         raise DemoError(f"{workdir}: not empty and not a demo work directory; choose another --workdir")
-    for name in ("backups", "backups.partial", "staging", MANIFEST):
+    for name in ("backups", "backups.partial", "staging", "binlogs", MANIFEST):
         path = workdir / name
         if path.is_dir():
             shutil.rmtree(path)
@@ -250,6 +260,7 @@ def _write_manifest(demo: DemoRoot) -> None:
         "key_file": str(demo.key_file) if demo.key_file else None,
         "backups": [asdict(b) for b in demo.backups],
         "sizes": sizes,
+        "incident": demo.incident,
     }
     tmp = demo.workdir / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(document, indent=2) + "\n")
@@ -295,7 +306,7 @@ class _Builder:
         plan = schedule(datetime.now(), [4, 3, 4])
         (gap_day, gap_times), (enc_day, enc_times), (today, today_times) = plan
         self.say("Starting a sandbox MariaDB server (real mariadbd, private socket)")
-        with SandboxServer.create() as server:
+        with SandboxServer.create(options=BINLOG_OPTIONS) as server:
             self.server = server
             server.load_playground()
             server.execute(
@@ -329,9 +340,33 @@ class _Builder:
                 DemoBackup(today, partial.name, "incremental", False, False, "incomplete", self._rows())
             )
             self.say(f"  {today}/{partial.name}: killed after {partial.stat().st_size >> 10} KiB")
+            incident = self._incident()
+            server.stop()
+            binlogs = self.workdir / "binlogs"
+            binlogs.mkdir(mode=0o755)
+            for path in sorted(server.datadir.glob("demo-bin.[0-9]*")):
+                shutil.copy2(path, binlogs / path.name)
+                os.chmod(binlogs / path.name, 0o644)
+            self.say(f"Binlogs kept in {binlogs} (an archive, as mariadb-binlog --raw would keep them)")
         self.say("Sandbox server stopped and removed")
         root = self.workdir / "backups"
-        return DemoRoot(workdir=self.workdir, root=root, key_file=root / key_file.name, backups=self.backups)
+        return DemoRoot(workdir=self.workdir, root=root, key_file=root / key_file.name, backups=self.backups,
+                        binlog_dir=self.workdir / "binlogs", incident=incident)
+
+    def _incident(self) -> dict:
+        """After the last backup: more visits, then the bad DELETE, then business as usual."""
+        assert self.server is not None
+        self._grow()
+        time.sleep(1.1)  # the incident gets a second of its own: a time stop point can fall just before it
+        before = self.server.execute("SELECT COUNT(*) FROM playground.visits")[0][0]
+        self.server.execute(INCIDENT_SQL)
+        gtid = self.server.execute("SELECT @@gtid_binlog_pos")[0][0]
+        after = self.server.execute("SELECT COUNT(*) FROM playground.visits")[0][0]
+        time.sleep(1.1)
+        self.server.execute("INSERT INTO playground.visits (equipment_id, minutes) VALUES (1, 30), (2, 12)")
+        self.say(f"Incident after the last backup: {INCIDENT_SQL} (GTID {gtid}) left {after} of {before} visits")
+        return {"gtid": gtid, "sql": INCIDENT_SQL, "visits_before": before, "visits_after": after + 2,
+                "equipment": self.equipment}
 
     def backup_named(self, name: str) -> DemoBackup:
         return next(b for b in self.backups if b.name == name)

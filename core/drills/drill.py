@@ -72,14 +72,19 @@ class Drill:
 
 
 def plan_drill(root: Path, day: str | None, upto: str, *, key_file: Path | None = None,
-               workroot: Path | None = None, server_config: Path | None = None) -> Drill:
+               workroot: Path | None = None, server_config: Path | None = None, until: str | None = None,
+               skip: tuple[str, ...] = (), binlog_dirs: list[Path] | tuple[Path, ...] = (),
+               from_server: Path | None = None, replay: str = "relay") -> Drill:
     """Find and check the restore point and plan its drill. Creates nothing.
 
-    Raises ChainError (a gap, an incomplete backup, …) or another
-    XtraRestoreError with the reason, before anything is touched. The
-    throwaway server starts with the settings in the backup's backup-my.cnf
-    (encryption plugin, page and log sizes…), filled from *server_config*,
-    the original server's option file, when given (see `startup`).
+    Raises ChainError (a gap, an incomplete backup, …), StopPointError (a stop
+    point the binlogs cannot reach) or another XtraRestoreError with the
+    reason, before anything is touched. The throwaway server starts with the
+    settings in the backup's backup-my.cnf (encryption plugin, page and log
+    sizes…), filled from *server_config*, the original server's option file,
+    when given (see `startup`). With *until* or *skip* the drill rolls the
+    throwaway server forward through the binlogs in *binlog_dirs* (and the
+    live *from_server*'s).
     """
     from ..archive.keys import load_key
     from ..archive.targets import check_target
@@ -105,7 +110,8 @@ def plan_drill(root: Path, day: str | None, upto: str, *, key_file: Path | None 
         start_timeout=120.0,
     )
     request = RestoreRequest(root=root, day=day, upto=upto, target=target, key_file=key_file,
-                             workdir=base / "work", restore_id=drill_id)
+                             workdir=base / "work", restore_id=drill_id, until=until, skip=tuple(skip),
+                             binlog_dirs=[Path(d) for d in binlog_dirs], from_server=from_server, replay=replay)
     # The restore's own preconditions: disk space for extraction and copy-back, the tool, the key.
     planned = plan_restore(request, production=False)
     require(planned.checks)
@@ -224,6 +230,8 @@ def run_drill(drill: Drill, *, on_event: Callable | None = None, cancel: threadi
             report.server["log"] = drill.sandbox.log_lines(LOG_LINES)  # the directory goes: keep its story
         if not report.tables and (drill.plan.workdir / "verify.json").exists():
             _read_verification(drill, report)  # a failed CHECK TABLE still shows which table
+        elif report.roll_forward is None and drill.created:
+            _read_roll_forward(drill, report)  # a failed roll-forward still names its stop point
         keep_running = keep and succeeded
         cleanup = drill.steps[-1]
         if keep:
@@ -247,10 +255,14 @@ def run_drill(drill: Drill, *, on_event: Callable | None = None, cancel: threadi
 
 def drill(root: Path, day: str | None, upto: str, *, key_file: Path | None = None, workroot: Path | None = None,
           keep: bool = False, on_event: Callable | None = None, cancel: threading.Event | None = None,
-          server_config: Path | None = None) -> DrillReport:
-    """Plan and run a drill; a point that cannot be restored gives a failed report, nothing touched."""
+          server_config: Path | None = None, **roll_forward) -> DrillReport:
+    """Plan and run a drill; a point that cannot be restored gives a failed report, nothing touched.
+
+    *roll_forward* takes `plan_drill`'s until, skip, binlog_dirs, from_server and replay.
+    """
     try:
-        planned = plan_drill(root, day, upto, key_file=key_file, workroot=workroot, server_config=server_config)
+        planned = plan_drill(root, day, upto, key_file=key_file, workroot=workroot, server_config=server_config,
+                             **roll_forward)
     except XtraRestoreError as error:
         return refused_report(root, day or "", upto, error)
     return run_drill(planned, on_event=on_event, cancel=cancel, keep=keep)
@@ -337,6 +349,18 @@ def _read_verification(drill: Drill, report: DrillReport) -> None:
         for t in data.get("tables", [])
     ]
     report.binlog = data.get("binlog")
+    _read_roll_forward(drill, report)
+
+
+def _read_roll_forward(drill: Drill, report: DrillReport) -> None:
+    """The plan's stop point, with what the roll-forward step reached (when it ran)."""
+    planned = getattr(drill.plan, "roll_forward", None)
+    if not planned:
+        return
+    report.roll_forward = dict(planned)
+    state = drill.plan.workdir / "rollforward.json"
+    if state.exists():
+        report.roll_forward.update(json.loads(state.read_text()).get("outcome") or {})
 
 
 def _new_report(drill: Drill) -> DrillReport:

@@ -58,6 +58,8 @@ class DrillReport:
     tables: list[TableResult] = field(default_factory=list)
     schemas: list[str] = field(default_factory=list)
     binlog: dict | None = None
+    roll_forward: dict | None = None
+    """Point-in-time drills: the stop point, GTID and time reached, transactions applied, seconds."""
     problems: list[dict] = field(default_factory=list)
     error: str | None = None
     format: str = FORMAT
@@ -224,6 +226,16 @@ def render_markdown(report: DrillReport) -> str:
         where = f"{report.binlog.get('file')}:{report.binlog.get('position')}"
         gtid = f", GTID {report.binlog['gtid']}" if report.binlog.get("gtid") else ""
         lines += ["", f"Binlog position at the backup, for a roll-forward: `{where}`{gtid}"]
+    if report.roll_forward:
+        rf = report.roll_forward
+        skipped = f"; skipped {', '.join(rf['skip'])}" if rf.get("skip") else ""
+        lines += ["", "## Roll forward", "",
+                  f"- Stop point: {rf.get('stop_point')}{skipped}",
+                  (f"- Reached GTID `{rf.get('gtid_reached') or rf.get('gtid_target') or '-'}`"
+                   f" at {rf.get('time_reached') or '-'} ({rf.get('position') or rf.get('to') or '-'})"),
+                  (f"- Transactions applied: {rf.get('transactions_applied', '-')}"
+                   f" of {rf.get('transactions', '-')}, in {_duration(float(rf.get('seconds') or 0))}"
+                   f" ({rf.get('method', 'relay')})")]
     lines += ["", "## Problems found", ""]
     if report.problems:
         lines += [f"- `{p.get('code')}` {p.get('backup') or ''}: {p.get('message')}" for p in report.problems]

@@ -30,6 +30,7 @@ ACTIONS: dict[str, tuple[str, bool]] = {
     "create-datadir": ("restore.steps", True),
     "chown": ("restore.steps", True),
     "keep-record": ("restore.swap", True),
+    "roll-forward": ("restore.rollforward", False),
     "verify": ("restore.verify", False),
     "sandbox-start": ("drills.startup", False),
 }

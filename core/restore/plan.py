@@ -108,6 +108,8 @@ class Plan:
     """Why this plan copies back instead of renaming."""
     record: Path | None = None
     """Where the backup's own files (what copy-back leaves out) are kept when the copy is renamed into place."""
+    roll_forward: dict | None = None
+    """The stop point of a point-in-time restore (`pitr.RollForward.summary()`), None without one."""
 
     @property
     def extracted(self) -> Path:
@@ -172,6 +174,14 @@ class Plan:
             f"  the current datadir will be kept as {self.aside}",
             *self.swap_lines(),
         ]
+        if self.roll_forward:
+            rf = self.roll_forward
+            skip = f", skipping {', '.join(rf['skip'])}" if rf.get("skip") else ""
+            out.append(f"  roll forward: {rf['stop_point']}{skip}")
+            out.append(f"    {rf['transactions']} transactions from {rf['from']} to {rf['to']},"
+                       f" reaching GTID {rf['gtid_target'] or 'none'} ({rf['time_target'] or 'no commit'})")
+            out.append(f"    binlogs read from {', '.join(rf['binlog_dirs'])}")
+            out += [f"    {note}" for note in rf.get("notes") or ()]
         for number, step in enumerate(self.steps, 1):
             flags = [flag for flag, on in (("DESTRUCTIVE", step.destructive), ("as root", step.privileged)) if on]
             out.append(f"{number:2d}. {step.title}" + (f"  [{', '.join(flags)}]" if flags else ""))

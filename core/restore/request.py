@@ -11,7 +11,7 @@ that only make sense for a production server.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..archive.keys import load_key
@@ -23,6 +23,7 @@ from ..inventory.roots import scan_root
 from ..storage.location import root_path
 from . import preflight
 from .memory import available_memory, prepare_memory
+from .pitr import RollForward, plan_roll_forward, roll_forward_step
 from .placement import estimated_size, placement_blockers
 from .plan import Plan, Target, build_plan
 from .tools import Tool, detect_tool
@@ -43,6 +44,17 @@ class RestoreRequest:
     restore_id: str | None = None
     prepare_memory: int | None = None
     """Bytes for `--prepare --use-memory`: None sizes it from the host's free memory, 0 leaves the tool's default."""
+    until: str | None = None
+    """Point-in-time stop point (`--until`); with `skip` or this, the plan rolls forward through the binlogs."""
+    skip: tuple[str, ...] = ()
+    binlog_dirs: list[Path] = field(default_factory=list)
+    from_server: Path | None = None
+    """Socket of a live server whose binlog directory is read too (drills)."""
+    replay: str = "relay"
+
+    @property
+    def rolls_forward(self) -> bool:
+        return bool(self.until or self.skip)
 
 
 @dataclass
@@ -53,6 +65,7 @@ class PlannedRestore:
     checks: list[preflight.Check]
     point: RestorePoint
     tool: Tool
+    roll_forward: RollForward | None = None
 
     @property
     def failed(self) -> list[preflight.Check]:
@@ -124,6 +137,15 @@ def plan_restore(request: RestoreRequest, *, production: bool = True) -> Planned
                       extract_jobs=request.extract_jobs, restore_id=request.restore_id,
                       swap_blockers=placement_blockers(target, engine_files),
                       prepare_memory=_prepare_memory(request.prepare_memory, point.members))
+    roll = None
+    if request.rolls_forward:
+        roll = plan_roll_forward(point, target, plan, until=request.until, skip=request.skip,
+                                 binlog_dirs=request.binlog_dirs, from_server=request.from_server,
+                                 method=request.replay, production=production)
+        verify_at = next(n for n, s in enumerate(plan.steps) if s.name == "verify")
+        plan.steps.insert(verify_at, roll_forward_step(roll, target, plan,
+                                                         backup_dir=Path(plan.steps[verify_at].source)))
+        plan.roll_forward = roll.summary()
     if production:
         checks += preflight.unfinished_checks(request.state_dir or default_state_dir(), target.datadir)
         checks += preflight.service_checks(target)
@@ -133,7 +155,7 @@ def plan_restore(request: RestoreRequest, *, production: bool = True) -> Planned
         checks += preflight.workspace_checks(plan, request.root)
         checks += preflight.datadir_checks(plan)
     checks += preflight.space_checks(plan, point.members, move_back=target.move_back)
-    return PlannedRestore(plan, checks, point, tool)
+    return PlannedRestore(plan, checks, point, tool, roll)
 
 
 def _prepare_memory(asked: int | None, members) -> int | None:

@@ -24,6 +24,7 @@ from tui_support import (
     fixed_checks,
     fixed_plan,
     fixed_report,
+    fixed_timeline,
     new_server,
     snapshot_tree,
     stable_scan,
@@ -175,6 +176,19 @@ async def drill_reports(pilot, server):
     await settle(pilot)
 
 
+async def roll_forward(pilot, server):
+    from xtrarestore.tui.screens.roll_forward import RollForwardScreen
+
+    point = await mon_point(pilot)
+    screen = RollForwardScreen(point, timeline=fixed_timeline())
+    await pilot.app.push_screen(screen)
+    await wait_for(pilot, lambda: screen.timeline is not None and screen.problem is not None)  # end: past the gap
+    await pilot.press("down", "s", "down", "b")  # skip the mass UPDATE, stop before the DROP
+    await wait_for(pilot, lambda: screen.skip != [])
+    await steady_inputs(pilot)
+    await settle(pilot)
+
+
 async def scenarios(pilot, server):
     await scanned(pilot)
     await pilot.press("g", "down", "space")
@@ -227,6 +241,7 @@ SCREENS = {
     "ScenariosScreen": scenarios,
     "TablesScreen": tables,
     "TableRecoveryScreen": table_recovery,
+    "RollForwardScreen": roll_forward,
 }
 
 

@@ -279,3 +279,54 @@ def fixed_report(status: str = "success", started: str = "2026-11-17T10:00:00+00
         schemas=["mysql", "playground"],
         error=None if status == "success" else "CHECK TABLE reported problems",
     )
+
+
+def fixed_timeline():
+    """A binlog timeline with fixed times and GTIDs (display only): 120 transactions after the backup, a mass
+    DELETE, a DROP TABLE, a table name carrying an escape sequence and Rich markup, then a gap."""
+    from datetime import UTC
+
+    from xtrarestore.core.binlog import (
+        BinlogPosition,
+        FileSpan,
+        Gap,
+        Gtid,
+        NotableEvent,
+        Statement,
+        TableChange,
+        Timeline,
+        Transaction,
+    )
+
+    base = int(datetime(2026, 11, 17, 1, 0, 5, tzinfo=UTC).timestamp())
+    start = BinlogPosition("mariadb-bin.000012", 5900, "0-11-3")
+    transactions = []
+    for seq in range(4, 124):
+        file = "mariadb-bin.000012" if seq < 80 else "mariadb-bin.000013"
+        offset = 5900 + (seq - 4) * 300 if seq < 80 else 400 + (seq - 80) * 300
+        transactions.append(Transaction(f"0-11-{seq}", 0, 11, seq, file, offset, offset + 300, base + seq * 60,
+                                        "xid", (), ()))
+
+    def event(seq, kind, table, rows, sql=None):
+        txn = transactions[seq - 4]
+        statement = Statement(txn.start, 0, b"shop", sql, False) if sql else None
+        if rows:
+            txn.changes = (TableChange(b"shop", table.split(".")[1].encode(), kind, rows),)
+        return NotableEvent(kind, txn, table, rows, statement, True)
+
+    notable = [
+        event(41, "delete", "shop.orders", 1250),
+        event(66, "update", "shop.\x1b[31mevil[/]", 1800),
+        event(97, "drop", "shop.audit", None, b"DROP TABLE `audit`"),
+    ]
+    spans = [
+        FileSpan("mariadb-bin.000012", "/binlogs/mariadb-bin.000012", 1_073_000, 11, "10.11.6", False, 5900, 30000,
+                 base, base + 79 * 60, "0-11-3", "0-11-4", "0-11-79", 76),
+        FileSpan("mariadb-bin.000013", "/binlogs/mariadb-bin.000013", 12_000, 11, "10.11.6", False, 4, 13600,
+                 base + 80 * 60, base + 123 * 60, "0-11-79", "0-11-80", "0-11-123", 44),
+    ]
+    gap = Gap("missing-file", "mariadb-bin.000014", None,
+              "mariadb-bin.000014 missing between mariadb-bin.000013 and mariadb-bin.000015")
+    return Timeline(start=start, files=spans, gaps=[gap], transactions=transactions, reachable=len(transactions),
+                    notable=notable, start_state={0: Gtid(0, 11, 3)}, earliest_until=base + 1,
+                    covered_until=base + 123 * 60, end_state={0: Gtid(0, 11, 123)})

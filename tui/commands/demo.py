@@ -47,6 +47,13 @@ def run(args) -> int:
     if chain := demo.chain(demo.days[-1]):
         print(f"Try a drill from the shell:\n  xtrarestore drill --root {demo.root} --day {demo.days[-1]}"
               f" --upto {chain[-1].name}{key}")
+    if demo.incident and demo.binlog_dir and (chain := demo.chain(demo.days[-1])):
+        incident = demo.incident
+        print(f"After the last backup someone ran {incident['sql']} (GTID {incident['gtid']}). Undo it:\n"
+              f"  xtrarestore binlog --binlog-dir {demo.binlog_dir} --root {demo.root} --day {demo.days[-1]}"
+              f" --upto {chain[-1].name}\n"
+              f"  xtrarestore drill --root {demo.root} --day {demo.days[-1]} --upto {chain[-1].name}{key}"
+              f" --binlog-dir {demo.binlog_dir} --until before:{incident['gtid']}")
     if args.no_console:
         return 0
     return console(demo)
@@ -91,4 +98,5 @@ def demo_settings(demo, production):
         drill_workroot=production.base,
         host="demo",
         cleanup=production.stop,
+        binlog_dirs=[demo.binlog_dir] if demo.binlog_dir else [],
     )

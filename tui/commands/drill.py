@@ -16,7 +16,7 @@ from pathlib import Path
 from xtrarestore.core.shown import shown
 from xtrarestore.tui.display import print_wrapped
 
-from .plan import UPTO_HELP
+from .plan import UPTO_HELP, add_stop_point_arguments
 
 HELP = "rehearse a restore on a throwaway server: restore, verify, time (RTO) and report"
 
@@ -42,6 +42,7 @@ def register(subparsers) -> None:
                              " (encryption plugin, page size…) for the throwaway server")
     parser.add_argument("--keep", action="store_true",
                         help="leave the restored server running and print how to connect to it")
+    add_stop_point_arguments(parser, drill=True)
     parser.set_defaults(run=run)
 
 
@@ -70,13 +71,17 @@ def run(args) -> int:
 
     try:
         planned = plan_drill(root, args.day, args.upto, key_file=key_file, workroot=args.workdir,
-                             server_config=args.server_config)
+                             server_config=args.server_config, until=args.until, skip=tuple(args.skip),
+                             binlog_dirs=[Path(d) for d in args.binlog_dir],
+                             from_server=Path(args.from_server) if args.from_server else None, replay=args.replay)
     except XtraRestoreError as error:
         print(f"xtrarestore: drill refused, nothing was touched: {shown(error)}", file=sys.stderr)
         result = refused_report(root, args.day or "", args.upto, error)
     else:
         print_wrapped(f"Drill {planned.id}: {planned.day} up to {planned.upto} ({len(planned.point.members)} backups)"
                       f" into a throwaway server in {planned.base}")
+        if planned.plan.roll_forward:
+            print_wrapped(f"then roll forward: {planned.plan.roll_forward['stop_point']}")
         result = run_drill(planned, on_event=_printer(len(planned.steps)), keep=args.keep)
     saved_json, saved_md = reports.save(result, args.reports_dir)
     if args.report_json:
@@ -110,6 +115,11 @@ def _summary(result, saved_json: Path, saved_md: Path) -> None:
               f"downtime (stop → answering) {result.downtime_seconds:.1f}s")
     else:
         print(f"xtrarestore: drill FAILED: {shown(result.error)}", file=sys.stderr, flush=True)
+    rf = result.roll_forward
+    if rf:
+        print_wrapped(f"  roll forward: {rf.get('stop_point')}; reached GTID "
+                      f"{rf.get('gtid_reached') or rf.get('gtid_target')} ({rf.get('time_reached') or '-'}), "
+                      f"{rf.get('transactions_applied', 0)} transactions applied in {float(rf.get('seconds') or 0):.1f}s")
     for table in result.tables:
         print(shown(f"  {table.schema}.{table.table}: {table.rows} rows, CHECK TABLE {table.check}"))
     for problem in result.problems:

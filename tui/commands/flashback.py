@@ -41,25 +41,24 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from xtrarestore.core.shown import shown
     from xtrarestore.core.tables import flashback
     from xtrarestore.core.tables.server import ServerAddress
-
-    from .recover_table import plain
 
     address = ServerAddress(args.socket, args.host, args.port, args.defaults_file)
     plan = flashback.plan_flashback(args.binlog_dir, args.gtid)
     flashback.require_transactional(plan, address)
     before = flashback.count_rows(address, plan.tables)
     print(
-        f"Flashback of {len(plan.targets)} transaction(s); binlogs checked up to {plain(plan.scanned_to)}"
+        f"Flashback of {len(plan.targets)} transaction(s); binlogs checked up to {shown(plan.scanned_to)}"
         f" ({plan.later_transactions} later transactions, none touching these tables):"
     )
     for item in plan.targets:
         trx = item.transaction
-        print(f"  {trx.gtid} at {trx.when:%Y-%m-%d %H:%M:%S} UTC in {plain(item.path.name)}:{trx.start}")
+        print(f"  {trx.gtid} at {trx.when:%Y-%m-%d %H:%M:%S} UTC in {shown(item.path.name)}:{trx.start}")
     for table, effect in sorted(plan.effect.items()):
         what = ", ".join(f"{n} {label}" for label, n in effect.items())
-        print(f"  {plain(table)}: {what} (now {before.get(table, '?')} rows)")
+        print(f"  {shown(table)}: {what} (now {before.get(table, '?')} rows)")
     reason = flashback.rehearse_on_throwaway_copy(plan)
     if reason:
         print(f"Note: {reason}.")
@@ -67,7 +66,7 @@ def run(args) -> int:
         return 0
     if not args.yes:
         try:
-            answer = input(f"Apply the reverse in {plain(address.label)} in one transaction? Type '{CONFIRM_WORD}': ")
+            answer = input(f"Apply the reverse in {shown(address.label)} in one transaction? Type '{CONFIRM_WORD}': ")
         except EOFError:
             answer = ""
         if answer.strip() != CONFIRM_WORD:
@@ -76,6 +75,6 @@ def run(args) -> int:
     flashback.apply(plan, address)
     after = flashback.count_rows(address, plan.tables)
     for table in sorted(after):
-        print(f"  {plain(table)}: {before.get(table)} -> {after[table]} rows")
+        print(f"  {shown(table)}: {before.get(table)} -> {after[table]} rows")
     print("Flashback applied (one transaction).")
     return 0

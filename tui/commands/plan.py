@@ -24,6 +24,30 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--datadir", help="the server's data directory to replace (or datadir in config.toml)")
     add_server_arguments(parser)
     parser.add_argument("--key-file", default=argparse.SUPPRESS, help="encryption key file (path only)")
+    add_stop_point_arguments(parser)
+
+
+UNTIL_HELP = ("roll forward through the binlogs to: 'YYYY-MM-DD HH:MM:SS[+HH:MM|Z]' (commits before that second,"
+              " host time zone unless an offset is given), gtid:D-S-N (up to and including it), before:D-S-N"
+              " (everything before it), FILE:POS (events before that offset) or end")
+
+
+def add_stop_point_arguments(parser: argparse.ArgumentParser, *, drill: bool = False) -> None:
+    """`--until`, `--skip`, `--binlog-dir`, `--replay` (and for drills `--from-server`): point-in-time recovery."""
+    group = parser.add_argument_group("point-in-time recovery")
+    group.add_argument("--until", metavar="STOP", help=UNTIL_HELP)
+    group.add_argument("--skip", action="append", default=[], metavar="D-S-N",
+                       help="leave this transaction out of the roll-forward (repeatable); alone, means --until end")
+    group.add_argument("--binlog-dir", action="append", default=[], metavar="DIR",
+                       help="a directory of binlog files (repeatable); " + (
+                           "the throwaway server reads them" if drill else
+                           "the replaced server's own binlogs are found through log_bin_basename"))
+    group.add_argument("--replay", choices=("relay", "pipe"), default="relay",
+                       help="relay: the server's SQL thread applies the binlogs as relay logs (fast, default);"
+                            " pipe: mariadb-binlog | mariadb")
+    if drill:
+        group.add_argument("--from-server", metavar="SOCKET",
+                           help="also read the binlogs of the live server on this socket (its log_bin_basename)")
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -120,6 +144,11 @@ def request_from(options: dict):
         state_dir=path("state_dir"),
         extract_jobs=options.get("extract_jobs"),
         prepare_memory=options.get("use_memory"),
+        until=options.get("until") or None,
+        skip=tuple(options.get("skip") or ()),
+        binlog_dirs=[Path(d) for d in options.get("binlog_dir") or ()],
+        from_server=path("from_server"),
+        replay=options.get("replay") or "relay",
     )
 
 

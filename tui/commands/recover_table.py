@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from xtrarestore.core.shown import shown
+
 HELP = "recover tables from a backup into the running server under a new name (or --replace), no restart"
 
 
@@ -100,12 +102,12 @@ def run(args) -> int:
     recover.require_in_backup(session, drill.point)
     for item in session.tables:
         action = "replaces" if item.replace else "as"
-        print(f"{plain('.'.join(item.source))} {action} {plain('.'.join(item.target))} in {plain(address.label)}")
+        print(f"{shown('.'.join(item.source))} {action} {shown('.'.join(item.target))} in {shown(address.label)}")
     report = recover.run(
         session,
         drill,
         confirm_replace=lambda item: _confirm_replace(item, args.yes),
-        on_progress=lambda text: print(plain(text), flush=True),
+        on_progress=lambda text: print(shown(text), flush=True),
         on_drill_event=_drill_printer(len(drill.steps)),
     )
     saved_json, saved_md = save(report, args.reports_dir)
@@ -114,22 +116,17 @@ def run(args) -> int:
     return 0 if report.ok else 1
 
 
-def plain(text: str) -> str:
-    """Names and messages from servers, shown without their control characters."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in str(text))
-
-
 def _confirm_replace(item, yes: bool) -> bool:
     name = ".".join(item.source)
     aside = ".".join(item.aside)
     print(
-        f"{plain(name)} has {item.live_rows} rows now. Replacing it moves them aside to {plain(aside)}"
+        f"{shown(name)} has {item.live_rows} rows now. Replacing it moves them aside to {shown(aside)}"
         f" (kept, not dropped) and puts the recovered rows in its place."
     )
     if yes:
         return True
     try:
-        answer = input(f"Type the table name '{plain(name)}' to replace it: ")
+        answer = input(f"Type the table name '{shown(name)}' to replace it: ")
     except EOFError:
         return False
     return answer.strip() == name
@@ -140,7 +137,7 @@ def _drill_printer(total: int):
         if event.kind == "finished":
             print(f"  [{event.index:2d}/{total}] {event.step.title}: done in {event.seconds:.1f}s", flush=True)
         elif event.kind == "failed":
-            print(f"  [{event.index:2d}/{total}] {event.step.title}: FAILED: {plain(event.error)}", flush=True)
+            print(f"  [{event.index:2d}/{total}] {event.step.title}: FAILED: {shown(event.error)}", flush=True)
 
     return show
 
@@ -149,18 +146,18 @@ def _summary(report) -> None:
     print()
     for table in report.tables:
         print(
-            f"{plain(table['source'])} -> {plain(table['target'])}: {table['rows']} rows, checksum"
+            f"{shown(table['source'])} -> {shown(table['target'])}: {table['rows']} rows, checksum"
             f" {table['checksum']} ({table['method']}), {'verified' if table['verified'] else 'NOT VERIFIED'}"
         )
     for line in report.foreign_keys:
-        print(f"foreign key: {plain(line)}")
+        print(f"foreign key: {shown(line)}")
     for note in report.notes:
-        print(f"note: {plain(note)}")
+        print(f"note: {shown(note)}")
     before, after = report.production.get("before", {}), report.production.get("after", {})
     if after:
         pid = f"pid {after.get('pid')}, " if after.get("pid") else ""
         print(f"Production kept running ({pid}uptime {before.get('uptime')}s -> {after.get('uptime')}s).")
-    print("Recovery DONE" if report.ok else f"Recovery FAILED: {plain(report.error)}")
+    print("Recovery DONE" if report.ok else f"Recovery FAILED: {shown(report.error)}")
 
 
 def _cleanup(args) -> int:
@@ -173,5 +170,5 @@ def _cleanup(args) -> int:
     for journal in journals:
         print(f"{journal}:")
         for line in recover.clean_up(journal) or ["nothing to undo"]:
-            print(f"  {plain(line)}")
+            print(f"  {shown(line)}")
     return 0

@@ -124,7 +124,10 @@ def run(args) -> int:
     print_checks(planned.checks)
     print_wrapped(plan.lines())
     preflight.require(planned.checks)
-    if not args.yes and not confirm("\nThis stops the server and replaces its datadir (the old one is kept)."):
+    question = "\nThis stops the server and replaces its datadir (the old one is kept)."
+    if plan.roll_forward:
+        question += f"\nThen it rolls forward through the binlogs: {plan.roll_forward['stop_point']}."
+    if not args.yes and not confirm(question):
         print("xtrarestore: not confirmed; nothing was touched", file=sys.stderr)
         return 1
     password = ask_password(plan)

@@ -20,12 +20,15 @@ class DrillJob:
 
     kind = "drill"
 
-    def __init__(self, settings, point, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, settings, point, *, clock: Callable[[], float] = time.monotonic, stop=None) -> None:
         self.settings = settings
         self.point = point
+        self.stop = stop  # a messages.StopChoice: roll the throwaway server forward
         self.clock = clock
         self.steps: list = []
         self.title = f"Drill {point.day.name} up to {point.target.name} on a throwaway server"
+        if stop is not None:
+            self.title += f", rolled forward: {stop.label or stop.until}"
         self.running = False
         self.current_title: str | None = None
         self.cancel = threading.Event()
@@ -39,9 +42,15 @@ class DrillJob:
         """Check the chain and plan the drill (nothing is created yet); return its steps."""
         from xtrarestore.core.drills.drill import plan_drill
 
+        roll = {}
+        if self.stop is not None:
+            socket = (self.settings.target_options or {}).get("socket")
+            roll = {"until": self.stop.until, "skip": tuple(self.stop.skip),
+                    "binlog_dirs": list(getattr(self.settings, "binlog_dirs", None) or ()),
+                    "from_server": _live_socket(socket)}
         self.drill = plan_drill(self.settings.root, self.point.day.name, self.point.target.name,
                                 key_file=self.settings.key_file, workroot=self.settings.drill_workroot,
-                                server_config=_server_config(self.settings))
+                                server_config=_server_config(self.settings), **roll)
         self.steps = list(self.drill.steps)
         return self.steps
 
@@ -118,3 +127,16 @@ def _server_config(settings):
 
     given = (settings.target_options or {}).get("server_config")
     return Path(given) if given else None
+def _live_socket(socket):
+    """The production server's socket when it answers with binary logging on: a drill reads its binlogs too."""
+    from pathlib import Path
+
+    from xtrarestore.core.errors import XtraRestoreError
+    from xtrarestore.core.restore.pitr import server_binlog_dir
+
+    if not socket:
+        return None
+    try:
+        return Path(socket) if server_binlog_dir(Path(socket)) is not None else None
+    except XtraRestoreError:
+        return None

@@ -25,25 +25,29 @@ TARGET_OPTIONS = (
 )
 
 
-def target_options(settings, point) -> dict:
-    """The `plan` command's options for this point and the console's restore target."""
+def target_options(settings, point, stop=None) -> dict:
+    """The `plan` command's options for this point and the console's restore target (and stop point)."""
     given = {k: v for k, v in (settings.target_options or {}).items() if v is not None}
     given.setdefault("datadir", DEFAULT_TARGET["datadir"])
     if not (given.get("socket") or given.get("host")):
         given["socket"] = DEFAULT_TARGET["socket"]
     if not (given.get("service") or given.get("stop_cmd") or given.get("start_cmd")):
         given["service"] = DEFAULT_TARGET["service"]
-    return {**given, "root": str(settings.root), "key_file": settings.key_file,
-            "day": point.day.name, "upto": point.target.name}
+    options = {**given, "root": str(settings.root), "key_file": settings.key_file,
+               "day": point.day.name, "upto": point.target.name}
+    if stop is not None:
+        options.update(until=stop.until, skip=tuple(stop.skip),
+                       binlog_dir=[str(d) for d in getattr(settings, "binlog_dirs", None) or ()])
+    return options
 
 
-def build(settings, point):
+def build(settings, point, stop=None):
     """The planned restore of *point* (plan, checks…), exactly as `xtrarestore plan` builds it."""
     from xtrarestore.core.restore.request import plan_restore
 
     from ..commands.plan import request_from
 
-    request = request_from(target_options(settings, point))
+    request = request_from(target_options(settings, point, stop))
     return plan_restore(request), request.state_dir
 
 

@@ -78,6 +78,13 @@ class InventoryScreen(Screen):
             super().__init__()
             self.error = error
 
+    class BinlogReach(Message):
+        """How far the configured binlogs take the newest point (text for the RPO line)."""
+
+        def __init__(self, text: Text) -> None:
+            super().__init__()
+            self.text = text
+
     def __init__(self) -> None:
         super().__init__()
         self.inventory = None
@@ -138,6 +145,40 @@ class InventoryScreen(Screen):
         self.show_rpo()
         self.fill_table()
         self.refresh_bindings()
+        point = self.inventory.newest_restore_point()
+        if point is not None and getattr(self.app.settings, "binlog_dirs", None):
+            self.binlog_reach(point)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="binlog-reach")
+    def binlog_reach(self, point) -> None:
+        """RPO with binlogs: the newest point plus the binlogs after it (a gap cuts the reach short)."""
+        from datetime import UTC, datetime
+
+        from xtrarestore.core.errors import XtraRestoreError
+        from xtrarestore.core.restore.pitr import open_timeline
+
+        try:
+            timeline = open_timeline(self.app.settings.binlog_dirs, point=point)
+        except (XtraRestoreError, OSError) as error:
+            self.post_message(self.BinlogReach(Text(f"\nbinlogs: [NONE] {shown(error)}")))
+            return
+        text = Text("\n")
+        if timeline.covered_until is not None:
+            reach = datetime.fromtimestamp(timeline.covered_until, UTC)
+            now = self.app.settings.now()
+            ago = display.age(reach.astimezone().replace(tzinfo=None), now)
+            text.append(f"with binlogs: to {reach:%Y-%m-%d %H:%M:%S} UTC ({ago} ago), "
+                        f"{len(timeline.reachable_transactions)} transactions", style="bold")
+        else:
+            text.append("with binlogs: nothing after the backup", style="bold")
+        if timeline.gaps:
+            text.append(f" [GAP] {shown(timeline.gaps[0].message)}")
+        self.post_message(self.BinlogReach(text))
+
+    @on(BinlogReach)
+    def reach_found(self, message: BinlogReach) -> None:
+        if self.rpo_text is not None:
+            self.query_one("#rpo", Static).update(Text.assemble(self.rpo_text, message.text))
 
     @on(ScanFailed)
     def scan_failed(self, message: ScanFailed) -> None:
@@ -148,6 +189,8 @@ class InventoryScreen(Screen):
         self.refresh_bindings()
 
     # -- display ----------------------------------------------------------------
+
+    rpo_text: Text | None = None
 
     def show_rpo(self) -> None:
         now = self.app.settings.now()
@@ -161,6 +204,7 @@ class InventoryScreen(Screen):
         text = Text(f"Newest restorable: {display.age(target.timestamp, now)} ago", style="bold")
         text.append(f" - {shown(point.day.name)} {display.clock(target.timestamp)}")
         text.append(f", full + {extra} incr" if extra else ", full")
+        self.rpo_text = text
         rpo.update(text)
 
     def matches(self, needle: str, day, backup, problems) -> bool:

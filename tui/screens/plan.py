@@ -33,6 +33,15 @@ def plan_text(plan, checks) -> Text:
     text.append(f"  workspace  {plan.workdir}\n")
     for line in plan.swap_lines():
         text.append(f"  {line.strip()}\n")
+    rf = getattr(plan, "roll_forward", None)
+    if rf:
+        text.append("Roll forward\n", style="bold underline")
+        text.append(f"  stop point {shown(rf['stop_point'])}\n")
+        if rf.get("skip"):
+            text.append(f"  skipping   {', '.join(rf['skip'])}\n")
+        text.append(f"  reaches    GTID {rf['gtid_target'] or 'none'} ({rf['time_target'] or 'no commit'}),"
+                    f" {rf['transactions']} transactions\n")
+        text.append(f"  binlogs    {shown(', '.join(rf['binlog_dirs']))}\n")
     text.append("Checks\n", style="bold underline")
     for check in checks:
         text.append(f"  {'[OK]  ' if check.ok else '[FAIL]'} {shown(check.name)}: ", style="" if check.ok else "bold")
@@ -85,10 +94,12 @@ class PlanScreen(Screen):
             self.password = password
             self.error = error
 
-    def __init__(self, point, built: tuple | None = None) -> None:
-        """*built* is an already made (plan, checks, state_dir); otherwise the screen builds it."""
+    def __init__(self, point, built: tuple | None = None, stop=None) -> None:
+        """*built* is an already made (plan, checks, state_dir); otherwise the screen builds it.
+        *stop* (a `messages.StopChoice`) rolls the restore forward through the binlogs."""
         super().__init__()
         self.point = point
+        self.stop = stop
         self.built_plan = built
         self.plan = None
         self.checks: list = []
@@ -103,6 +114,8 @@ class PlanScreen(Screen):
         title = Text(f"Restore {shown(self.point.day.name)} up to {shown(target.name)}", style="bold")
         title.append(f"\nfull + {extra} incremental(s); nothing runs until you confirm" if extra
                      else "\nfull backup only; nothing runs until you confirm")
+        if self.stop is not None:
+            title.append(f"\nthen roll forward: {shown(self.stop.label or self.stop.until)}")
         yield Static(title, id="plan-title")
         with VerticalScroll(id="plan-body"):
             yield Static("Building the plan…", id="plan-text")
@@ -121,7 +134,7 @@ class PlanScreen(Screen):
         from ..jobs.restore import build
 
         try:
-            planned, state_dir = build(self.app.settings, self.point)
+            planned, state_dir = build(self.app.settings, self.point, self.stop)
         except (XtraRestoreError, OSError) as error:
             self.post_message(self.Failed(str(error)))
             return
@@ -158,6 +171,11 @@ class PlanScreen(Screen):
             f"The current datadir is kept as {shown(plan.aside)}.\n"
             + "".join(f"  - {shown(title)}\n" for title in destructive)
         )
+        rf = getattr(plan, "roll_forward", None)
+        if rf:
+            skip = f", skipping {', '.join(rf['skip'])}" if rf.get("skip") else ""
+            message += (f"Then it rolls forward: {rf['stop_point']}{skip}, to GTID {rf['gtid_target'] or 'none'}"
+                        f" ({rf['time_target'] or 'no commit'}).\n")
 
         def answer(yes: bool | None) -> None:
             if yes:
@@ -223,7 +241,7 @@ class PlanScreen(Screen):
         self.post_message(RunJob(job))
 
     def action_drill(self) -> None:
-        self.post_message(StartDrill(self.point))
+        self.post_message(StartDrill(self.point, stop=self.stop))
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from xtrarestore.core.shown import shown
 
 from .. import display
-from ..messages import OpenPlan, RecoverTables, StartDrill
+from ..messages import OpenPlan, OpenRollForward, RecoverTables, StartDrill
 from ..widgets.row_table import RowTable
 
 
@@ -47,6 +47,8 @@ class RestorePointScreen(Screen):
         Binding("enter", "plan", "Plan…", priority=True, tooltip="Show the exact restore plan for this point"),
         Binding("d", "drill", "Drill", tooltip="Rehearse this point on a throwaway server"),
         Binding("t", "tables", "Tables…", tooltip="Recover tables of this point into the running server"),
+        Binding("r", "roll_forward", "Roll forward…",
+                tooltip="Restore this point, then replay the binlogs to a time or past a bad transaction"),
         Binding("escape", "back", "Back", tooltip="Back to the inventory"),
     ]
 
@@ -155,7 +157,7 @@ class RestorePointScreen(Screen):
         detail.update(text)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("plan", "drill", "tables"):
+        if action in ("plan", "drill", "tables", "roll_forward"):
             return True if self.highlighted_point()[1] is not None else None
         return True
 
@@ -173,6 +175,10 @@ class RestorePointScreen(Screen):
         point = self.highlighted_point()[1]
         if point is not None:
             self.post_message(RecoverTables(point))
+    def action_roll_forward(self) -> None:
+        point = self.highlighted_point()[1]
+        if point is not None:
+            self.post_message(OpenRollForward(point))
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -62,6 +62,25 @@ def binlog_text(binlog) -> str:
     return f"{binlog.file}:{binlog.position}{gtid}"
 
 
+def roll_forward_text(plan) -> str | None:
+    """What the roll-forward reached (its state file), or what it aimed at when it did not run."""
+    import json
+
+    planned = getattr(plan, "roll_forward", None)
+    if not planned:
+        return None
+    try:
+        done = json.loads((plan.workdir / "rollforward.json").read_text()).get("outcome") or {}
+    except (OSError, ValueError):
+        done = {}
+    if not done:
+        return f"roll forward: {planned['stop_point']} (not run)"
+    skipped = f", skipped {', '.join(done['skipped'])}" if done.get("skipped") else ""
+    return (f"rolled forward to GTID {done.get('gtid_reached') or 'none'} ({done.get('time_reached') or 'no commit'}),"
+            f" {done.get('transactions_applied', 0)} transactions in {done.get('seconds', 0)}s{skipped};"
+            f" stop point {planned['stop_point']}")
+
+
 class ResultScreen(Screen):
     """What the restore produced; b rolls back while the previous datadir is kept."""
 
@@ -166,6 +185,9 @@ class ResultScreen(Screen):
             head.append(" (row counts on a sample)")
         head.append("\nschemas: " + shown(", ".join(report.schemas)))
         head.append(f"\nbinlog position at backup: {binlog_text(report.binlog)}\n")
+        reached = roll_forward_text(self.job.plan)
+        if reached:
+            head.append(f"{reached}\n", style="bold")
         from rich.console import Group
 
         widget.update(Group(head, verify_table(report)))

@@ -23,7 +23,7 @@ from ..messages import BackToInventory, OpenNewestPoint, OpenReports
 class Task:
     text: str
     go: str = ""
-    """Where Enter leads: inventory, newest, drill-newest, reports, find, or nothing."""
+    """Where Enter leads: inventory, newest, drill-newest, rollforward, reports, find, or nothing."""
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,17 @@ SCENARIOS = (
         Task("Find the backups of that day (/ and the day name)", "find"),
         Task("Pick the last point whose time is before 12:54", "inventory"),
         Task("Drill it and confirm the bad change is absent from the data", "inventory"),
-        Task("Restore it; the result screen gives the binlog position"),
-        Task("Replay binlogs from there, stopping before 12:54 (mysqlbinlog --stop-datetime)"),
+        Task("Or roll the newest point forward to 12:54 (t, the time)", "rollforward"),
+        Task("Restore it; the result shows the GTID and time reached"),
+    )),
+    Scenario("Accidental DELETE/DROP - undo it with the binlogs", (
+        Task("Open the binlogs after the newest point: the event list", "rollforward"),
+        Task("Find the DELETE/DROP (/ and its table); note its time and GTID"),
+        Task("Stop just before it (b), or skip it and keep what followed (s)"),
+        Task("Drill that stop point (d): no data is touched", "rollforward"),
+        Task("Report: GTID reached, transactions applied, rows", "reports"),
+        Task("Plan it (Enter): read the stop point, type the host name", "rollforward"),
+        Task("Result: check the GTID and time reached and the table's rows"),
     )),
     Scenario("A backup is damaged - restore up to the last good one", (
         Task("Spot [GAP] / [INCOMPLETE] / [FORK] badges; read the reason below the table", "inventory"),
@@ -135,8 +144,8 @@ class ScenariosScreen(Screen):
             return
         if task.go == "reports":
             self.post_message(OpenReports())
-        elif task.go in ("newest", "drill-newest"):
-            self.post_message(OpenNewestPoint(drill=task.go == "drill-newest"))
+        elif task.go in ("newest", "drill-newest", "rollforward"):
+            self.post_message(OpenNewestPoint(drill=task.go == "drill-newest", roll_forward=task.go == "rollforward"))
         else:
             self.post_message(BackToInventory(search=task.go == "find"))
 
