@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
 
 from xtrarestore.core.drills.sandbox import SandboxServer
+
+
+# Restore locks are host-wide (/run/lock/xtrarestore); test runs side by side on one machine keep their own.
+os.environ.setdefault("XTRARESTORE_LOCK_DIR", tempfile.mkdtemp(prefix="xtrarestore-locks-"))
 
 
 @pytest.fixture(scope="session")

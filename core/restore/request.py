@@ -100,5 +100,7 @@ def plan_restore(request: RestoreRequest, *, production: bool = True) -> Planned
     if production:
         checks += preflight.workspace_checks(plan, request.root)
         checks += preflight.datadir_checks(plan)
-    checks += preflight.space_checks(plan, point.members, move_back=target.move_back)
+    server = preflight.server_start_settings(target) if production else {}
+    first_start, _ = preflight.first_start_bytes(server, preflight.backup_settings(point.members[0]))
+    checks += preflight.space_checks(plan, point.members, move_back=target.move_back, first_start=first_start)
     return PlannedRestore(plan, checks, point, tool)

@@ -46,7 +46,8 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
                        help="server my.cnf passed to copy-back as --defaults-file (innodb file locations)")
     parser.add_argument("--workdir", help="restore workspace (default /var/tmp/xtrarestore/<id>, mode 0700)")
     parser.add_argument("--state-dir",
-                        help="journal and lock directory (default /var/lib/xtrarestore, or ~/.local/state/xtrarestore)")
+                        help="journal directory (default /var/lib/xtrarestore, or ~/.local/state/xtrarestore); "
+                             "the locks are host-wide, in /run/lock/xtrarestore")
     parser.add_argument("--extract-jobs", type=int, metavar="N",
                         help=f"streams extracted side by side (default {DEFAULT_JOBS}; 1 for a single spinning disk)")
     parser.add_argument("--move-back", action="store_true",
