@@ -304,6 +304,7 @@ def summarize(records: list[dict]) -> RestoreState:
             if name not in table:
                 table[name] = StepState(name, record.get("title", name), record.get("phase", ""))
             table[name].status, table[name].started, table[name].log = RUNNING, record["time"], record.get("log")
+            table[name].title = record.get("title", table[name].title)  # a later attempt may use another command
             table[name].ended = table[name].error = None
         elif event == "end":
             entry = table[name]

@@ -187,7 +187,8 @@ def stop(control: ServiceControl, *, socket_path: str | None, host: str | None, 
 
 
 ABORTED = ("[ERROR] Aborting", "[ERROR] mysqld: Aborting", "[ERROR] mariadbd: Aborting")
-NO_SPACE = ("No space left on device", "errno: 28", "errno 28", "Errcode: 28", "error 28", "error: 28")
+NO_SPACE = ("No space left on device", "error number 28", "errno: 28", "errno 28", "Errcode: 28", "error 28",
+            "error: 28")
 
 
 def _log_size(path: Path | None) -> int:
