@@ -108,6 +108,6 @@ def test_a_start_that_runs_out_of_space_says_so(small_disk):
     assert start.status == "failed" and "no space left on device" in start.error, failed.stdout[-3000:]
     assert "\n" not in start.error
     (env.mount / "late-filler").unlink()
-    _cli("status", "--state-dir", str(env.base / "state"), "--rollback", "--yes")
+    _cli("status", "--state-dir", str(env.base / "state"), "--rollback", "--yes", "--start-cmd", server.start_cmd)
     assert _rows(server) == ["slide", "swing"]
     assert not (server.datadir / "xtrabackup_info").exists()

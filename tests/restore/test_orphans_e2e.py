@@ -186,17 +186,12 @@ def test_a_kill_in_the_workspace_leaves_production_alone_and_rollback_discards_t
     cli, args = _start_restore(env)
     workdir = Path(args[args.index("--workdir") + 1])
 
-    def running():
-        journal = workdir / "journal.jsonl"
-        if not journal.exists():
-            return None
-        spawned = [r for r in read_records(journal) if r["event"] == "spawned" and r["step"].startswith(step)]
-        # the step's own command is running (not just its guard starting up)
-        return spawned and _command_processes(str(workdir / "data"))  # not the CLI, whose --workdir matches
-
-    _wait_for(running, f"step {step}")
-    cli.kill()
-    cli.wait()
+    word = {"extract:": "extract", "prepare:": "--prepare"}[step]
+    try:  # the step's own command (not just its guard starting up); not the CLI, whose --workdir matches
+        _wait_for(lambda: _command_processes(str(workdir / "data"), word), f"step {step}", every=0.002)
+    finally:
+        cli.kill()
+        cli.wait()
     _wait_for(lambda: not _processes(str(workdir / "data")), "the step to die", 30)
     assert env.server.ping() and _rows(env.server) == ["slide", "swing"]
     status = _cli("status", "--state-dir", str(env.base / "state"))
