@@ -100,12 +100,15 @@ def _command_processes(marker: str, word: str = "") -> list[int]:
     return [p for p in _processes(marker) if "guard" not in cmdline(p) and word in " ".join(cmdline(p))]
 
 
-def _wait_for(predicate, what: str, timeout: float = 300.0, every: float = 0.01):
+def _wait_for(predicate, what: str, timeout: float = 300.0, every: float = 0.01, cli=None):
+    """Poll *predicate* until it holds; give up at once if the restore *cli* ended first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
+        if cli is not None and cli.poll() is not None:
+            raise AssertionError(f"the restore ended (exit {cli.returncode}) before {what}")
         time.sleep(every)
     raise AssertionError(f"timed out waiting for {what}")
 
@@ -137,7 +140,7 @@ def test_a_killed_restore_takes_its_copy_back_with_it(production):
     env = production
     cli, args = _start_restore(env)
     marker = _copy_back_marker(args)
-    copy_back = _wait_for(lambda: _command_processes(marker, "--copy-back"), "copy-back")
+    copy_back = _wait_for(lambda: _command_processes(marker, "--copy-back"), "copy-back", cli=cli)
     cli.kill()
     cli.wait()
     _wait_for(lambda: not _processes(marker), "the copy-back and its guard to die", 30)
@@ -154,29 +157,36 @@ def test_a_killed_restore_takes_its_copy_back_with_it(production):
 
 
 def test_status_refuses_while_an_orphaned_step_lives(production):
-    """A guard killed too (OOM killer): the copy-back outlives everything; nothing acts until it ends."""
+    """The guard itself killed (the OOM killer), and a start command that ignores hang-ups outlives it:
+    nothing acts while that process lives, and status names it."""
     env = production
-    cli, args = _start_restore(env)
-    marker = _copy_back_marker(args)
-    [copy_back] = _wait_for(lambda: _command_processes(marker, "--copy-back"), "copy-back")
-    os.kill(copy_back, signal.SIGSTOP)  # hold it still while we look: an orphan that keeps running
+    server = env.server
+    stubborn = "trap '' HUP; sleep 600; " + server.start_cmd
+    cli, _ = _start_restore(env, **{"--start-cmd": stubborn})
+    [sleeper] = _wait_for(lambda: [p for p in _processes("sleep 600") if cmdline(p)[0] == "sleep"
+                                   and "guard" in cmdline(proc_stat(p)[1])], "the start command", cli=cli)
+    guard = proc_stat(sleeper)[1]  # the guard leads the step's process group
+    os.kill(guard, signal.SIGKILL)
+    cli.kill()
+    cli.wait()
     try:
-        guard = proc_stat(copy_back)[1]  # the guard leads the step's process group
-        assert "guard" in cmdline(guard)
-        os.kill(guard, signal.SIGKILL)
-        cli.kill()
-        cli.wait()
+        time.sleep(0.5)  # the kernel's hang-up reaches the step's group; the start command ignores it
+        assert _running(sleeper)
         state_dir = str(env.base / "state")
         status = _cli("status", "--state-dir", state_dir, check=2)
-        assert f"pid {copy_back}: " in status.stdout and "--copy-back" in status.stdout
+        assert f"pid {sleeper}: sleep 600" in status.stdout
         for action in ("--rollback", "--resume"):
             refused = _cli("status", "--state-dir", state_dir, action, "--yes", check=2)
-            assert f"pid {copy_back} (" in refused.stderr and "still run" in refused.stderr
+            assert f"pid {sleeper} (sleep 600)" in refused.stderr and "still run" in refused.stderr
             assert refused.stderr.count("\n") == 1
+        assert not server.ping() and _state(env).status_of("start") == "running"
     finally:
-        os.kill(copy_back, signal.SIGCONT)
-    _wait_for(lambda: not _running(copy_back), "the orphan to end", 300)
-    _cli("status", "--state-dir", str(env.base / "state"), "--rollback", "--yes")
+        for pid in _processes("sleep 600; "):  # the orphaned shell and its sleep
+            os.kill(pid, signal.SIGKILL)
+        if _running(sleeper):
+            os.kill(sleeper, signal.SIGKILL)
+    _wait_for(lambda: not _running(sleeper), "the orphan to end", 30)
+    _cli("status", "--state-dir", str(env.base / "state"), "--rollback", "--yes", "--start-cmd", server.start_cmd)
     _old_data_back(env)
 
 
@@ -188,7 +198,7 @@ def test_a_kill_in_the_workspace_leaves_production_alone_and_rollback_discards_t
 
     word = {"extract:": "extract", "prepare:": "--prepare"}[step]
     try:  # the step's own command (not just its guard starting up); not the CLI, whose --workdir matches
-        _wait_for(lambda: _command_processes(str(workdir / "data"), word), f"step {step}", every=0.002)
+        _wait_for(lambda: _command_processes(str(workdir / "data"), word), f"step {step}", every=0.002, cli=cli)
     finally:
         cli.kill()
         cli.wait()
@@ -240,7 +250,8 @@ def test_two_state_dirs_on_one_datadir_are_kept_apart(production):
     cli, args = _start_restore(env, **{"--state-dir": str(env.base / "state-a")})
     try:
         workdir = args[args.index("--workdir") + 1]
-        for pid in _wait_for(lambda: _command_processes(f"{workdir}/data"), "the first restore's first step"):
+        for pid in _wait_for(lambda: _command_processes(f"{workdir}/data"), "the first restore's first step",
+                              cli=cli):
             os.kill(pid, signal.SIGSTOP)  # the first restore stays in its extraction while the second tries
         second = _cli("restore", *_args(env, **{"--state-dir": str(env.base / "state-b")}), "--yes", check=2)
         line = second.stderr.strip()
