@@ -11,8 +11,11 @@ import pytest
 from xtrarestore.core.drills.sandbox import SandboxServer
 
 
-# Restore locks are host-wide (/run/lock/xtrarestore); test runs side by side on one machine keep their own.
-os.environ.setdefault("XTRARESTORE_LOCK_DIR", tempfile.mkdtemp(prefix="xtrarestore-locks-"))
+# Restore locks are host-wide (/run/lock/xtrarestore); test runs side by side on one machine keep their own
+# (shared by every user, like the real one: the sudo tests run the CLI as another user).
+if "XTRARESTORE_LOCK_DIR" not in os.environ:
+    os.environ["XTRARESTORE_LOCK_DIR"] = tempfile.mkdtemp(prefix="xtrarestore-locks-")
+    os.chmod(os.environ["XTRARESTORE_LOCK_DIR"], 0o1777)
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..errors import LockBusyError
+from ..errors import LockBusyError, PreconditionError
 
 LOCK_DIR_ENV = "XTRARESTORE_LOCK_DIR"
 SYSTEM_DIR = Path("/run/lock/xtrarestore")
@@ -80,13 +80,16 @@ class HostLock:
         self.fd: int | None = None
 
     def acquire(self) -> HostLock:
-        _make_dir(self.path.parent)
         old = os.umask(0o022)
         try:
+            _make_dir(self.path.parent)
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             except PermissionError:  # created by another user: lockable read-only, holder not written
                 fd = os.open(self.path, os.O_RDONLY)
+        except OSError as error:
+            raise PreconditionError(f"{self.path}: cannot open the restore lock: {error.strerror}; "
+                                    f"nothing was touched") from None
         finally:
             os.umask(old)
         try:
