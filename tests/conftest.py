@@ -10,7 +10,6 @@ import pytest
 
 from xtrarestore.core.drills.sandbox import SandboxServer
 
-
 # Restore locks are host-wide (/run/lock/xtrarestore); test runs side by side on one machine keep their own
 # (shared by every user, like the real one: the sudo tests run the CLI as another user).
 if "XTRARESTORE_LOCK_DIR" not in os.environ:

@@ -187,7 +187,7 @@ class RestoreState:
             more = f" and {len(live) - 3} more" if len(live) > 3 else ""
             return (f"restore {plan.restore_id}: step processes still run: {shown}{more}; "
                     "wait until they end (or stop them) before acting")
-        if self.finished:
+        if self.outcome == "rolled-back" or (action == "resume" and self.finished):
             return f"restore {plan.restore_id} is already {self.outcome}; nothing to do"
         if action == "resume":
             if self.rollback_started:

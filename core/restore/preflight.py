@@ -80,7 +80,7 @@ DEFAULT_TEMP = 12 << 20       # innodb_temp_data_file_path=ibtmp1:12M:autoextend
 ARIA_ALLOWANCE = 16 << 20     # aria_log_control and a fresh aria_log.0000000N
 MARGIN = 64 << 20
 START_VARIABLES = ("innodb_log_file_size", "innodb_log_files_in_group", "innodb_temp_data_file_path")
-_SIZE = re.compile(r"^(\d+)([KMGT]?)$", re.I)
+_SIZE = re.compile(r"^(\d+)([KMGT]?)$", re.IGNORECASE)
 
 
 def _bytes(text: str | None) -> int | None:

@@ -31,10 +31,10 @@ import pexpect
 
 from ..errors import StepFailedError
 from ..programs import OK_LINE
-from .journal import Journal
-from .plan import WORKSPACE, Plan, Step
 from .entry import step_program
 from .guard import guard_argv, proc_stat
+from .journal import Journal
+from .plan import WORKSPACE, Plan, Step
 from .privileges import Password, is_root, new_prompt, sudo_prefix
 from .ptyspawn import spawn
 

@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         return 0 if state.outcome in ("completed", "rolled-back", None) else 1
     word = "resume" if args.resume else "rollback"
     why = state.refusal(word, live)
+    if state.finished and not live:  # the console can roll a completed restore back; the command line asks for care
+        why = f"restore {state.plan.restore_id} is already {state.outcome}; nothing to do"
     if why:
         print(f"xtrarestore: {why}", file=sys.stderr)
         return 2
