@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
 
 from xtrarestore.core.drills.sandbox import SandboxServer
+
+# Restore locks are host-wide (/run/lock/xtrarestore); test runs side by side on one machine keep their own
+# (shared by every user, like the real one: the sudo tests run the CLI as another user).
+if "XTRARESTORE_LOCK_DIR" not in os.environ:
+    os.environ["XTRARESTORE_LOCK_DIR"] = tempfile.mkdtemp(prefix="xtrarestore-locks-")
+    os.chmod(os.environ["XTRARESTORE_LOCK_DIR"], 0o1777)
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from ..errors import ToolNotFoundError
 from ..programs import OK_LINE
 
 PROGRAM = "xtrarestore-step"
+GUARD = "guard"  # wraps every step's command (see guard.py); not a plan action
 # action -> (module under xtrarestore.core, whether the module's run() gets the action name too)
 ACTIONS: dict[str, tuple[str, bool]] = {
     "extract": ("archive.parallel", False),
@@ -49,9 +50,13 @@ def step_program() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in ACTIONS:
+    if not argv or (argv[0] not in ACTIONS and argv[0] != GUARD):
         print(f"usage: {PROGRAM} {{{','.join(ACTIONS)}}} ...", file=sys.stderr)
         return 2
+    if argv[0] == GUARD:  # the guarded command prints its own success line, or not
+        from . import guard
+
+        return guard.run(argv[1:])
     module_name, with_action = ACTIONS[argv[0]]
     module = importlib.import_module(f"xtrarestore.core.{module_name}")
     status = module.run(argv if with_action else argv[1:])

@@ -135,6 +135,12 @@ class RestoreState:
     extra: list[StepState] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     downtime: Downtime | None = None
+    rollback_started: bool = False
+    """A rollback began (it may not have finished): from then on only rollback is safe."""
+    unended: list[dict] = field(default_factory=list)
+    """`spawned` records (pid, pgid, start time) of this boot's steps that never journaled their end."""
+    path: Path | None = None
+    """The journal this state was read from, so an action can read it again at the moment it acts."""
 
     def status_of(self, name: str) -> str:
         """A step's status; a step this plan does not have (copy-back in a rename swap) never ran."""
@@ -176,11 +182,44 @@ class RestoreState:
                   and self.status_of("copy-back") in (RUNNING, FAILED))
         return moving or not self.workspace_complete() or self.copy_from_earlier_boot()
 
-    def describe(self, *, running: bool = False) -> list[str]:
-        """Plain sentences: what happened, what is on disk, what resume and rollback would do.
+    def live_processes(self) -> list[tuple[int, str]]:
+        """Processes of this restore's steps still running now (pid, command line)."""
+        from .guard import live_processes
+
+        return live_processes(self.plan.restore_id, self.unended)
+
+    def refusal(self, action: str, live: list[tuple[int, str]] | None = None) -> str | None:
+        """Why *action* ("resume" or "rollback") is not safe from this state, or None when it is."""
+        plan = self.plan
+        live = self.live_processes() if live is None else live
+        if live:
+            shown = ", ".join(f"pid {pid} ({command[:120]})" for pid, command in live[:3])
+            more = f" and {len(live) - 3} more" if len(live) > 3 else ""
+            return (f"restore {plan.restore_id}: step processes still run: {shown}{more}; "
+                    "wait until they end (or stop them) before acting")
+        if self.outcome == "rolled-back" or (action == "resume" and self.finished):
+            return f"restore {plan.restore_id} is already {self.outcome}; nothing to do"
+        if action == "resume":
+            if self.rollback_started:
+                return (f"restore {plan.restore_id}: a rollback has started; resuming could move the old "
+                        "datadir aside again — finish the rollback with --rollback")
+            if (self.status_of("copy-back") in (RUNNING, FAILED) and plan.datadir.exists()
+                    and not plan.aside.exists()):
+                return (f"{plan.datadir}: the restore's copy-back did not finish but the previous datadir is not "
+                        f"at {plan.aside}; {plan.datadir} may hold the real data — refusing to set it aside")
+        return None
+
+    def offers(self, live: list[tuple[int, str]] | None = None) -> list[str]:
+        """The actions safe from the state on disk now, in the order `status` shows them."""
+        live = self.live_processes() if live is None else live
+        return [action for action in ("resume", "rollback") if self.refusal(action, live) is None]
+
+    def describe(self, *, running: bool = False, live: list[tuple[int, str]] | None = None) -> list[str]:
+        """Plain sentences: what happened, what is on disk, and the actions safe from there.
 
         *running* says a restore holds the host lock right now, so a started
-        step is in progress rather than interrupted.
+        step is in progress rather than interrupted; *live* are step processes
+        still running (looked up when not given).
         """
         plan = self.plan
         out = [f"restore {plan.restore_id}: day {plan.day}, up to {plan.upto}; datadir {plan.datadir}"]
@@ -199,6 +238,11 @@ class RestoreState:
             out.append(self.downtime.line())
         if running:
             out.append("A restore is running now (it holds the host lock); run status again to follow it.")
+            return out
+        live = self.live_processes() if live is None else live
+        if live:
+            out.append("Step processes of this restore are still running (nothing may act until they end):")
+            out += [f"  pid {pid}: {command[:200]}" for pid, command in live]
             return out
         if self.outcome == "completed":
             out.append(f"The restore completed. The previous datadir is kept at {plan.aside}.")
@@ -219,7 +263,11 @@ class RestoreState:
             out.append(f"The previous datadir is at {plan.aside}; {plan.datadir} {exists}.")
         else:
             out.append(f"The live datadir is still in place at {plan.datadir} (not moved).")
-        out.append("resume would: " + "; ".join(resume_summary(self)))
+        offers = self.offers(live)
+        if "resume" in offers:
+            out.append("resume would: " + "; ".join(resume_summary(self)))
+        else:
+            out.append(f"resume is not offered: {self.refusal('resume', live)}")
         out.append("rollback would: " + "; ".join(rollback_summary(self)))
         return out
 
@@ -240,7 +288,7 @@ def rollback_summary(state: RestoreState) -> list[str]:
     plan = state.plan
     if not state.moved_aside:
         if state.status_of("stop") == PENDING:
-            return ["nothing on the server: only discard the workspace"]
+            return [f"nothing on the server: only discard the extracted copy in {plan.extracted}"]
         return ["start the server on its untouched datadir"]
     out = ["stop the server if it runs"]
     if plan.datadir.exists():
@@ -255,14 +303,20 @@ def summarize(records: list[dict]) -> RestoreState:
     state = RestoreState(plan, list(steps.values()))
     rollback: dict[str, StepState] = {}
     extra: dict[str, StepState] = {}  # steps a resume added (setting a partial copy aside)
+    spawned: dict[tuple, dict] = {}  # (mode, step) -> its last spawned record, dropped at its end
     for record in records[1:]:
         event = record.get("event")
         name = record.get("step")
+        if event == "spawned" and record.get("boot") == boot_id():
+            spawned[(record.get("mode"), name)] = record
+        elif event == "end":
+            spawned.pop((record.get("mode"), name), None)
         table = rollback if record.get("mode") == "rollback" else steps if name in steps else extra
         if event == "start":
             if name not in table:
                 table[name] = StepState(name, record.get("title", name), record.get("phase", ""))
             table[name].status, table[name].started, table[name].log = RUNNING, record["time"], record.get("log")
+            table[name].title = record.get("title", table[name].title)  # a later attempt may use another command
             table[name].ended = table[name].error = None
         elif event == "end":
             entry = table[name]
@@ -275,6 +329,7 @@ def summarize(records: list[dict]) -> RestoreState:
                     entry.status = PENDING
         elif event in ("resume", "rollback"):
             state.outcome = None
+            state.rollback_started = state.rollback_started or event == "rollback"
         elif event == "note":
             state.notes.append(record["message"])
         elif event == "outcome":
@@ -282,13 +337,16 @@ def summarize(records: list[dict]) -> RestoreState:
     state.rollback = list(rollback.values())
     state.extra = list(extra.values())
     state.downtime = measure(records)
+    state.unended = list(spawned.values())
     return state
 
 
 def load_state(path: Path) -> RestoreState:
     records = read_records(path)
     try:
-        return summarize(records)
+        state = summarize(records)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise XtraRestoreError(f"{path}: not a journal this version can read ({type(error).__name__}: {error})"
                                ) from None
+    state.path = path
+    return state

@@ -44,15 +44,20 @@ def _gib(n: int) -> str:
     return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
 
 
-def space_checks(plan: Plan, members, *, move_back: bool = False) -> list[Check]:
-    """Free space for the extracted copy (workspace) and for the copy-back (datadir's filesystem, none when renamed)."""
+def space_checks(plan: Plan, members, *, move_back: bool = False, first_start: int = 0) -> list[Check]:
+    """Free space for the extracted copy (workspace), the copy-back (none when renamed) and the files the
+    restored server creates when it first starts (both on the datadir's filesystem; *first_start* from
+    `first_start_bytes`)."""
     extracted = sum(estimated_size(m) for m in members)
     needs: dict[int, tuple[Path, int, list[str]]] = {}
     work = _existing(plan.workdir)
     parent = _existing(plan.datadir.parent)
     renamed = plan.swap == RENAME  # the prepared copy itself becomes the datadir: no second copy
     swap = (parent, 0, "swap by rename") if renamed else (parent, 0 if move_back else extracted, "copy-back")
-    for path, amount, why in ((work, extracted, "extraction"), swap):
+    wanted = [(work, extracted, "extraction"), swap]
+    if first_start:
+        wanted.append((parent, first_start, "first start"))
+    for path, amount, why in wanted:
         dev = os.stat(path).st_dev
         old_path, old_amount, whys = needs.get(dev, (path, 0, []))
         needs[dev] = (old_path, old_amount + amount, [*whys, why])
@@ -65,6 +70,57 @@ def space_checks(plan: Plan, members, *, move_back: bool = False) -> list[Check]
             f"{path}: needs about {_gib(amount)}, {_gib(free)} free",
         ))
     return checks
+
+
+DEFAULT_REDO = 96 << 20       # MariaDB 10.11's innodb_log_file_size
+DEFAULT_TEMP = 12 << 20       # innodb_temp_data_file_path=ibtmp1:12M:autoextend
+ARIA_ALLOWANCE = 16 << 20     # aria_log_control and a fresh aria_log.0000000N
+MARGIN = 64 << 20
+START_VARIABLES = ("innodb_log_file_size", "innodb_log_files_in_group", "innodb_temp_data_file_path")
+_SIZE = re.compile(r"^(\d+)([KMGT]?)$", re.IGNORECASE)
+
+
+def _bytes(text: str | None) -> int | None:
+    """`100663296`, `96M`, `1G` → bytes; None when it does not parse."""
+    match = _SIZE.match((text or "").strip())
+    if not match:
+        return None
+    return int(match[1]) << (10 * " KMGT".index(match[2].upper() or " "))
+
+
+def _temp_size(path_spec: str | None) -> int | None:
+    """The initial size of `ibtmp1:12M:autoextend` (sum of its files)."""
+    if not path_spec:
+        return None
+    sizes = [_bytes(part.split(":")[1]) for part in path_spec.split(";") if part.count(":") >= 1]
+    return sum(size for size in sizes if size) or None
+
+
+def first_start_bytes(server: dict[str, str], backup: dict[str, str]) -> tuple[int, str]:
+    """What the restored server writes on its first start: the redo log (the larger of the server's and
+    the backup's innodb_log_file_size × files), ibtmp1, Aria's control file and log, and a margin."""
+    redo = []
+    for settings in (server, backup):
+        size = _bytes(settings.get("innodb_log_file_size"))
+        if size:
+            redo.append(size * max(1, int(_bytes(settings.get("innodb_log_files_in_group")) or 1)))
+    redo_bytes = max(redo) if redo else DEFAULT_REDO
+    temp = _temp_size(server.get("innodb_temp_data_file_path")) or DEFAULT_TEMP
+    total = redo_bytes + temp + ARIA_ALLOWANCE + MARGIN
+    return total, (f"redo log {_gib(redo_bytes)} + ibtmp1 {_gib(temp)} + Aria logs {_gib(ARIA_ALLOWANCE)} "
+                   f"+ margin {_gib(MARGIN)}")
+
+
+def server_start_settings(target: Target) -> dict[str, str]:
+    """The running server's settings that size what a restored server creates at start; empty if unreachable."""
+    params = params_from(str(target.socket) if target.socket else None, target.host, target.port, target.defaults_file)
+    try:
+        with params.connect(timeout=5) as conn, conn.cursor() as cur:
+            cur.execute("SHOW GLOBAL VARIABLES WHERE Variable_name IN (%s)" % ", ".join(["%s"] * len(START_VARIABLES)),
+                        START_VARIABLES)
+            return {name: str(value) for name, value in cur.fetchall()}
+    except pymysql.MySQLError:
+        return {}
 
 
 def datadir_checks(plan: Plan) -> list[Check]:

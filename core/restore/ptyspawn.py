@@ -15,6 +15,7 @@ from __future__ import annotations
 import signal
 
 import pexpect
+import ptyprocess
 
 HANDLED = frozenset({signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGCONT, signal.SIGTSTP, signal.SIGWINCH})
 
@@ -27,10 +28,24 @@ def _reset_in_child() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED)
 
 
-def spawn(command: str, args: list[str], **options) -> pexpect.spawn:
-    """`pexpect.spawn(command, args, **options)`, safe against signals during the fork."""
+class _Spawn(pexpect.spawn):
+    """pexpect.spawn that passes *pass_fds* down to ptyprocess (pexpect itself does not)."""
+
+    def __init__(self, *args, pass_fds=(), **options):
+        self._pass_fds = tuple(pass_fds)
+        super().__init__(*args, **options)
+
+    def _spawnpty(self, args, **kwargs):
+        return ptyprocess.PtyProcess.spawn(args, pass_fds=self._pass_fds, **kwargs)
+
+
+def spawn(command: str, args: list[str], *, pass_fds=(), **options) -> pexpect.spawn:
+    """`pexpect.spawn(command, args, **options)`, safe against signals during the fork.
+
+    *pass_fds* stay open in the child (the restore's lock descriptors).
+    """
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
     try:
-        return pexpect.spawn(command, args, preexec_fn=_reset_in_child, **options)
+        return _Spawn(command, args, preexec_fn=_reset_in_child, pass_fds=pass_fds, **options)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)

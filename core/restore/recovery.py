@@ -5,13 +5,20 @@ prepare that did not finish means the whole extracted copy is discarded and
 rebuilt from the source backups (an incremental is never applied twice); a
 copy-back that did not finish has its partial datadir renamed aside (not
 deleted) and starts over. Rollback puts the previous datadir back and starts
-the server on it; the restored datadir is kept as `…failed-restore-<stamp>`.
+the server on it; the restored datadir is kept as `…failed-restore-<stamp>`;
+when the live server was never touched it only discards the extracted copy.
+
+Both read the journal again when they act (under the restore's locks), not
+the summary shown before the confirmation, and refuse when that state says
+the action is unsafe: a step process still runs, or (for resume) a rollback
+has started. Each derives its steps from the journal and the directories on
+disk, so repeating it after it was itself killed carries on where it stopped.
 """
 
 from __future__ import annotations
 
-from ..errors import StepFailedError
-from .journal import FAILED, OK, PENDING, RUNNING, RestoreState
+from ..errors import PreconditionError, StepFailedError
+from .journal import FAILED, OK, PENDING, RUNNING, RestoreState, load_state
 from .plan import SWAP, WORKSPACE, Plan, Step, utc_stamp
 from .runner import Runner
 
@@ -61,7 +68,7 @@ def resume_steps(state: RestoreState) -> list[Step]:
     if swap_left and plan.step("stop") not in todo:
         first_swap = next(i for i, s in enumerate(todo) if s.phase == SWAP)
         todo.insert(first_swap, plan.step("stop"))
-    if state.status_of("copy-back") in (RUNNING, FAILED) and plan.datadir.exists():
+    if state.status_of("copy-back") in (RUNNING, FAILED) and plan.datadir.exists() and plan.aside.exists():
         partial = plan.datadir.with_name(f"{plan.datadir.name}.partial-restore-{utc_stamp()}")
         at = todo.index(plan.step("copy-back"))
         todo[at:at] = [
@@ -88,15 +95,31 @@ def rollback_steps(state: RestoreState) -> list[Step]:
     return steps
 
 
+def current(state: RestoreState, action: str, runner: Runner) -> RestoreState:
+    """*state* read again from its journal now, with the runner's plan; raise when *action* is unsafe."""
+    if state.path is not None:
+        state = load_state(state.path)
+    state.plan = runner.plan  # the same plan, maybe with the operator's service override
+    why = state.refusal(action)
+    if why:
+        raise PreconditionError(f"{why}; nothing was touched")
+    return state
+
+
 def resume(state: RestoreState, runner: Runner) -> None:
+    state = current(state, "resume", runner)
     runner.journal.append({"event": "resume"})
     steps = resume_steps(state)
     if state.needs_fresh_copy():
         why = "made before the machine restarted" if state.copy_from_earlier_boot() else "not completely prepared"
-        runner.discard_workspace(f"resuming: the extracted copy was {why}")
+        runner.discard_workspace(f"resuming: the extracted copy was {why}; extracting it again")
     _finish(runner, steps, "restore", "completed")
 
 
 def rollback(state: RestoreState, runner: Runner) -> None:
+    state = current(state, "rollback", runner)
     runner.journal.append({"event": "rollback"})
-    _finish(runner, rollback_steps(state), "rollback", "rolled-back")
+    steps = rollback_steps(state)
+    if not steps and not state.moved_aside:
+        runner.discard_workspace("rolled back before the live server was touched")
+    _finish(runner, steps, "rollback", "rolled-back")

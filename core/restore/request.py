@@ -20,6 +20,7 @@ from ..errors import ChainError, PreconditionError
 from ..inventory.chains import find_restore_point
 from ..inventory.model import RestorePoint
 from ..inventory.roots import scan_root
+from ..inventory.settings import backup_cnf_text, backup_settings
 from ..storage.location import root_path
 from . import preflight
 from .memory import available_memory, prepare_memory
@@ -92,12 +93,12 @@ def locate(root: Path, day: str | None, upto: str, key_file: Path | None) -> Res
     return point
 
 
-def encryption_checks(full, key_file: Path | None) -> list[preflight.Check]:
-    """Prepare opens the backup with its backup-my.cnf: a data-at-rest key file it names must be on this host."""
+def encryption_checks(full, settings: dict) -> list[preflight.Check]:
+    """Prepare opens the backup with its backup-my.cnf (*settings*): a data-at-rest key file it names must be
+    on this host."""
     from ..errors import KeyFileError
-    from ..inventory.settings import backup_cnf_text, backup_settings, check_key_files, key_files
+    from ..inventory.settings import check_key_files, key_files
 
-    settings = backup_settings(backup_cnf_text(full, load_key(key_file) if key_file else None))
     found = key_files(settings)
     if not found:
         return []
@@ -150,11 +151,15 @@ def plan_restore(request: RestoreRequest, *, production: bool = True) -> Planned
         checks += preflight.unfinished_checks(request.state_dir or default_state_dir(), target.datadir)
         checks += preflight.service_checks(target)
     checks += preflight.tool_checks(tool, point.members, request.key_file)
+    # The full backup's backup-my.cnf, read once without extracting: its key files and its redo log size.
+    settings = backup_settings(backup_cnf_text(point.members[0], load_key(request.key_file) if request.key_file else None))
     if production:
-        checks += encryption_checks(point.members[0], request.key_file)
+        checks += encryption_checks(point.members[0], settings)
         checks += preflight.workspace_checks(plan, request.root)
         checks += preflight.datadir_checks(plan)
-    checks += preflight.space_checks(plan, point.members, move_back=target.move_back)
+    server = preflight.server_start_settings(target) if production else {}
+    first_start, _ = preflight.first_start_bytes(server, settings)
+    checks += preflight.space_checks(plan, point.members, move_back=target.move_back, first_start=first_start)
     return PlannedRestore(plan, checks, point, tool, roll)
 
 

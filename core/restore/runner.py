@@ -2,7 +2,10 @@
 
 Each step runs in a pseudo-terminal of its own (so tools flush line by line and
 sudo can ask for its password), in its own session (so a hang-up of the
-operator's terminal does not reach it). The runner ignores SIGHUP while it
+operator's terminal does not reach it), under a guard that kills the step's
+whole process group if this process dies (guard.py); the guard's pid, process
+group and start time are journaled so `status` can tell whether a step of an
+interrupted restore still runs. The runner ignores SIGHUP while it
 runs: when the SSH session drops, the current step finishes, its outcome is
 journaled and the plan carries on, with output going only to the log files.
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import signal
 import threading
@@ -27,6 +31,8 @@ import pexpect
 
 from ..errors import StepFailedError
 from ..programs import OK_LINE
+from .entry import step_program
+from .guard import guard_argv, proc_stat
 from .journal import Journal
 from .plan import WORKSPACE, Plan, Step
 from .privileges import Password, is_root, new_prompt, sudo_prefix
@@ -53,13 +59,16 @@ class Runner:
     """Runs steps of *plan* in order, journaling to *journal*, reporting to *on_event*."""
 
     def __init__(self, plan: Plan, journal: Journal, *, on_event: Callable[[Event], None] | None = None,
-                 password: Password | None = None, cancel: threading.Event | None = None):
+                 password: Password | None = None, cancel: threading.Event | None = None,
+                 keep_fds: list[int] | None = None):
+        """*keep_fds* (the restore's lock descriptors) are inherited by each step's guard."""
         self.plan = plan
         self.journal = journal
         self.on_event = on_event or (lambda event: None)
         self.password = password
         self.cancel = cancel or threading.Event()
         self.hung_up = False
+        self.keep_fds = list(keep_fds or [])
 
     # -- public -------------------------------------------------------------
 
@@ -94,7 +103,7 @@ class Runner:
         self._emit(Event("started", step, index))
         began = time.monotonic()
         try:
-            status, saw_ok, last = self._execute(step, log_path, index)
+            status, saw_ok, last = self._execute(step, log_path, index, mode)
         except StepFailedError as error:
             status, saw_ok, last = -1, False, str(error)
         seconds = time.monotonic() - began
@@ -109,7 +118,7 @@ class Runner:
         if error:
             self._emit(Event("failed", step, index, error=error, seconds=seconds))
             if step.phase == WORKSPACE and mode == "restore":
-                self.discard_workspace(f"step '{step.title}' failed")
+                self.discard_workspace(f"step '{step.title}' failed; a resume extracts it again")
             raise StepFailedError(f"{log_path}: step '{step.title}' failed: {self._scrub(error)}")
         self._emit(Event("finished", step, index, seconds=seconds))
 
@@ -118,24 +127,30 @@ class Runner:
         if self.plan.extracted.exists():
             shutil.rmtree(self.plan.extracted)
         self.journal.append({"event": "reset"})
-        self.note(f"discarded the extracted copy {self.plan.extracted} ({why}); it will be re-extracted")
+        self.note(f"discarded the extracted copy {self.plan.extracted} ({why})")
 
     # -- internals ----------------------------------------------------------
 
     def _argv(self, step: Step) -> tuple[list[str], str | None]:
+        guarded = guard_argv(step_program(), self.plan.restore_id, list(step.argv))  # this install's guard
         if step.privileged and not is_root():
             prompt = new_prompt()
-            return [*sudo_prefix(prompt), *step.argv], prompt
-        return list(step.argv), None
+            return [*sudo_prefix(prompt), *guarded], prompt
+        return guarded, None
 
-    def _execute(self, step: Step, log_path: Path, index: int) -> tuple[int, bool, str]:
+    def _execute(self, step: Step, log_path: Path, index: int, mode: str) -> tuple[int, bool, str]:
         argv, prompt = self._argv(step)
         saw_ok = False
         last = ""
         answered = 0
         deadline = time.monotonic() + step.timeout if step.timeout else None
         child = spawn(argv[0], argv[1:], echo=False, encoding="utf-8", codec_errors="replace",
-                      timeout=None, dimensions=(50, 250), env={**os.environ, "LC_ALL": "C"})
+                      timeout=None, dimensions=(50, 250), env={**os.environ, "LC_ALL": "C"},
+                      pass_fds=self.keep_fds)
+        stat = proc_stat(child.pid)
+        self.journal.append({"event": "spawned", "mode": mode, "step": step.name, "pid": child.pid,
+                             "pgid": child.pid, "started": stat[2] if stat else 0,
+                             "command": self._scrub(shlex.join(argv))})
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as log:
@@ -163,15 +178,15 @@ class Runner:
                         pending = ""
                         answered += 1
                         if self.password is None or answered > 1:
-                            child.terminate(force=True)
+                            _kill(child)
                             why = "wrong sudo password" if answered > 1 else "sudo asked for a password"
                             raise StepFailedError(f"{step.name}: {why}")
                         child.sendline(self.password.reveal())
                     if deadline and time.monotonic() > deadline:
-                        child.terminate(force=True)
+                        _kill(child)
                         raise StepFailedError(f"{step.name}: no result after {step.timeout:.0f}s")
                     if self.cancel.is_set() and step.phase == WORKSPACE:
-                        child.terminate(force=True)
+                        _kill(child)
                         raise StepFailedError(f"{step.name}: cancelled")
                 if pending:
                     log.write(self._scrub(pending) + "\n")
@@ -221,6 +236,14 @@ class Runner:
     def _detach_terminal(self) -> None:
         self.hung_up = True
         detach_terminal()
+
+
+def _kill(child: pexpect.spawn) -> None:
+    """End a step and everything it started: SIGKILL its process group, or (under sudo) ask its guard."""
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except (PermissionError, ProcessLookupError):
+        child.terminate(force=True)
 
 
 def detach_terminal() -> None:

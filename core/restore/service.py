@@ -186,28 +186,72 @@ def stop(control: ServiceControl, *, socket_path: str | None, host: str | None, 
     )
 
 
+ABORTED = ("[ERROR] Aborting", "[ERROR] mysqld: Aborting", "[ERROR] mariadbd: Aborting")
+NO_SPACE = ("No space left on device", "error number 28", "errno: 28", "errno 28", "Errcode: 28", "error 28",
+            "error: 28")
+
+
+def _log_size(path: Path | None) -> int:
+    try:
+        return path.stat().st_size if path else 0
+    except OSError:
+        return 0
+
+
+def _new_log_text(path: Path | None, offset: int) -> str:
+    """What the server wrote to its error log since *offset* (all of it when the log was replaced)."""
+    if path is None:
+        return ""
+    try:
+        with open(path, "rb") as log:
+            if os.fstat(log.fileno()).st_size < offset:
+                offset = 0
+            log.seek(offset)
+            return log.read(1 << 20).decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def start_failure(error_log: Path | None, text: str, why: str) -> ServiceError:
+    """The one-line error for a start that failed; a full disk is named as such."""
+    if any(mark in text for mark in NO_SPACE):
+        return ServiceError(f"{error_log}: the server could not start: no space left on device "
+                            f"(error 28) on its datadir's file system — free space, then resume or roll back")
+    return ServiceError(f"{error_log or 'server'}: {why}")
+
+
 def start(control: ServiceControl, *, socket_path: str | None, host: str | None, port: int | None,
           timeout: float, error_log: Path | None) -> None:
-    """Start the server and wait until it answers; show the error-log tail when it does not."""
+    """Start the server and wait until it answers; fail at once when it cannot.
+
+    The wait ends early when the start command exits non-zero or the server
+    writes that it is aborting into its error log (it died while starting);
+    either way the error-log tail is shown and a full disk is named.
+    """
     if answers(socket_path, host, port):
         print("server already answers", flush=True)
         return
+    offset = _log_size(error_log)
     status = _run(control, "start")
+    where = socket_path or f"{host}:{port}"
     deadline = time.monotonic() + timeout
+    why = ""
     while time.monotonic() < deadline:
         if answers(socket_path, host, port):
             print("server answers", flush=True)
             return
-        if status != 0:  # the start command failed: nothing is coming, say so now
-            print(f"--- tail of {error_log} ---\n{error_tail(error_log)}", flush=True)
-            raise ServiceError(f"`{control.describe('start')}` failed (exit {status}); the server is not running")
+        if status != 0:
+            why = f"`{control.describe('start')}` exited with status {status}; the server does not answer on {where}"
+            break
+        if any(mark in _new_log_text(error_log, offset) for mark in ABORTED):
+            why = f"the server aborted while starting (`{control.describe('start')}` exit {status})"
+            break
         time.sleep(0.05)
+    else:
+        why = (f"the server did not answer on {where} within {timeout:.0f}s after "
+               f"`{control.describe('start')}` (exit {status})")
     print(f"--- tail of {error_log} ---\n{error_tail(error_log)}", flush=True)
-    where = socket_path or f"{host}:{port}"
-    raise ServiceError(
-        f"{error_log or 'server'}: the server did not answer on {where} within {timeout:.0f}s after "
-        f"`{control.describe('start')}` (exit {status})"
-    )
+    raise start_failure(error_log, _new_log_text(error_log, offset) or error_tail(error_log), why)
 
 
 def run(argv: list[str]) -> int:

@@ -5,11 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace as NS
 
-import pytest
-
 from plan_support import CUSTOM, POINT, plan_for, point_of
-from xtrarestore.core.errors import LockBusyError
-from xtrarestore.core.restore.lock import HostLock
 from xtrarestore.core.restore.plan import Target, build_plan
 from xtrarestore.core.restore.preflight import datadir_checks, space_checks
 from xtrarestore.core.restore.privileges import Password
@@ -57,13 +53,6 @@ def test_custom_commands_with_a_password_are_refused(tmp_path):
     assert not check("mysqladmin --password=S3cret shutdown").ok
     assert "S3cret" not in check("mysqladmin -pS3cret shutdown").detail
     assert check("mkdir -p /run/x && systemctl stop mariadb").ok
-
-
-def test_second_lock_holder_is_refused(tmp_path):
-    with HostLock(tmp_path / "restore.lock"):
-        with pytest.raises(LockBusyError, match="another restore is running"):
-            HostLock(tmp_path / "restore.lock").acquire()
-    HostLock(tmp_path / "restore.lock").acquire().release()
 
 
 def test_password_never_prints_itself():

@@ -232,13 +232,20 @@ def test_plan_is_a_dry_run(story):
 
 
 def test_second_concurrent_restore_is_refused(story):
-    from xtrarestore.core.restore.lock import HostLock
+    from xtrarestore.core.restore.lock import RestoreLock
 
-    with HostLock(story.base / "state" / "restore.lock"):
-        result = _cli("restore", *_args(story, story.inc), "--yes", check=2)
-        status = _cli("status", "--state-dir", str(story.base / "state"), "--rollback", "--yes", check=2)
-    assert "another restore is running on this host" in result.stderr and story.server.ping()
-    assert "A restore is running now" in status.stdout and "wait for it" in status.stderr
+    other_state = story.base / "state-of-another-restore"  # the lock does not depend on --state-dir
+    with RestoreLock(story.server.datadir, "20260101-000000-held"):
+        result = _cli("restore", *_args(story, story.inc, **{"--state-dir": str(other_state)}), "--yes", check=2)
+    line = result.stderr.strip()
+    assert "locked by restore 20260101-000000-held" in line and f"pid {os.getpid()}" in line
+    assert "\n" not in line and story.server.ping()
+    latest = load_state(find_journal(story.base / "state")).plan.restore_id if (story.base / "state").exists() else None
+    if latest:
+        with RestoreLock(story.server.datadir, latest):
+            status = _cli("status", "--state-dir", str(story.base / "state"), "--id", latest, "--rollback", "--yes",
+                          check=2)
+        assert "A restore is running now" in status.stdout and "wait for it" in status.stderr
 
 
 def test_not_enough_space_is_refused_with_numbers(story):

@@ -72,7 +72,8 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workdir", help="restore workspace (default <datadir>.restore-<id> beside the datadir, "
                                           "mode 0700; the swap is then renames — elsewhere it is copy-back)")
     parser.add_argument("--state-dir",
-                        help="journal and lock directory (default /var/lib/xtrarestore, or ~/.local/state/xtrarestore)")
+                        help="journal directory (default /var/lib/xtrarestore, or ~/.local/state/xtrarestore); "
+                             "the locks are host-wide, in /run/lock/xtrarestore")
     parser.add_argument("--extract-jobs", type=int, metavar="N",
                         help=f"streams extracted side by side (default {DEFAULT_JOBS}; 1 for a single spinning disk)")
     parser.add_argument("--use-memory", type=_size, metavar="SIZE",

@@ -90,21 +90,21 @@ class Printer:
 
 
 def execute(plan, state_dir, action, password) -> int:
-    """Take the host lock, then run *action(runner)*; report the outcome the way `status` would."""
+    """Take the host's and the datadir's locks, then run *action(runner)*; report the outcome as `status` would."""
     from pathlib import Path
 
     from xtrarestore.core.errors import StepFailedError
     from xtrarestore.core.restore.journal import Journal, default_state_dir, journal_path, load_state
-    from xtrarestore.core.restore.lock import HostLock, lock_path
+    from xtrarestore.core.restore.lock import RestoreLock
     from xtrarestore.core.restore.runner import Runner
 
-    explicit = Path(state_dir) if state_dir else None
-    state_dir = explicit or default_state_dir()
-    with HostLock(lock_path(explicit)):
+    state_dir = Path(state_dir) if state_dir else default_state_dir()
+    with RestoreLock(plan.datadir, plan.restore_id) as lock:
         plan.workdir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         plan.workdir.mkdir(exist_ok=True, mode=0o700)
         plan.workdir.chmod(0o700)
-        runner = Runner(plan, Journal.for_plan(plan, state_dir), on_event=Printer(), password=password)
+        runner = Runner(plan, Journal.for_plan(plan, state_dir), on_event=Printer(), password=password,
+                        keep_fds=lock.fds)
         try:
             action(runner)
         except StepFailedError as error:

@@ -115,11 +115,11 @@ class RestoreJob:
             journal.append({"event": "note", "message": HANGUP_NOTE})
 
     def can_retry(self) -> bool:
-        return not self.state().finished
+        return "resume" in self.state().offers()
 
     def can_rollback(self) -> bool:
         state = self.state()
-        return state.outcome != "rolled-back" and state.touched_live
+        return state.outcome != "rolled-back" and state.touched_live and not state.live_processes()
 
     def has_result(self) -> bool:
         return self.state().outcome in ("completed", "rolled-back")
@@ -163,7 +163,7 @@ class RestoreJob:
 
 
 class _LockedRunner:
-    """Holds the host-wide lock while a runner works; turns "stop after step" into the runner's cancel."""
+    """Holds the host's and datadir's locks while a runner works; turns "stop after step" into the runner's cancel."""
 
     def __init__(self, job: RestoreJob, emit) -> None:
         self.job = job
@@ -171,15 +171,15 @@ class _LockedRunner:
 
     def __enter__(self):
         from xtrarestore.core.restore.journal import Journal
-        from xtrarestore.core.restore.lock import HostLock, lock_path
+        from xtrarestore.core.restore.lock import RestoreLock
         from xtrarestore.core.restore.runner import Runner
 
         job = self.job
         job.cancel.clear()
-        self.lock = HostLock(lock_path(job.state_option)).acquire()
+        self.lock = RestoreLock(job.plan.datadir, job.plan.restore_id).acquire()
         journal = Journal.for_plan(job.plan, job.state_dir)
         return Runner(job.plan, journal, on_event=self.on_event, cancel=job.cancel,
-                      password=job.password)
+                      password=job.password, keep_fds=self.lock.fds)
 
     def on_event(self, event) -> None:
         if event.kind in ("finished", "failed") and self.job.stop_requested:
