@@ -66,23 +66,33 @@ def plan_throwaway(
     until: str | None = None,
     skip: tuple[str, ...] = (),
     binlog_dirs: tuple[Path, ...] = (),
+    from_server: Path | None = None,
+    replay: str = "relay",
     key_file: Path | None = None,
     workroot: Path | None = None,
 ):
     """THE one place table recovery plans its throwaway restore (a drill kept running).
 
-    Stop points (`until`, `skip`, `binlog_dirs`) need the roll-forward step of
-    point-in-time recovery; until it is merged they are refused here, so the
-    wiring is a change to this function only.
+    With a stop point (`until`, `skip`) the throwaway server is rolled forward
+    through the binlogs in *binlog_dirs* and those of the live *from_server*
+    (usually production itself: it is running and holds the binlogs) before
+    any table is brought over; the stop point is checked against the binlogs
+    here, before anything is created.
     """
     from ..drills.drill import plan_drill
 
-    if until or skip or binlog_dirs:
-        raise PreconditionError(
-            "--until/--skip/--binlog-dir: rolling the throwaway copy forward needs the"
-            " point-in-time roll-forward step, not in this build; recover as of the backup"
-        )
-    return plan_drill(root, day, upto, key_file=key_file, workroot=workroot)
+    return plan_drill(
+        root,
+        day,
+        upto,
+        key_file=key_file,
+        workroot=workroot,
+        until=until,
+        skip=tuple(skip),
+        binlog_dirs=tuple(Path(d) for d in binlog_dirs),
+        from_server=Path(from_server) if from_server else None,
+        replay=replay,
+    )
 
 
 @dataclass
@@ -254,6 +264,7 @@ def run(
             )
         )
         report.steps += [Timing(f"  {s.title}", s.seconds, s.status) for s in drilled.steps if s.seconds]
+        report.roll_forward = drilled.roll_forward
         if not drilled.ok:
             raise XtraRestoreError(f"the throwaway restore failed: {drilled.error}")
         _transport_all(session, drill, conn, report, note, say, confirm_replace)

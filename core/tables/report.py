@@ -39,6 +39,7 @@ class RecoveryReport:
     notes: list[str] = field(default_factory=list)
     error: str | None = None
     journal: str = ""
+    roll_forward: dict | None = None  # the throwaway server's stop point and what it reached
     format: str = FORMAT
 
     @property
@@ -81,6 +82,12 @@ def render_markdown(report: RecoveryReport) -> str:
             f" finished {report.finished or '-'}"
         ),
     ]
+    if report.roll_forward:
+        rf = report.roll_forward
+        lines.append(
+            f"- Rolled forward to {rf.get('stop_point')}: reached GTID"
+            f" `{rf.get('gtid_reached') or rf.get('gtid_target') or '-'}` at {rf.get('time_reached') or '-'}"
+        )
     if after:
         lines.append(f"- Production not restarted: uptime {before.get('uptime')}s before, {after.get('uptime')}s after")
     if report.error:

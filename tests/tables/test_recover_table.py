@@ -214,10 +214,10 @@ def test_replacing_a_referenced_table_is_refused(incident, workroot, tmp_path, c
     assert status == 2 and "referenced by shop.child" in err and "\n" not in err
 
 
-def test_stop_points_are_refused_until_the_roll_forward_is_there(incident, workroot, tmp_path, capsys):
-    status = main(command(incident, workroot, tmp_path, "--table", "shop.child", "--until", "2026-01-01 00:00:00"))
+def test_a_stop_point_the_binlogs_cannot_reach_is_refused_before_anything(incident, workroot, tmp_path, capsys):
+    status = main(command(incident, workroot, tmp_path, "--table", "shop.child", "--until", "gtid:0-21-999999"))
     err = capsys.readouterr().err.strip()
-    assert status == 2 and "--until" in err and "\n" not in err
+    assert status == 2 and "0-21-999999" in err and "\n" not in err
     assert os.listdir(workroot) == []
 
 

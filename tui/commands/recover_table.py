@@ -13,6 +13,8 @@ from pathlib import Path
 
 from xtrarestore.core.shown import shown
 
+from .plan import add_stop_point_arguments
+
 HELP = "recover tables from a backup into the running server under a new name (or --replace), no restart"
 
 
@@ -30,9 +32,6 @@ def register(subparsers) -> None:
     point.add_argument("--day", help="day directory of the restore point, e.g. Sat")
     point.add_argument("--upto", help="last backup to include (the full or an incremental)")
     point.add_argument("--key-file", type=Path, help="encryption key file for encrypted backups")
-    point.add_argument("--until", help="roll the throwaway copy forward to this stop point (needs the roll-forward)")
-    point.add_argument("--skip", action="append", default=[], help="skip this event in the roll-forward")
-    point.add_argument("--binlog-dir", action="append", default=[], type=Path, help="where the binlogs are")
     what = parser.add_argument_group("tables")
     what.add_argument("--table", action="append", default=[], metavar="DB.TABLE", help="a table to recover (repeat)")
     how = what.add_mutually_exclusive_group()
@@ -48,6 +47,7 @@ def register(subparsers) -> None:
     reach.add_argument("--host", help="its host, with --port")
     reach.add_argument("--port", type=int)
     reach.add_argument("--defaults-file", help="option file whose [client] section has user and password")
+    add_stop_point_arguments(parser, drill=True)
     parser.add_argument("--workdir", type=Path, help="where the throwaway server lives (default: /var/tmp)")
     parser.add_argument("--state-dir", type=Path, help="journal directory (default /var/lib/xtrarestore)")
     parser.add_argument(
@@ -95,7 +95,9 @@ def run(args) -> int:
         args.upto,
         until=args.until,
         skip=tuple(args.skip),
-        binlog_dirs=tuple(args.binlog_dir),
+        binlog_dirs=tuple(Path(d) for d in args.binlog_dir),
+        from_server=_binlog_server(args),
+        replay=args.replay,
         key_file=args.key_file,
         workroot=args.workdir,
     )
@@ -114,6 +116,20 @@ def run(args) -> int:
     _summary(report)
     print(f"Report: {saved_json}\n        {saved_md}")
     return 0 if report.ok else 1
+
+
+def _binlog_server(args) -> Path | None:
+    """Whose live binlogs roll the throwaway copy forward: --from-server, else production's own socket.
+
+    Table recovery is done while production runs, so with a stop point and no
+    --binlog-dir its binlogs are the ones to read (found through the socket).
+    """
+    if args.from_server:
+        return Path(args.from_server)
+    if (args.until or args.skip) and not args.binlog_dir and args.socket:
+        print(f"Rolling forward through the binlogs of {shown(args.socket)} (production's own)")
+        return Path(args.socket)
+    return None
 
 
 def _confirm_replace(item, yes: bool) -> bool:
@@ -153,6 +169,10 @@ def _summary(report) -> None:
         print(f"foreign key: {shown(line)}")
     for note in report.notes:
         print(f"note: {shown(note)}")
+    if report.roll_forward:
+        rf = report.roll_forward
+        reached = rf.get("gtid_reached") or rf.get("gtid_target") or "-"
+        print(f"Throwaway copy rolled forward to {shown(str(rf.get('stop_point')))}: reached GTID {shown(reached)}")
     before, after = report.production.get("before", {}), report.production.get("after", {})
     if after:
         pid = f"pid {after.get('pid')}, " if after.get("pid") else ""

@@ -1,0 +1,112 @@
+"""recover-table as of just before an incident: the throwaway copy rolled forward through production's binlogs.
+
+The case a DBA meets: a backup, good writes afterwards, then `DELETE FROM`
+empties a table, and production keeps writing to other tables. The table is
+brought back under a new name as it was just before the DELETE (its rows and
+CHECKSUM TABLE equal those read from production at that moment), production
+is never restarted and its later writes stay.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from xtrarestore.core.drills.sandbox import SandboxServer
+from xtrarestore.tui.cli import main
+
+from .conftest import binlog_options, identity, snapshot
+
+pytestmark = pytest.mark.mariadb
+
+
+@dataclass
+class Emptied:
+    production: SandboxServer
+    root: Path
+    upto: str
+    incident: str  # GTID of the DELETE
+    reference: tuple[list[tuple], int]  # shop.items just before the DELETE
+    later: tuple[list[tuple], int]  # shop.ledger after the incident (later good writes)
+
+
+@pytest.fixture(scope="module")
+def emptied(tmp_path_factory) -> Iterator[Emptied]:
+    production = SandboxServer.create(options=binlog_options(41))
+    try:
+        production.execute(
+            "CREATE DATABASE shop",
+            "CREATE TABLE shop.items (id INT PRIMARY KEY, name VARCHAR(40), price DECIMAL(10,2), note TEXT)",
+            "CREATE TABLE shop.ledger (id INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(40))",
+            "INSERT INTO shop.items SELECT seq, CONCAT('item ', seq), seq * 0.5, REPEAT('n', seq % 30)"
+            " FROM shop.seq_1_to_400",
+        )
+        root = tmp_path_factory.mktemp("backups")
+        backup = production.take_backup(root / "Mon")
+        production.execute(  # good writes after the backup: they must come back too
+            "INSERT INTO shop.items SELECT seq, CONCAT('new ', seq), seq, 'after the backup' FROM shop.seq_401_to_650",
+            "UPDATE shop.items SET price = price + 1 WHERE id % 7 = 0",
+            "DELETE FROM shop.items WHERE id BETWEEN 10 AND 19",
+            "INSERT INTO shop.ledger (what) VALUES ('before the incident')",
+        )
+        reference = snapshot(production, "shop", "items")
+        incident = production.execute("DELETE FROM shop.items", "SELECT @@last_gtid")[0][0]
+        production.execute(  # production goes on: later writes to other tables, across a binlog rotation
+            "INSERT INTO shop.ledger (what) VALUES ('after the incident 1')",
+            "FLUSH BINARY LOGS",
+            "INSERT INTO shop.ledger (what) VALUES ('after the incident 2')",
+        )
+        yield Emptied(production, root, backup.name, incident, reference, snapshot(production, "shop", "ledger"))
+    finally:
+        production.destroy()
+
+
+@pytest.fixture
+def workroot() -> Iterator[Path]:
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="xtrarestore-test-asof-", dir="/var/tmp"))
+    os.chmod(path, 0o711)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def recover_table(emptied: Emptied, workroot: Path, state: Path, *args: str) -> int:
+    return main([
+        "recover-table", "--root", str(emptied.root), "--day", "Mon", "--upto", emptied.upto,
+        "--socket", str(emptied.production.socket), "--workdir", str(workroot),
+        "--state-dir", str(state), "--reports-dir", str(state / "reports"), "--table", "shop.items", *args,
+    ])
+
+
+@pytest.mark.parametrize("binlogs", ["production's own (through its socket)", "--binlog-dir"])
+def test_the_emptied_table_comes_back_as_of_just_before_the_incident(emptied, workroot, tmp_path, binlogs, capsys):
+    production = emptied.production
+    before = identity(production)
+    name = f"items_asof_{'socket' if 'socket' in binlogs else 'dir'}"
+    extra = ["--binlog-dir", str(production.datadir)] if binlogs == "--binlog-dir" else []
+    status = recover_table(emptied, workroot, tmp_path, "--as", f"shop.{name}",
+                           "--until", f"before:{emptied.incident}", *extra)
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert snapshot(production, "shop", name) == emptied.reference
+    assert production.execute("SELECT COUNT(*) FROM shop.items") == [(0,)]  # the live table is left as it is
+    assert snapshot(production, "shop", "ledger") == emptied.later
+    after = identity(production)
+    assert after[0] == before[0] and after[1] >= before[1]
+    report = json.loads(next((tmp_path / "reports").glob("*.json")).read_text())
+    assert report["roll_forward"]["stop_point"] and report["status"] == "success"
+    assert "rolled forward" in out
+    assert os.listdir(workroot) == []
+
+
+def test_recovered_as_of_the_backup_alone_has_the_backed_up_rows_only(emptied, workroot, tmp_path):
+    status = recover_table(emptied, workroot, tmp_path, "--as", "shop.items_at_backup")
+    assert status == 0
+    assert emptied.production.execute("SELECT COUNT(*), MAX(id) FROM shop.items_at_backup") == [(400, 400)]
