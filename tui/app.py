@@ -188,7 +188,7 @@ class XtraRestoreApp(App[int]):
     def on_recover_tables(self, message: messages.RecoverTables) -> None:
         from .screens.tables import TablesScreen
 
-        self.push_screen(TablesScreen(self.settings, message.point))
+        self.push_screen(TablesScreen(self.settings, message.point, stop=message.stop_point))
 
     def on_run_job(self, message: messages.RunJob) -> None:
         from .screens.run import RunScreen

@@ -71,11 +71,11 @@ class StartDrill(Message):
 
 
 class RecoverTables(Message):
-    """Pick tables of *point* to recover into the running server."""
+    """Pick tables of *point* to recover into the running server (rolled forward to *stop* when given)."""
 
-    def __init__(self, point) -> None:
+    def __init__(self, point, stop: StopChoice | None = None) -> None:
         super().__init__()
-        self.point = point
+        self.point, self.stop_point = point, stop  # not `stop`: Message.stop() stops its bubbling
 
 
 class RunJob(Message):

@@ -9,8 +9,10 @@ is never restarted and its later writes stay.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,9 @@ from xtrarestore.core.drills.sandbox import SandboxServer
 from xtrarestore.tui.cli import main
 
 from .conftest import binlog_options, identity, snapshot
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tui"))  # the console tests' helpers
+from tui_support import screen_text, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.mariadb
 
@@ -49,7 +54,7 @@ def emptied(tmp_path_factory) -> Iterator[Emptied]:
         root = tmp_path_factory.mktemp("backups")
         backup = production.take_backup(root / "Mon")
         production.execute(  # good writes after the backup: they must come back too
-            "INSERT INTO shop.items SELECT seq, CONCAT('new ', seq), seq, 'after the backup' FROM shop.seq_401_to_650",
+            "INSERT INTO shop.items SELECT seq, CONCAT('new ', seq), seq, 'after the backup' FROM shop.seq_401_to_1650",
             "UPDATE shop.items SET price = price + 1 WHERE id % 7 = 0",
             "DELETE FROM shop.items WHERE id BETWEEN 10 AND 19",
             "INSERT INTO shop.ledger (what) VALUES ('before the incident')",
@@ -110,3 +115,52 @@ def test_recovered_as_of_the_backup_alone_has_the_backed_up_rows_only(emptied, w
     status = recover_table(emptied, workroot, tmp_path, "--as", "shop.items_at_backup")
     assert status == 0
     assert emptied.production.execute("SELECT COUNT(*), MAX(id) FROM shop.items_at_backup") == [(400, 400)]
+
+
+def test_the_console_recovers_as_of_just_before_the_event_chosen_on_the_roll_forward_screen(emptied, workroot, tmp_path):
+    asyncio.run(_as_of_from_the_console(emptied, workroot, tmp_path))
+
+
+async def _as_of_from_the_console(emptied: Emptied, workroot: Path, tmp_path: Path) -> None:
+    from textual.widgets import DataTable
+
+    from xtrarestore.tui.app import ConsoleSettings, XtraRestoreApp
+    from xtrarestore.tui.screens.restore_point import RestorePointScreen
+    from xtrarestore.tui.screens.roll_forward import RollForwardScreen
+    from xtrarestore.tui.screens.tables import TableRecoveryScreen, TablesScreen
+
+    production = emptied.production
+    settings = ConsoleSettings(root=emptied.root, target_options={"socket": str(production.socket)},
+                               reports_dir=tmp_path / "reports", drill_workroot=workroot, host="db-test",
+                               binlog_dirs=[production.datadir])
+    app = XtraRestoreApp(settings)
+    before = identity(production)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: getattr(app.screen, "inventory", None) is not None, timeout=60)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RestorePointScreen))
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RollForwardScreen) and app.screen.timeline is not None)
+        screen = app.screen
+        table = screen.query_one("#event-table", DataTable)
+        row = next(i for i, key in enumerate(table.rows)
+                   if getattr(screen.events.get(key.value), "gtid", None) == emptied.incident)
+        table.move_cursor(row=row)
+        await pilot.press("b")  # stop just before the DELETE
+        assert screen.until == f"before:{emptied.incident}" and screen.resolved is not None
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, TablesScreen) and app.screen.tables is not None)
+        assert "rolled forward" in screen_text(app)
+        picker = app.screen.query_one("#table-list")
+        listed = [str(o.prompt) for o in picker.options]
+        while picker.highlighted is None or listed[picker.highlighted] != "shop.items":
+            await pilot.press("down")
+        await pilot.press("space", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TableRecoveryScreen), timeout=300)
+        text = screen_text(app)
+        assert "[DONE]" in text and "rolled forward to" in text, text
+    names = [t for (t,) in production.execute("SHOW TABLES FROM shop") if t.startswith("items__restored_")]
+    assert len(names) == 1
+    assert snapshot(production, "shop", names[0]) == emptied.reference
+    assert identity(production)[0] == before[0]
+    assert snapshot(production, "shop", "ledger") == emptied.later

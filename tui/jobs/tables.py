@@ -29,18 +29,37 @@ def target_address(settings):
     return ServerAddress(options.get("socket"), options.get("host"), options.get("port"), options.get("defaults_file"))
 
 
+def live_binlog_server(socket):
+    """Production's socket when it answers with binary logging on: its binlogs roll the copy forward."""
+    from pathlib import Path
+
+    from xtrarestore.core.restore.pitr import server_binlog_dir
+
+    if not socket:
+        return None
+    try:
+        return Path(socket) if server_binlog_dir(Path(socket)) is not None else None
+    except XtraRestoreError:
+        return None
+
+
 class TableRecoveryJob:
     """Recover *tables* (``db.table`` names) of *point* into the running server under new names."""
 
     kind = "recover-table"
 
-    def __init__(self, settings, point, tables: list[str], *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, settings, point, tables: list[str], *, clock: Callable[[], float] = time.monotonic, stop=None
+    ) -> None:
         self.settings = settings
         self.point = point
         self.tables = list(tables)
         self.clock = clock
+        self.stop = stop  # a messages.StopChoice: roll the throwaway copy forward before the tables travel
         self.steps: list = []
         self.title = f"Recover {len(self.tables)} table(s) of {point.day.name} up to {point.target.name}"
+        if stop is not None:
+            self.title += f", rolled forward: {stop.label or stop.until}"
         self.running = False
         self.current_title: str | None = None
         self.session = None
@@ -53,13 +72,23 @@ class TableRecoveryJob:
         from xtrarestore.core.restore.plan import Step
         from xtrarestore.core.tables import recover
 
-        self.session = recover.prepare(target_address(self.settings), self.tables)
+        address = target_address(self.settings)
+        self.session = recover.prepare(address, self.tables)
+        roll = {}
+        if self.stop is not None:  # production is running and holds the binlogs: read them through its socket
+            roll = {
+                "until": self.stop.until,
+                "skip": tuple(self.stop.skip),
+                "binlog_dirs": tuple(getattr(self.settings, "binlog_dirs", None) or ()),
+                "from_server": live_binlog_server(address.socket),
+            }
         self.drill = recover.plan_throwaway(
             self.settings.root,
             self.point.day.name,
             self.point.target.name,
             key_file=self.settings.key_file,
             workroot=self.settings.drill_workroot,
+            **roll,
         )
         recover.require_in_backup(self.session, self.drill.point)
         targets = ", ".join(".".join(t.target) for t in self.session.tables)

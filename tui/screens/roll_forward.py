@@ -27,7 +27,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from xtrarestore.core.shown import shown
 
-from ..messages import OpenPlan, StartDrill, StopChoice
+from ..messages import OpenPlan, RecoverTables, StartDrill, StopChoice
 
 
 def utc(epoch: int | None) -> str:
@@ -60,6 +60,7 @@ class RollForwardScreen(Screen):
         Binding("e", "everything", "All", tooltip="Apply everything the binlogs hold"),
         Binding("enter", "plan", "Plan…", tooltip="Plan the restore with this stop point"),
         Binding("d", "drill", "Drill", tooltip="Drill this stop point on a throwaway server"),
+        Binding("r", "tables", "Tables…", tooltip="Recover tables as of this stop point into the running server"),
         Binding("slash", "filter", "Find", tooltip="Show only events matching some text"),
         Binding("escape", "back", "Back", tooltip="Back to the restore points (or close the input)"),
     ]
@@ -257,7 +258,7 @@ class RollForwardScreen(Screen):
         self.query_one("#event-table", DataTable).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("plan", "drill"):
+        if action in ("plan", "drill", "tables"):
             return True if self.resolved is not None else None
         if action in ("before", "skip", "time", "everything", "filter"):
             return True if self.timeline is not None else None
@@ -277,6 +278,10 @@ class RollForwardScreen(Screen):
     def action_drill(self) -> None:
         if self.resolved is not None:
             self.post_message(StartDrill(self.point, stop=self.stop_choice()))
+
+    def action_tables(self) -> None:
+        if self.resolved is not None:
+            self.post_message(RecoverTables(self.point, stop=self.stop_choice()))
 
     def action_back(self) -> None:
         for name in ("#rf-time", "#rf-filter"):

@@ -35,7 +35,7 @@ def target_label(settings) -> str | None:
 
 
 class TablesScreen(Screen):
-    """Tables of one restore point; space picks, Enter recovers them into the running server."""
+    """Tables of one restore point (as of a stop point when one was chosen); space picks, Enter recovers."""
 
     TITLE_TEXT = "Recover tables"
     AUTO_FOCUS = "#table-list"
@@ -55,10 +55,11 @@ class TablesScreen(Screen):
             super().__init__()
             self.tables = tables
 
-    def __init__(self, settings, point) -> None:
+    def __init__(self, settings, point, stop=None) -> None:
         super().__init__()
         self.settings = settings
         self.point = point
+        self.stop = stop  # a messages.StopChoice from the roll-forward screen: recover as of that moment
         self.tables: list | None = None
 
     def compose(self) -> ComposeResult:
@@ -71,6 +72,8 @@ class TablesScreen(Screen):
 
     def heading(self) -> Text:
         text = Text(f"{self.point.day.name} up to {self.point.target.name}", style="bold")
+        if self.stop is not None:
+            text.append(f", rolled forward: {self.stop.label or self.stop.until}", style="bold")
         where = target_label(self.settings)
         text.append(f"\ninto {where}, under new names" if where else "\nno server to recover into")
         return text
@@ -116,7 +119,7 @@ class TablesScreen(Screen):
         elif not picked:
             self.notify("Pick at least one table (space).", severity="warning")
         else:
-            self.post_message(RunJob(TableRecoveryJob(self.settings, self.point, picked)))
+            self.post_message(RunJob(TableRecoveryJob(self.settings, self.point, picked, stop=self.stop)))
 
     def action_back(self) -> None:
         self.app.pop_screen()
@@ -128,6 +131,10 @@ def recovery_body(report, path: Path | None) -> Group:
     before, after = report.production.get("before", {}), report.production.get("after", {})
     if after:
         head.append(f"\nproduction kept running: uptime {before.get('uptime')}s -> {after.get('uptime')}s")
+    if report.roll_forward:
+        rf = report.roll_forward
+        reached = rf.get("gtid_reached") or rf.get("gtid_target") or "-"
+        head.append(f"\nrolled forward to {rf.get('stop_point')}: reached GTID {reached}")
     if report.error:
         head.append(f"\nerror: {report.error}", style="bold")
     grid = Table(box=None, padding=(0, 1), header_style="bold", title_justify="left", show_header=True)
