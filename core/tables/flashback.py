@@ -296,19 +296,101 @@ def require_transactional(plan: FlashbackPlan, address: ServerAddress) -> None:
 
 def apply(plan: FlashbackPlan, address: ServerAddress) -> None:
     """Run the reverse in production in one transaction; on any error nothing of it stays."""
-    client = [str(find_program(["mariadb", "mysql"])), *address.client_args(), "--batch"]
+    _run_reverse(plan, address.client_args(), address.label, "the flashback was refused and rolled back")
+
+
+def _run_reverse(plan: FlashbackPlan, client_args: list[str], label: str, failure: str) -> None:
+    client = [str(find_program(["mariadb", "mysql"])), *client_args, "--batch"]
     result = subprocess.run(client, input=plan.script.encode(), capture_output=True, check=False)
     if result.returncode != 0:
         line = (result.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
-        raise XtraRestoreError(f"{address.label}: the flashback was refused and rolled back: {line[:200]}")
+        raise XtraRestoreError(f"{label}: {failure}: {line[:200]}")
 
 
-def rehearse_on_throwaway_copy(plan: FlashbackPlan) -> str | None:
-    """Hook: apply the reverse first on a throwaway copy rolled forward to just after the event.
+def table_states(conn, tables: list[tuple[str, str]]) -> dict[str, tuple[int, int] | None]:
+    """Rows and CHECKSUM TABLE of each table (None when it does not exist)."""
+    states: dict[str, tuple[int, int] | None] = {}
+    with conn.cursor() as cur:
+        for schema, table in tables:
+            try:
+                cur.execute(f"SELECT COUNT(*) FROM {qualified(schema, table)}")
+                rows = int(cur.fetchone()[0])
+                cur.execute(f"CHECKSUM TABLE {qualified(schema, table)}")
+                states[f"{schema}.{table}"] = (rows, int(cur.fetchone()[1] or 0))
+            except pymysql.MySQLError:
+                states[f"{schema}.{table}"] = None
+    return states
 
-    Needs the point-in-time roll-forward step (a restore point plus
-    `--until gtid:<last target>`); until it is merged this returns the reason
-    it was not done, and the CLI says so before asking for confirmation.
+
+@dataclass
+class Rehearsal:
+    """The reverse applied on a throwaway copy rolled forward to just after the last target transaction."""
+
+    until: str
+    before: dict[str, tuple[int, int] | None]  # on the copy, as production had them just after the event
+    after: dict[str, tuple[int, int] | None]  # on the copy once reversed: what production should get
+    seconds: float
+    restore_seconds: float
+
+    def lines(self) -> list[str]:
+        out = []
+        for table in sorted(self.after):
+            was, now = self.before.get(table), self.after[table]
+            out.append(
+                f"{table}: {was[0] if was else 'absent'} -> {now[0] if now else 'absent'} rows"
+                f" (checksum {now[1] if now else '-'})"
+            )
+        return out
+
+
+def rehearse_on_throwaway_copy(
+    plan: FlashbackPlan,
+    root: Path,
+    day: str | None,
+    upto: str,
+    *,
+    binlog_dirs: list[Path],
+    from_server: Path | None = None,
+    key_file: Path | None = None,
+    workroot: Path | None = None,
+    on_event=None,
+) -> Rehearsal:
+    """Restore *root*/*day*/*upto* into a throwaway server rolled forward to `gtid:<last target>`, apply the
+    reverse there and return the rows and checksums before and after. The throwaway server is removed
+    whatever happens; any failure (restore, roll-forward, the reverse refused) raises with the reason, and
+    production has not been touched.
     """
-    _ = plan
-    return "not rehearsed on a throwaway copy: needs the point-in-time roll-forward (not in this build)"
+    import time
+
+    from ..drills.drill import plan_drill, run_drill
+    from .recover import remove_throwaway
+
+    last = plan.targets[-1].transaction.gtid
+    until = f"gtid:{last}"
+    drill = plan_drill(
+        root, day, upto, key_file=key_file, workroot=workroot, until=until,
+        binlog_dirs=list(binlog_dirs), from_server=from_server,
+    )
+    began = time.monotonic()
+    try:
+        drilled = run_drill(drill, keep=True, on_event=on_event)
+        if not drilled.ok:
+            raise XtraRestoreError(f"the throwaway copy for the rehearsal failed: {drilled.error}")
+        restored = time.monotonic() - began
+        conn = drill.sandbox.connect()
+        try:
+            before = table_states(conn, plan.tables)
+            missing = [name for name, state in before.items() if state is None]
+            if missing:
+                raise XtraRestoreError(
+                    f"{', '.join(missing)}: not on the throwaway copy at {until}; the backup predates the table"
+                )
+            began_reverse = time.monotonic()
+            sandbox = ["--no-defaults", f"--socket={drill.sandbox.socket}", "--user=root"]
+            _run_reverse(plan, sandbox, "the throwaway copy", "the reverse was refused in the rehearsal")
+            after = table_states(conn, plan.tables)
+        finally:
+            conn.close()
+        return Rehearsal(until, before, after, time.monotonic() - began_reverse, restored)
+    finally:
+        remove_throwaway(drill.base)

@@ -25,7 +25,7 @@ from xtrarestore.tui.cli import main
 from .conftest import binlog_options, identity, snapshot
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tui"))  # the console tests' helpers
-from tui_support import screen_text, wait_for  # noqa: E402
+from tui_support import screen_text, wait_for
 
 pytestmark = pytest.mark.mariadb
 

@@ -2,8 +2,12 @@
 
 Only when it can be exact: ROW events with full row images, nothing that
 touched the same tables afterwards. Otherwise it says why and points to
-`recover-table`. Nothing is applied without the typed word `flashback` (or
---yes); the reverse runs in one transaction in production.
+`recover-table`. With a restore point (--root/--upto) the reverse is first
+rehearsed on a throwaway copy rolled forward to just after the last target
+transaction, and the rows before and after are shown. Nothing is applied
+without the typed word `flashback` (or --yes); the reverse runs in one
+transaction in production, whose tables are then checked against the
+rehearsal's checksums.
 """
 
 from __future__ import annotations
@@ -35,6 +39,12 @@ def register(subparsers) -> None:
     reach.add_argument("--host", help="its host, with --port")
     reach.add_argument("--port", type=int)
     reach.add_argument("--defaults-file", help="option file whose [client] section has user and password")
+    rehearse = parser.add_argument_group("rehearsal on a throwaway copy (recommended)")
+    rehearse.add_argument("--root", type=Path, help="backup root: rehearse the reverse on a restore of it first")
+    rehearse.add_argument("--day", help="day directory of the restore point (default: the one holding --upto)")
+    rehearse.add_argument("--upto", help="last backup of the restore point (the full or an incremental)")
+    rehearse.add_argument("--key-file", type=Path, help="encryption key file for encrypted backups")
+    rehearse.add_argument("--workdir", type=Path, help="where the throwaway server lives (default: /var/tmp)")
     parser.add_argument("--dry-run", action="store_true", help="show what would be reversed; apply nothing")
     parser.add_argument("--yes", action="store_true", help="apply without the typed confirmation")
     parser.set_defaults(run=run)
@@ -59,9 +69,7 @@ def run(args) -> int:
     for table, effect in sorted(plan.effect.items()):
         what = ", ".join(f"{n} {label}" for label, n in effect.items())
         print(f"  {shown(table)}: {what} (now {before.get(table, '?')} rows)")
-    reason = flashback.rehearse_on_throwaway_copy(plan)
-    if reason:
-        print(f"Note: {reason}.")
+    rehearsal = _rehearse(args, plan, address)
     if args.dry_run:
         return 0
     if not args.yes:
@@ -77,4 +85,61 @@ def run(args) -> int:
     for table in sorted(after):
         print(f"  {shown(table)}: {before.get(table)} -> {after[table]} rows")
     print("Flashback applied (one transaction).")
+    if rehearsal is not None:
+        with address.connect() as conn:
+            now = flashback.table_states(conn, plan.tables)
+        differ = [t for t in sorted(now) if now[t] != rehearsal.after.get(t)]
+        if differ:
+            print(f"Warning: {shown(', '.join(differ))} differ from the rehearsal (rows or checksum); compare them.")
+        else:
+            print("Production's tables match the rehearsal (rows and CHECKSUM TABLE).")
     return 0
+
+
+def _rehearse(args, plan, address):
+    """The rehearsal on a throwaway copy when a restore point is given; else say plainly that none happened."""
+    from xtrarestore.core.errors import PreconditionError
+    from xtrarestore.core.shown import shown
+    from xtrarestore.core.tables import flashback
+
+    if not args.root:
+        print(
+            "Note: NOT rehearsed on a throwaway copy (no --root/--upto given): the reverse goes to production"
+            " untried."
+        )
+        return None
+    if not args.upto:
+        raise PreconditionError("--root needs --upto (the restore point to rehearse on)")
+    last = plan.targets[-1].transaction.gtid
+    print(f"Rehearsing on a throwaway copy: {shown(args.upto)} rolled forward to gtid:{shown(last)}", flush=True)
+    rehearsal = flashback.rehearse_on_throwaway_copy(
+        plan,
+        args.root,
+        args.day,
+        args.upto,
+        binlog_dirs=list(args.binlog_dir),
+        key_file=args.key_file,
+        workroot=args.workdir,
+        on_event=_progress,
+    )
+    with address.connect() as conn:
+        live = flashback.table_states(conn, plan.tables)
+    print(f"Rehearsal done (restore and roll-forward {rehearsal.restore_seconds:.1f}s, reverse {rehearsal.seconds:.1f}s):")
+    for line in rehearsal.lines():
+        print(f"  {shown(line)}")
+    same = [t for t in sorted(live) if live[t] == rehearsal.before.get(t)]
+    if len(same) != len(live):
+        print(
+            "  note: production's tables now differ from the copy at the event (rows changed since by"
+            " transactions not in these binlogs?); the rehearsal shows the reverse, not production's result"
+        )
+    return rehearsal
+
+
+def _progress(event) -> None:
+    from xtrarestore.core.shown import shown
+
+    if event.kind == "finished":
+        print(f"  {shown(event.step.title)}: done in {event.seconds:.1f}s", flush=True)
+    elif event.kind == "failed":
+        print(f"  {shown(event.step.title)}: FAILED: {shown(event.error)}", flush=True)
