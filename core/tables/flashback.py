@@ -368,8 +368,14 @@ def rehearse_on_throwaway_copy(
     last = plan.targets[-1].transaction.gtid
     until = f"gtid:{last}"
     drill = plan_drill(
-        root, day, upto, key_file=key_file, workroot=workroot, until=until,
-        binlog_dirs=list(binlog_dirs), from_server=from_server,
+        root,
+        day,
+        upto,
+        key_file=key_file,
+        workroot=workroot,
+        until=until,
+        binlog_dirs=list(binlog_dirs),
+        from_server=from_server,
     )
     began = time.monotonic()
     try:

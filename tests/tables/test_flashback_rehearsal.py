@@ -53,10 +53,14 @@ def damaged(tmp_path) -> Iterator[tuple]:
         )
         prior = {t: snapshot(server, "shop", t) for t in ("orders", "stock")}
         delete = server.execute("DELETE FROM shop.orders WHERE id % 3 = 0", "SELECT @@last_gtid")[0][0]
-        update = server.execute("UPDATE shop.stock SET qty = 0, price = price * 2 WHERE id < 300",
-                                "SELECT @@last_gtid")[0][0]
-        server.execute("INSERT INTO shop.ledger (what) VALUES ('later, other table')", "FLUSH BINARY LOGS",
-                       "INSERT INTO shop.ledger (what) VALUES ('later still')")
+        update = server.execute(
+            "UPDATE shop.stock SET qty = 0, price = price * 2 WHERE id < 300", "SELECT @@last_gtid"
+        )[0][0]
+        server.execute(
+            "INSERT INTO shop.ledger (what) VALUES ('later, other table')",
+            "FLUSH BINARY LOGS",
+            "INSERT INTO shop.ledger (what) VALUES ('later still')",
+        )
         yield server, root, backup.name, prior, [delete, update], snapshot(server, "shop", "ledger")
 
 
@@ -70,8 +74,9 @@ def flashback(server, gtids, *extra) -> int:
 def test_a_bad_delete_and_update_are_rehearsed_then_undone_exactly(damaged, workroot, capsys):
     server, root, upto, prior, gtids, ledger = damaged
     before = identity(server)
-    status = flashback(server, gtids, "--root", str(root), "--day", "Mon", "--upto", upto,
-                       "--workdir", str(workroot), "--yes")
+    status = flashback(
+        server, gtids, "--root", str(root), "--day", "Mon", "--upto", upto, "--workdir", str(workroot), "--yes"
+    )
     out = capsys.readouterr().out
     assert status == 0, out
     assert f"rolled forward to gtid:{gtids[-1]}" in out
@@ -108,8 +113,9 @@ def test_without_a_backup_root_it_says_no_rehearsal_happened(damaged, capsys):
 def test_a_restore_point_that_is_not_there_refuses_before_anything_production_unchanged(damaged, workroot, capsys):
     server, root, _, _, gtids, _ = damaged
     damaged_orders = snapshot(server, "shop", "orders")
-    status = flashback(server, gtids[:1], "--root", str(root), "--upto", "no-such-backup", "--yes",
-                       "--workdir", str(workroot))
+    status = flashback(
+        server, gtids[:1], "--root", str(root), "--upto", "no-such-backup", "--yes", "--workdir", str(workroot)
+    )
     err = capsys.readouterr().err.strip()
     assert status == 2 and "no-such-backup" in err and "\n" not in err
     assert snapshot(server, "shop", "orders") == damaged_orders

@@ -83,11 +83,28 @@ def workroot() -> Iterator[Path]:
 
 
 def recover_table(emptied: Emptied, workroot: Path, state: Path, *args: str) -> int:
-    return main([
-        "recover-table", "--root", str(emptied.root), "--day", "Mon", "--upto", emptied.upto,
-        "--socket", str(emptied.production.socket), "--workdir", str(workroot),
-        "--state-dir", str(state), "--reports-dir", str(state / "reports"), "--table", "shop.items", *args,
-    ])
+    return main(
+        [
+            "recover-table",
+            "--root",
+            str(emptied.root),
+            "--day",
+            "Mon",
+            "--upto",
+            emptied.upto,
+            "--socket",
+            str(emptied.production.socket),
+            "--workdir",
+            str(workroot),
+            "--state-dir",
+            str(state),
+            "--reports-dir",
+            str(state / "reports"),
+            "--table",
+            "shop.items",
+            *args,
+        ]
+    )
 
 
 @pytest.mark.parametrize("binlogs", ["production's own (through its socket)", "--binlog-dir"])
@@ -96,8 +113,9 @@ def test_the_emptied_table_comes_back_as_of_just_before_the_incident(emptied, wo
     before = identity(production)
     name = f"items_asof_{'socket' if 'socket' in binlogs else 'dir'}"
     extra = ["--binlog-dir", str(production.datadir)] if binlogs == "--binlog-dir" else []
-    status = recover_table(emptied, workroot, tmp_path, "--as", f"shop.{name}",
-                           "--until", f"before:{emptied.incident}", *extra)
+    status = recover_table(
+        emptied, workroot, tmp_path, "--as", f"shop.{name}", "--until", f"before:{emptied.incident}", *extra
+    )
     out = capsys.readouterr().out
     assert status == 0, out
     assert snapshot(production, "shop", name) == emptied.reference
@@ -117,7 +135,9 @@ def test_recovered_as_of_the_backup_alone_has_the_backed_up_rows_only(emptied, w
     assert emptied.production.execute("SELECT COUNT(*), MAX(id) FROM shop.items_at_backup") == [(400, 400)]
 
 
-def test_the_console_recovers_as_of_just_before_the_event_chosen_on_the_roll_forward_screen(emptied, workroot, tmp_path):
+def test_the_console_recovers_as_of_just_before_the_event_chosen_on_the_roll_forward_screen(
+    emptied, workroot, tmp_path
+):
     asyncio.run(_as_of_from_the_console(emptied, workroot, tmp_path))
 
 
@@ -130,9 +150,14 @@ async def _as_of_from_the_console(emptied: Emptied, workroot: Path, tmp_path: Pa
     from xtrarestore.tui.screens.tables import TableRecoveryScreen, TablesScreen
 
     production = emptied.production
-    settings = ConsoleSettings(root=emptied.root, target_options={"socket": str(production.socket)},
-                               reports_dir=tmp_path / "reports", drill_workroot=workroot, host="db-test",
-                               binlog_dirs=[production.datadir])
+    settings = ConsoleSettings(
+        root=emptied.root,
+        target_options={"socket": str(production.socket)},
+        reports_dir=tmp_path / "reports",
+        drill_workroot=workroot,
+        host="db-test",
+        binlog_dirs=[production.datadir],
+    )
     app = XtraRestoreApp(settings)
     before = identity(production)
     async with app.run_test(size=(100, 32)) as pilot:
@@ -143,8 +168,11 @@ async def _as_of_from_the_console(emptied: Emptied, workroot: Path, tmp_path: Pa
         await wait_for(pilot, lambda: isinstance(app.screen, RollForwardScreen) and app.screen.timeline is not None)
         screen = app.screen
         table = screen.query_one("#event-table", DataTable)
-        row = next(i for i, key in enumerate(table.rows)
-                   if getattr(screen.events.get(key.value), "gtid", None) == emptied.incident)
+        row = next(
+            i
+            for i, key in enumerate(table.rows)
+            if getattr(screen.events.get(key.value), "gtid", None) == emptied.incident
+        )
         table.move_cursor(row=row)
         await pilot.press("b")  # stop just before the DELETE
         assert screen.until == f"before:{emptied.incident}" and screen.resolved is not None

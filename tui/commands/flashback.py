@@ -104,8 +104,7 @@ def _rehearse(args, plan, address):
 
     if not args.root:
         print(
-            "Note: NOT rehearsed on a throwaway copy (no --root/--upto given): the reverse goes to production"
-            " untried."
+            "Note: NOT rehearsed on a throwaway copy (no --root/--upto given): the reverse goes to production untried."
         )
         return None
     if not args.upto:
@@ -124,7 +123,9 @@ def _rehearse(args, plan, address):
     )
     with address.connect() as conn:
         live = flashback.table_states(conn, plan.tables)
-    print(f"Rehearsal done (restore and roll-forward {rehearsal.restore_seconds:.1f}s, reverse {rehearsal.seconds:.1f}s):")
+    print(
+        f"Rehearsal done (restore and roll-forward {rehearsal.restore_seconds:.1f}s, reverse {rehearsal.seconds:.1f}s):"
+    )
     for line in rehearsal.lines():
         print(f"  {shown(line)}")
     same = [t for t in sorted(live) if live[t] == rehearsal.before.get(t)]
