@@ -190,6 +190,12 @@ class XtraRestoreApp(App[int]):
 
         self.push_screen(TablesScreen(self.settings, message.point, stop=message.stop_point))
 
+    def on_undo_event(self, message: messages.UndoEvent) -> None:
+        from .screens.undo import UndoScreen
+
+        self.push_screen(UndoScreen(self.settings, message.point, message.event, message.timeline,
+                                    message.binlog_dirs))
+
     def on_run_job(self, message: messages.RunJob) -> None:
         from .screens.run import RunScreen
 

@@ -78,6 +78,14 @@ class RecoverTables(Message):
         self.point, self.stop_point = point, stop  # not `stop`: Message.stop() stops its bubbling
 
 
+class UndoEvent(Message):
+    """Weigh flashback against table recovery for one notable *event* of *timeline* after *point*."""
+
+    def __init__(self, point, event, timeline, binlog_dirs) -> None:
+        super().__init__()
+        self.point, self.event, self.timeline, self.binlog_dirs = point, event, timeline, list(binlog_dirs)
+
+
 class RunJob(Message):
     """Show *job* on the run screen and run it (a confirmed restore)."""
 

@@ -20,6 +20,7 @@ it lands or none.
 from __future__ import annotations
 
 import base64
+import re
 import subprocess
 import zlib
 from dataclasses import dataclass, field
@@ -149,12 +150,17 @@ def _check_reversible(trx: Transaction) -> None:
 def _touches(trx: Transaction, tables: set[tuple[bytes, bytes]]) -> bool:
     if any((c.schema, c.table) in tables for c in trx.changes):
         return True
-    # DDL or STATEMENT DML naming the table (conservative: the name appearing at all counts).
+    # DDL or STATEMENT DML naming the table (conservative: the name as a word anywhere counts, but not
+    # as part of a longer name such as the `<table>__restored_<stamp>` recover-table creates).
     for statement in trx.statements:
         text = statement.sql.lower()
-        if any(table.lower() in text for _, table in tables):
+        if any(_word(table.lower()).search(text) for _, table in tables):
             return True
     return False
+
+
+def _word(name: bytes) -> re.Pattern:
+    return re.compile(rb"(?<![0-9a-z_$\x80-\xff])" + re.escape(name) + rb"(?![0-9a-z_$\x80-\xff])")
 
 
 def build_reverse(plan: FlashbackPlan) -> str:

@@ -192,3 +192,56 @@ async def _as_of_from_the_console(emptied: Emptied, workroot: Path, tmp_path: Pa
     assert snapshot(production, "shop", names[0]) == emptied.reference
     assert identity(production)[0] == before[0]
     assert snapshot(production, "shop", "ledger") == emptied.later
+
+
+def test_undo_this_weighs_both_ways_and_flashes_back_after_the_typed_word(emptied, workroot, tmp_path):
+    """Last in this module: it puts shop.items back in production."""
+    asyncio.run(_undo_from_the_console(emptied, workroot, tmp_path))
+
+
+async def _undo_from_the_console(emptied: Emptied, workroot: Path, tmp_path: Path) -> None:
+    from textual.widgets import DataTable
+
+    from xtrarestore.tui.app import ConsoleSettings, XtraRestoreApp
+    from xtrarestore.tui.modals.confirm import ConfirmModal
+    from xtrarestore.tui.screens.restore_point import RestorePointScreen
+    from xtrarestore.tui.screens.roll_forward import RollForwardScreen
+    from xtrarestore.tui.screens.tables import TablesScreen
+    from xtrarestore.tui.screens.undo import UndoScreen
+
+    production = emptied.production
+    settings = ConsoleSettings(root=emptied.root, target_options={"socket": str(production.socket)},
+                               reports_dir=tmp_path / "reports", drill_workroot=workroot, host="db-test")
+    app = XtraRestoreApp(settings)
+    before = identity(production)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: getattr(app.screen, "inventory", None) is not None, timeout=60)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RestorePointScreen))
+        await pilot.press("r")  # the binlogs are read from production itself, through its socket
+        await wait_for(pilot, lambda: isinstance(app.screen, RollForwardScreen) and app.screen.timeline is not None)
+        screen = app.screen
+        table = screen.query_one("#event-table", DataTable)
+        row = next(i for i, key in enumerate(table.rows)
+                   if getattr(screen.events.get(key.value), "gtid", None) == emptied.incident)
+        table.move_cursor(row=row)
+        await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(app.screen, UndoScreen) and app.screen.choice is not None)
+        undo = app.screen
+        assert undo.choice.flashback is not None and undo.choice.flashback.rows == len(emptied.reference[0])
+        assert undo.choice.recovery.seconds > 0 and undo.choice.until == f"before:{emptied.incident}"
+        text = screen_text(app)
+        assert "Flashback (safe here)" in text and "Recover the table as of just before" in text, text
+        await pilot.press("r")  # table recovery as of just before it: the Tables screen with that stop point
+        await wait_for(pilot, lambda: isinstance(app.screen, TablesScreen))
+        assert app.screen.stop.until == f"before:{emptied.incident}"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is undo)
+        await pilot.press("f")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press(*"flashback", "enter")
+        await wait_for(pilot, lambda: app.screen is undo and undo.outcome is not None, timeout=120)
+        assert "[FLASHBACK APPLIED]" in undo.outcome, undo.outcome
+    assert snapshot(production, "shop", "items") == emptied.reference
+    assert snapshot(production, "shop", "ledger") == emptied.later
+    assert identity(production)[0] == before[0]

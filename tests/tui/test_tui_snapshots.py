@@ -226,7 +226,27 @@ async def table_recovery(pilot, server):
     await pilot.app.push_screen(TableRecoveryScreen(report))
 
 
+async def undo(pilot, server):
+    from types import SimpleNamespace
+
+    from xtrarestore.core.tables.undo import Estimate, UndoChoice
+    from xtrarestore.tui.screens.undo import UndoScreen
+
+    point = await mon_point(pilot)
+    timeline = fixed_timeline()
+    event = timeline.notable[0]  # the mass DELETE on shop.orders
+    plan = SimpleNamespace(effect={"shop.orders": {"rows put back": 1250}})
+    choice = UndoChoice(event.gtid, event.kind, event.table, Estimate(1.4, 310_000, 1250), None,
+                        Estimate(52.0, 1_900_000_000, 4800), "restore 1.7 GB, roll forward 11.2 KB of binlog,"
+                        " bring over 96.0 MB", plan)
+    screen = UndoScreen(pilot.app.settings, point, event, timeline, [], choice=choice)
+    await pilot.app.push_screen(screen)
+    await wait_for(pilot, lambda: screen.choice is not None)
+    await settle(pilot)
+
+
 SCREENS = {
+    "UndoScreen": undo,
     "InventoryScreen": inventory,
     "RestorePointScreen": restore_point,
     "PlanScreen": plan,

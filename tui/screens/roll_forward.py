@@ -7,8 +7,9 @@ with `/`. On an event: `b` stops just before it, `s` skips it and goes on;
 `t` types a time; `e` takes everything. Every change is resolved against the
 timeline at once, so the line under the table says exactly where the restore
 would stop (GTID, time, transactions) or why it cannot. Enter plans the
-restore with that stop point, `d` drills it. Text read from binlogs is
-escaped before it is shown.
+restore with that stop point, `d` drills it, `r` recovers tables as of it;
+`u` weighs undoing the highlighted event (flashback or table recovery).
+Text read from binlogs is escaped before it is shown.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from xtrarestore.core.shown import shown
 
-from ..messages import OpenPlan, RecoverTables, StartDrill, StopChoice
+from ..messages import OpenPlan, RecoverTables, StartDrill, StopChoice, UndoEvent
 
 
 def utc(epoch: int | None) -> str:
@@ -49,7 +50,9 @@ class RollForwardScreen(Screen):
         "The binlogs after the backup, and the events that usually cause a restore (DROP, TRUNCATE, "
         "DELETE or UPDATE of many rows). b: stop just before the highlighted event. s: leave it out and "
         "apply everything else. t: type a time (host time zone unless you add +HH:MM or Z). e: everything. "
-        "/ filters the events. Enter plans the restore with that stop point, d drills it first. "
+        "/ filters the events. Enter plans the restore with that stop point, d drills it first, r recovers "
+        "tables as of it into the running server. u: undo the highlighted event (flashback where safe, "
+        "else table recovery, each with its estimate). "
         "Times are shown in UTC."
     )
 
@@ -61,6 +64,7 @@ class RollForwardScreen(Screen):
         Binding("enter", "plan", "Plan…", tooltip="Plan the restore with this stop point"),
         Binding("d", "drill", "Drill", tooltip="Drill this stop point on a throwaway server"),
         Binding("r", "tables", "Tables…", tooltip="Recover tables as of this stop point into the running server"),
+        Binding("u", "undo", "Undo…", tooltip="Undo the highlighted event: flashback where safe, else table recovery"),
         Binding("slash", "filter", "Find", tooltip="Show only events matching some text"),
         Binding("escape", "back", "Back", tooltip="Back to the restore points (or close the input)"),
     ]
@@ -85,6 +89,7 @@ class RollForwardScreen(Screen):
         self.resolved = None
         self.problem: str | None = None
         self.events: dict[str, object] = {}
+        self.binlog_dirs: list = []  # where the timeline was read (for flashback's own reading)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -130,6 +135,7 @@ class RollForwardScreen(Screen):
                 live = None
             if live is not None and live not in dirs:
                 dirs.append(live)
+        self.binlog_dirs = dirs
         try:
             self.post_message(self.Loaded(open_timeline(dirs, point=self.point)))
         except (XtraRestoreError, OSError) as error:
@@ -260,7 +266,7 @@ class RollForwardScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("plan", "drill", "tables"):
             return True if self.resolved is not None else None
-        if action in ("before", "skip", "time", "everything", "filter"):
+        if action in ("before", "skip", "time", "everything", "filter", "undo"):
             return True if self.timeline is not None else None
         return True
 
@@ -278,6 +284,11 @@ class RollForwardScreen(Screen):
     def action_drill(self) -> None:
         if self.resolved is not None:
             self.post_message(StartDrill(self.point, stop=self.stop_choice()))
+
+    def action_undo(self) -> None:
+        event = self.highlighted()
+        if event is not None and event.gtid:
+            self.post_message(UndoEvent(self.point, event, self.timeline, self.binlog_dirs))
 
     def action_tables(self) -> None:
         if self.resolved is not None:
