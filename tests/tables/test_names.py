@@ -63,9 +63,23 @@ def test_identifiers_are_quoted():
     assert quote("a`b") == "`a``b`"
 
 
-def test_stop_points_are_refused_in_one_line(tmp_path):
-    with pytest.raises(PreconditionError, match="roll-forward"):
-        plan_throwaway(tmp_path, "Mon", "full", until="2026-01-01 10:00:00")
+def test_stop_points_reach_the_drill_that_plans_the_throwaway_restore(tmp_path, monkeypatch):
+    from xtrarestore.core.drills import drill
+
+    seen = {}
+    monkeypatch.setattr(drill, "plan_drill", lambda *args, **kwargs: seen.update(args=args, **kwargs) or "planned")
+    planned = plan_throwaway(
+        tmp_path,
+        "Mon",
+        "full",
+        until="before:0-1-9",
+        skip=("0-1-7",),
+        binlog_dirs=(tmp_path,),
+        from_server=tmp_path / "prod.sock",
+    )
+    assert planned == "planned" and seen["args"] == (tmp_path, "Mon", "full")
+    assert (seen["until"], seen["skip"], seen["binlog_dirs"]) == ("before:0-1-9", ("0-1-7",), (tmp_path,))
+    assert seen["from_server"] == tmp_path / "prod.sock" and seen["replay"] == "relay"
 
 
 def test_a_server_address_needs_a_socket_or_host(tmp_path):
