@@ -160,7 +160,10 @@ def _touches(trx: Transaction, tables: set[tuple[bytes, bytes]]) -> bool:
 
 
 def _word(name: bytes) -> re.Pattern:
-    return re.compile(rb"(?<![0-9a-z_$\x80-\xff])" + re.escape(name) + rb"(?![0-9a-z_$\x80-\xff])")
+    """The name quoted whole (`` `name` ``), or bare and not touching identifier characters or a backtick."""
+    quoted = rb"`" + re.escape(name.replace(b"`", b"``")) + rb"`"
+    bare = rb"(?<![0-9a-z_$`\x80-\xff])" + re.escape(name) + rb"(?![0-9a-z_$`\x80-\xff])"
+    return re.compile(quoted + rb"|" + bare)
 
 
 def build_reverse(plan: FlashbackPlan) -> str:

@@ -299,7 +299,7 @@ class Transporter:
         with conn.cursor() as cur:
             cur.execute(
                 "SELECT FILENAME FROM information_schema.INNODB_SYS_TABLESPACES WHERE NAME ="
-                " CONCAT(CAST(CONVERT(%s USING filename) AS CHAR), '/', CAST(CONVERT(%s USING filename) AS CHAR))",
+                " CONCAT(CAST(CONVERT(%s USING filename) AS BINARY), '/', CAST(CONVERT(%s USING filename) AS BINARY))",
                 (schema, name),
             )
             found = cur.fetchone()

@@ -107,12 +107,16 @@ def recover_table(emptied: Emptied, workroot: Path, state: Path, *args: str) -> 
     )
 
 
-@pytest.mark.parametrize("binlogs", ["production's own (through its socket)", "--binlog-dir"])
+@pytest.mark.parametrize("binlogs", ["production's own (through its socket)", "--from-server", "--binlog-dir"])
 def test_the_emptied_table_comes_back_as_of_just_before_the_incident(emptied, workroot, tmp_path, binlogs, capsys):
     production = emptied.production
     before = identity(production)
-    name = f"items_asof_{'socket' if 'socket' in binlogs else 'dir'}"
-    extra = ["--binlog-dir", str(production.datadir)] if binlogs == "--binlog-dir" else []
+    names = {"--binlog-dir": "items_asof_dir", "--from-server": "items_asof_from_server"}
+    name = names.get(binlogs, "items as-of prod's")  # a name the server's file names encode (@0020, @0027…)
+    extra = {
+        "--binlog-dir": ["--binlog-dir", str(production.datadir)],
+        "--from-server": ["--from-server", str(production.socket)],
+    }.get(binlogs, [])
     status = recover_table(
         emptied, workroot, tmp_path, "--as", f"shop.{name}", "--until", f"before:{emptied.incident}", *extra
     )
@@ -210,8 +214,13 @@ async def _undo_from_the_console(emptied: Emptied, workroot: Path, tmp_path: Pat
     from xtrarestore.tui.screens.undo import UndoScreen
 
     production = emptied.production
-    settings = ConsoleSettings(root=emptied.root, target_options={"socket": str(production.socket)},
-                               reports_dir=tmp_path / "reports", drill_workroot=workroot, host="db-test")
+    settings = ConsoleSettings(
+        root=emptied.root,
+        target_options={"socket": str(production.socket)},
+        reports_dir=tmp_path / "reports",
+        drill_workroot=workroot,
+        host="db-test",
+    )
     app = XtraRestoreApp(settings)
     before = identity(production)
     async with app.run_test(size=(100, 32)) as pilot:
@@ -222,8 +231,11 @@ async def _undo_from_the_console(emptied: Emptied, workroot: Path, tmp_path: Pat
         await wait_for(pilot, lambda: isinstance(app.screen, RollForwardScreen) and app.screen.timeline is not None)
         screen = app.screen
         table = screen.query_one("#event-table", DataTable)
-        row = next(i for i, key in enumerate(table.rows)
-                   if getattr(screen.events.get(key.value), "gtid", None) == emptied.incident)
+        row = next(
+            i
+            for i, key in enumerate(table.rows)
+            if getattr(screen.events.get(key.value), "gtid", None) == emptied.incident
+        )
         table.move_cursor(row=row)
         await pilot.press("u")
         await wait_for(pilot, lambda: isinstance(app.screen, UndoScreen) and app.screen.choice is not None)

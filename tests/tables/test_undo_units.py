@@ -19,6 +19,8 @@ def test_a_table_name_counts_as_a_word_not_as_part_of_a_longer_name():
     assert pattern.search(b"update items set a=1")
     assert not pattern.search(b"create table `shop`.`items__restored_20261201_1` like `items_x`")
     assert not pattern.search(b"insert into old_items values (1)")
+    assert not pattern.search(b"create table `shop`.`items as-of prod's` (id int)")
+    assert pattern.search(b"rename table `items` to `x`")
 
 
 def test_ddl_is_never_offered_flashback_and_recovery_is_estimated_from_what_it_reads():
