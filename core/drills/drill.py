@@ -39,6 +39,9 @@ CLEANUP = "drill:cleanup"
 LOG_LINES = 40  # the end of the throwaway server's error log kept in a failed drill's report
 
 
+MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes with the closing NUL
+
+
 def default_workroot() -> Path:
     """Where drills put their sandboxes: /var/tmp (disk, not a RAM /tmp), reachable by `mysql`."""
     return Path(tempfile.gettempdir() if not Path("/var/tmp").is_dir() else "/var/tmp")
@@ -101,6 +104,9 @@ def plan_drill(root: Path, day: str | None, upto: str, *, key_file: Path | None 
     workroot = check_target(Path(workroot), "--workdir", roots=[root], container=True) if workroot else None
     base = (workroot or default_workroot()) / f"xtrarestore-drill-{drill_id}"
     sandbox = SandboxServer(base=base / "server")
+    if len(os.fsencode(sandbox.socket)) > MAX_SOCKET_PATH:
+        raise SandboxError(f"{sandbox.socket}: longer than a Unix socket path may be ({MAX_SOCKET_PATH} bytes); "
+                           "give a shorter --workdir")
     target = Target(
         datadir=sandbox.datadir,
         service=ServiceControl(CUSTOM, stop_cmd=sandbox.stop_cmd, start_cmd=sandbox.start_cmd),

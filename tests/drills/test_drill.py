@@ -23,6 +23,7 @@ from xtrarestore.core.archive.keys import load_key
 from xtrarestore.core.drills import report as reports
 from xtrarestore.core.drills.demo import DemoRoot, build_demo, load_demo
 from xtrarestore.core.drills.drill import drill, plan_drill, run_drill
+from xtrarestore.core.errors import SandboxError
 from xtrarestore.core.inventory.scan import scan
 from xtrarestore.tui.cli import main
 
@@ -354,3 +355,11 @@ def test_a_drill_never_removes_a_directory_it_did_not_create(demo, workroot):
     result = run_drill(planned)
     assert not result.ok and "exists" in result.error
     assert (planned.base / "someone-elses").read_text() == "keep me"
+
+
+def test_a_workdir_too_deep_for_a_socket_is_refused_before_anything_is_created(demo, tmp_path):
+    deep = tmp_path / ("d" * 100)
+    deep.mkdir()
+    with pytest.raises(SandboxError, match="longer than a Unix socket path may be"):
+        plan_drill(demo.root, demo.days[-1], "latest", key_file=demo.key_file, workroot=deep)
+    assert list(deep.iterdir()) == []

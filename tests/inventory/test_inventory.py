@@ -421,3 +421,26 @@ def test_cli_as_a_command(tree, tmp_path):
     assert bad.returncode == 2
     assert bad.stderr == f"xtrarestore: {tmp_path / 'missing'}: cannot read backup root: No such file or directory\n"
     assert bad.stdout == ""
+
+
+def test_the_console_lists_a_forked_day_with_its_base_in_both_chains(tree, inventory):
+    """The full a fork branches from belongs to two chains: the inventory screen shows it under each."""
+    import asyncio
+
+    from xtrarestore.tui.app import ConsoleSettings, XtraRestoreApp
+
+    day = next(d for d in inventory.days if d.name == "Sat")
+    base = next(b for b in day.backups if sum(b in c.members for c in day.chains) > 1)
+
+    async def run() -> list[str]:
+        app = XtraRestoreApp(ConsoleSettings(root=tree.root))
+        async with app.run_test(size=(120, 40)) as pilot:
+            while app.screen.__class__.__name__ != "InventoryScreen" or app.screen.scanning:
+                await pilot.pause(0.1)
+            screen = app.screen
+            screen.expanded = {d.name for d in inventory.days}
+            screen.fill_table()
+            await pilot.pause()
+            return [key for key, row in screen.rows.items() if row.backup is not None and row.backup.name == base.name]
+
+    assert len(asyncio.run(run())) == 2

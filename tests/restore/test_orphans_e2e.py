@@ -37,6 +37,10 @@ BACKUP_FILES = ("xtrabackup_info", "xtrabackup_checkpoints", "backup-my.cnf", "x
 def production():
     base = Path(tempfile.mkdtemp(prefix="xtrarestore-orphans-", dir="/var/tmp"))
     os.chmod(base, 0o755)
+    # The workspace on a file system of its own: these restores copy back (a long step writing into the
+    # datadir, the one an orphan could mix backup files into), as when the datadir's disk has no room.
+    (base / "work").mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2g,mode=0755", "tmpfs", str(base / "work")], check=True)
     server = None
     try:
         server = SandboxServer.create(base / "prod")
@@ -51,6 +55,7 @@ def production():
     finally:
         if server is not None:
             server.destroy()
+        subprocess.run(["umount", str(base / "work")], check=False)
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -268,7 +268,7 @@ class InventoryScreen(Screen):
                 self.rows[key] = Row(day, chain)
                 day_rows.append((key, [Text(f" {title}", style="italic"), "", "", "", badges, ""]))
                 for backup, problems in shown:
-                    key = f"backup:{day.name}:{backup.name}"
+                    key = f"backup:{day.name}:{number}:{backup.name}"  # a fork's base is in two chains
                     self.rows[key] = Row(day, chain, backup)
                     day_rows.append((key, self.backup_cells(backup, problems, now)))
             if day_rows:
