@@ -6,7 +6,8 @@ Builds (or reuses) the `xtrarestore demo` backup root, starts a throwaway
 MariaDB server to stand in for production, and drives the real app with
 Textual's Pilot: browse, choose a point, plan, confirm, restore, result, a
 failed start with its banner and rollback, a drill and its report, help, the
-palette and the guided drills. Every picture is the app's own rendering.
+palette and the guided drills, the roll-forward screen on the demo's incident
+with its "Undo this", and table recovery. Every picture is the app's own rendering.
 """
 
 from __future__ import annotations
@@ -127,6 +128,31 @@ async def drill_flow(app, pilot) -> None:
     shot(app, "palette")
 
 
+async def point_in_time_flow(app, pilot) -> None:
+    """The newest point's roll-forward screen on the demo's incident, its Undo this, and table recovery."""
+    def named(name: str):
+        return lambda: type(app.screen).__name__ == name
+
+    await until(pilot, lambda: named("InventoryScreen")() and app.screen.inventory is not None)
+    await settle(pilot)
+    await pilot.press("n")
+    await until(pilot, named("RestorePointScreen"))
+    await pilot.press("r")
+    await until(pilot, lambda: named("RollForwardScreen")() and app.screen.resolved is not None)
+    await settle(pilot)
+    shot(app, "roll-forward")
+    await pilot.press("u")
+    await until(pilot, named("UndoScreen"))
+    await settle(pilot)
+    shot(app, "undo")
+    await pilot.press("escape", "escape")
+    await until(pilot, named("RestorePointScreen"))
+    await pilot.press("t")
+    await until(pilot, named("TablesScreen"))
+    await settle(pilot)
+    shot(app, "tables")
+
+
 def settings(demo, server: SandboxServer, work: Path, **target) -> ConsoleSettings:
     options = {
         "datadir": str(server.datadir),
@@ -139,7 +165,8 @@ def settings(demo, server: SandboxServer, work: Path, **target) -> ConsoleSettin
     options.update(target)
     return ConsoleSettings(root=demo.root, key=load_key(demo.key_file) if demo.key_file else None,
                            key_file=demo.key_file, target_options=options, host="db1",
-                           reports_dir=work / "reports", drill_workroot=work)
+                           reports_dir=work / "reports", drill_workroot=work,
+                           binlog_dirs=[demo.binlog_dir] if demo.binlog_dir else [])
 
 
 async def main(size: tuple[int, int], workdir: Path | None) -> None:
@@ -162,6 +189,9 @@ async def main(size: tuple[int, int], workdir: Path | None) -> None:
         app = XtraRestoreApp(settings(demo, server, work))
         async with app.run_test(size=size) as pilot:
             await drill_flow(app, pilot)
+        app = XtraRestoreApp(settings(demo, server, work))
+        async with app.run_test(size=size) as pilot:
+            await point_in_time_flow(app, pilot)
     finally:
         server.destroy()
         shutil.rmtree(work, ignore_errors=True)
