@@ -32,3 +32,26 @@ class Job(Protocol):
     def rollback_summary(self) -> str: ...
     def failure_advice(self) -> str: ...
     def log_path(self, step: str) -> Path | None: ...
+
+
+class ThrowawayJob:
+    """What a job on a throwaway server shares (a drill, a table recovery): nothing of production to roll
+    back, a retry starts over, the result is its report, and the step logs go with the throwaway server."""
+
+    steps: list
+    report = None
+
+    def can_rollback(self) -> bool:
+        return False
+
+    def rollback_summary(self) -> str:
+        return ""
+
+    def has_result(self) -> bool:
+        return self.report is not None
+
+    def retry_resets(self, failed: str | None) -> list[str]:
+        return [step.name for step in self.steps]
+
+    def log_path(self, step: str) -> Path | None:
+        return None

@@ -14,8 +14,10 @@ from collections.abc import Callable
 
 from xtrarestore.core.errors import DrillFailed, XtraRestoreError
 
+from . import ThrowawayJob
 
-class DrillJob:
+
+class DrillJob(ThrowawayJob):
     """One drill of *point*: planned by `prepare`, run by `run`, retried as a fresh drill."""
 
     kind = "drill"
@@ -100,25 +102,11 @@ class DrillJob:
     def can_retry(self) -> bool:
         return not self.stop_requested
 
-    def can_rollback(self) -> bool:
-        return False
-
-    def has_result(self) -> bool:
-        return self.report is not None
-
-    def retry_resets(self, failed: str | None) -> list[str]:
-        return [step.name for step in self.steps]
-
-    def rollback_summary(self) -> str:
-        return ""
-
     def failure_advice(self) -> str:
         kept = self.report is not None and self.report.server.get("directory")
         where = f" (kept in {kept})" if kept else ""
         return f"The throwaway server was stopped{where}; production was not touched. Enter: report."
 
-    def log_path(self, step: str):
-        return None
 
 
 def _server_config(settings):

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 from xtrarestore.core.errors import PreconditionError, XtraRestoreError
 
+from . import ThrowawayJob
+
 MOVE = "tables:move"
 REMOVE = "tables:remove"
 
@@ -43,7 +45,7 @@ def live_binlog_server(socket):
         return None
 
 
-class TableRecoveryJob:
+class TableRecoveryJob(ThrowawayJob):
     """Recover *tables* (``db.table`` names) of *point* into the running server under new names."""
 
     kind = "recover-table"
@@ -148,20 +150,6 @@ class TableRecoveryJob:
     def can_retry(self) -> bool:
         return True
 
-    def can_rollback(self) -> bool:
-        return False
-
-    def has_result(self) -> bool:
-        return self.report is not None
-
-    def retry_resets(self, failed: str | None) -> list[str]:
-        return [step.name for step in self.steps]
-
-    def rollback_summary(self) -> str:
-        return ""
-
     def failure_advice(self) -> str:
         return "The throwaway server was removed; production kept running. Enter: report."
 
-    def log_path(self, step: str):
-        return None
