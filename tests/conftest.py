@@ -2,19 +2,72 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import signal
 import tempfile
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from xtrarestore.core.drills.sandbox import SandboxServer
+from xtrarestore.core.restore.lock import describe_holder, host_lock_path, read_holder
 
 # Restore locks are host-wide (/run/lock/xtrarestore); test runs side by side on one machine keep their own
 # (shared by every user, like the real one: the sudo tests run the CLI as another user).
 if "XTRARESTORE_LOCK_DIR" not in os.environ:
     os.environ["XTRARESTORE_LOCK_DIR"] = tempfile.mkdtemp(prefix="xtrarestore-locks-")
     os.chmod(os.environ["XTRARESTORE_LOCK_DIR"], 0o1777)
+
+
+def _host_lock_free(path: Path) -> bool:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _lock_openers(path: Path) -> list[int]:
+    """Other processes with *path* open (the restore and the step guards that inherited its lock)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            if any(os.readlink(f"/proc/{name}/fd/{fd}") == str(path) for fd in os.listdir(f"/proc/{name}/fd")):
+                found.append(int(name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_restore_outlives_its_test() -> Iterator[None]:
+    """A test that leaves a restore holding the host lock fails here, and that restore is killed, so one
+    failure does not turn every later restore in the run into a "host is locked" refusal."""
+    yield
+    path = host_lock_path()
+    if _host_lock_free(path):
+        return
+    holder = describe_holder(read_holder(path))
+    for pid in _lock_openers(path):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    deadline = time.monotonic() + 30
+    while not _host_lock_free(path) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    pytest.fail(f"the test left {holder} holding the host lock (killed)")
 
 
 @pytest.fixture(scope="session")

@@ -161,6 +161,16 @@ def test_a_killed_restore_takes_its_copy_back_with_it(production):
     assert load_state(state.path).outcome == "rolled-back"
 
 
+def _orphan_sleeps() -> list[int]:
+    """The start command's `sleep 600`, child of a step guard (processes may vanish or exec as we look)."""
+    found = []
+    for pid in _processes("sleep 600"):
+        stat = proc_stat(pid)
+        if cmdline(pid)[:1] == ["sleep"] and stat is not None and "guard" in cmdline(stat[1]):
+            found.append(pid)
+    return found
+
+
 def test_status_refuses_while_an_orphaned_step_lives(production):
     """The guard itself killed (the OOM killer), and a start command that ignores hang-ups outlives it:
     nothing acts while that process lives, and status names it."""
@@ -168,13 +178,13 @@ def test_status_refuses_while_an_orphaned_step_lives(production):
     server = env.server
     stubborn = "trap '' HUP; sleep 600; " + server.start_cmd
     cli, _ = _start_restore(env, **{"--start-cmd": stubborn})
-    [sleeper] = _wait_for(lambda: [p for p in _processes("sleep 600") if cmdline(p)[0] == "sleep"
-                                   and "guard" in cmdline(proc_stat(p)[1])], "the start command", cli=cli)
-    guard = proc_stat(sleeper)[1]  # the guard leads the step's process group
-    os.kill(guard, signal.SIGKILL)
-    cli.kill()
-    cli.wait()
+    sleeper = None
     try:
+        [sleeper] = _wait_for(_orphan_sleeps, "the start command", cli=cli)
+        guard = proc_stat(sleeper)[1]  # the guard leads the step's process group
+        os.kill(guard, signal.SIGKILL)
+        cli.kill()
+        cli.wait()
         time.sleep(0.5)  # the kernel's hang-up reaches the step's group; the start command ignores it
         assert _running(sleeper)
         state_dir = str(env.base / "state")
@@ -186,10 +196,12 @@ def test_status_refuses_while_an_orphaned_step_lives(production):
             assert refused.stderr.count("\n") == 1
         assert not server.ping() and _state(env).status_of("start") == "running"
     finally:
-        for pid in _processes("sleep 600; "):  # the orphaned shell and its sleep
-            os.kill(pid, signal.SIGKILL)
-        if _running(sleeper):
-            os.kill(sleeper, signal.SIGKILL)
+        cli.kill()  # a failure above must not leave this restore holding the host lock for later tests
+        cli.wait()
+        orphans = _processes("sleep 600; ") + _orphan_sleeps() + ([sleeper] if sleeper else [])
+        for pid in orphans:  # the orphaned shell and its sleep
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
     _wait_for(lambda: not _running(sleeper), "the orphan to end", 30)
     _cli("status", "--state-dir", str(env.base / "state"), "--rollback", "--yes", "--start-cmd", server.start_cmd)
     _old_data_back(env)

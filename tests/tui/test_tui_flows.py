@@ -25,6 +25,7 @@ from textual.widgets import Button, Input
 
 from tui_support import MON, build_tree, equipment_count, new_server, screen_text, var_tmp_dir, wait_for
 from xtrarestore.core.restore.journal import load_state
+from xtrarestore.core.restore.lock import HostLock, host_lock_path
 from xtrarestore.tui.app import ConsoleSettings, XtraRestoreApp
 from xtrarestore.tui.jobs import restore as restore_job
 from xtrarestore.tui.modals.confirm import ConfirmModal
@@ -125,8 +126,22 @@ async def _restore_then_rollback_from_the_result_screen(production):
         assert "[DESTRUCTIVE]" in screen_text(app)
         assert plan_screen.plan.upto == upto
 
-        await pilot.press("x")
-        await confirm_typed(pilot, "restore")
+        # Another restore holds the host: refused before any step, said in the banner, nothing touched;
+        # once that restore is gone, r starts this one.
+        other = {"pid": 1, "restore": "20261130T235959Z-0ther", "datadir": "/srv/other/data"}
+        busy = HostLock(host_lock_path(), other).acquire()
+        try:
+            await pilot.press("x")
+            await confirm_typed(pilot, "restore")
+            await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.outcome == "failed",
+                           timeout=60)
+            text = screen_text(app)
+            assert "is locked by restore 20261130T235959Z-0ther" in text and "Nothing was started" in text
+            assert "r: retry" in text and "b: roll back" not in text
+            assert equipment_count(server) == before
+        finally:
+            busy.release()
+        await pilot.press("r")
         await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen), timeout=300)
         await wait_for(pilot, lambda: "[DATA OK]" in screen_text(app))
         text = screen_text(app)
@@ -461,7 +476,7 @@ async def _run_screen_follows(production):
         })
 
     async with app.run_test(size=(80, 24)) as pilot:
-        app.set_interval(0.2, sample)
+        app.set_interval(0.1, sample)
         await open_plan(pilot, downs=9)
         await pilot.press("x")
         await confirm_typed(pilot, "restore")

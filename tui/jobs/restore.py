@@ -90,6 +90,8 @@ class RestoreJob:
     def retry(self, emit) -> None:
         from xtrarestore.core.restore import recovery
 
+        if not self.started():  # refused before its first step (another restore held the lock): start again
+            return self.run(emit)
         state = self.state()
         with self._runner(emit) as runner:
             recovery.resume(state, runner)
@@ -114,19 +116,27 @@ class RestoreJob:
         if all(path.exists() for path in journal.paths):  # not before the restore's own first record
             journal.append({"event": "note", "message": HANGUP_NOTE})
 
+    def started(self) -> bool:
+        """Whether the restore got as far as its journal (a refused start, such as a busy lock, did not)."""
+        return self.journal_path().exists()
+
     def can_retry(self) -> bool:
-        return "resume" in self.state().offers()
+        return not self.started() or "resume" in self.state().offers()
 
     def can_rollback(self) -> bool:
+        if not self.started():
+            return False
         state = self.state()
         return state.outcome != "rolled-back" and state.touched_live and not state.live_processes()
 
     def has_result(self) -> bool:
-        return self.state().outcome in ("completed", "rolled-back")
+        return self.started() and self.state().outcome in ("completed", "rolled-back")
 
     def retry_resets(self, failed: str | None) -> list[str]:
         from xtrarestore.core.restore.recovery import resume_steps
 
+        if not self.started():
+            return [step.name for step in self.steps]
         return [step.name for step in resume_steps(self.state())]
 
     def rollback_summary(self) -> str:
@@ -135,6 +145,8 @@ class RestoreJob:
         return "Rollback will:\n" + "".join(f"  - {line}\n" for line in rollback_summary(self.state()))
 
     def failure_advice(self) -> str:
+        if not self.started():
+            return "Nothing was started: the live server and datadir were not touched."
         state = self.state()
         if not state.touched_live:
             return "The live server and datadir were not touched."
@@ -143,6 +155,8 @@ class RestoreJob:
         return f"The live datadir is still in place at {self.plan.datadir}."
 
     def log_path(self, step: str) -> Path | None:
+        if not self.started():
+            return None
         entry = next((s for s in self.state().steps + self.state().rollback if s.name == step), None)
         return Path(entry.log) if entry and entry.log else None
 
