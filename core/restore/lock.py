@@ -122,10 +122,17 @@ class HostLock:
 
 
 class RestoreLock:
-    """The host-wide lock and the datadir's lock, taken together for one restore."""
+    """The host-wide lock and the datadir's lock, taken together for one restore.
 
-    def __init__(self, datadir: Path, restore_id: str):
+    The datadir's lock file keeps naming the restore's *journal* after it
+    ends, so a restore planned under another state directory still finds one
+    that was left unfinished (see `last_journal`).
+    """
+
+    def __init__(self, datadir: Path, restore_id: str, journal: Path | None = None):
         holder = {"pid": os.getpid(), "restore": restore_id, "datadir": str(datadir)}
+        if journal is not None:
+            holder["journal"] = str(journal)
         self.locks = [HostLock(host_lock_path(), holder),
                       HostLock(datadir_lock_path(datadir), holder, what=f"datadir {datadir}")]
 
@@ -168,3 +175,9 @@ def datadir_holder(datadir: Path) -> dict | None:
     finally:
         os.close(fd)
     return None
+
+
+def last_journal(datadir: Path) -> Path | None:
+    """The journal of the last restore that locked *datadir* (since the lock directory was made), if named."""
+    journal = read_holder(datadir_lock_path(datadir)).get("journal")
+    return Path(journal) if isinstance(journal, str) and journal else None

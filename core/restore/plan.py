@@ -284,8 +284,8 @@ def service_steps(control: ServiceControl, *, stepper: str, reach: list[str], da
                  "--timeout", str(stop_timeout)],
                 phase=SWAP, privileged=True, undo=f"start it again: {control.describe('start')}")
     start = Step("start", f"Start the server ({control.describe('start')}) and wait until it answers",
-                 [stepper, "start", *control.options(), *reach, "--timeout", str(start_timeout),
-                  *(["--error-log", str(error_log)] if error_log else [])],
+                 [stepper, "start", *control.options(), *reach, "--datadir", str(datadir),
+                  "--timeout", str(start_timeout), *(["--error-log", str(error_log)] if error_log else [])],
                  phase=SWAP, privileged=True, undo="rollback: stop, swap the old datadir back, start")
     return stop, start
 

@@ -229,18 +229,27 @@ def unfinished_checks(state_dir: Path, datadir: Path) -> list[Check]:
 
     A new restore would move the half-restored datadir aside and bury the real
     previous data one level deeper; the old restore must be resumed or rolled back.
+    Besides *state_dir*'s journals, the journal named by the datadir's lock file
+    is read: the last restore of this datadir, whatever state directory it used.
     """
     from .journal import load_state
+    from .lock import last_journal
 
-    for path in sorted((state_dir / "journal").glob("*.jsonl")):
+    mine = sorted((state_dir / "journal").glob("*.jsonl"))
+    other = last_journal(datadir)
+    if other is not None and other.parent.resolve() != (state_dir / "journal").resolve() and other.is_file():
+        mine.append(other)
+    for path in mine:
         try:
             state = load_state(path)
         except XtraRestoreError:
             continue
         if state.plan.datadir == datadir and not state.finished and state.moved_aside:
+            where = "" if path.parent.parent == state_dir else f"--state-dir {path.parent.parent} "
             return [Check("no unfinished restore", False,
                           f"{path}: restore {state.plan.restore_id} left the old datadir at {state.plan.aside}; "
-                          f"finish it with `xtrarestore status --id {state.plan.restore_id} --resume` or `--rollback`")]
+                          f"finish it with `xtrarestore status {where}--id {state.plan.restore_id} --resume` "
+                          f"or `--rollback`")]
     return [Check("no unfinished restore", True, f"none for {datadir} in {state_dir / 'journal'}")]
 
 

@@ -6,6 +6,10 @@ so systemd units are detected rather than guessed. Custom `--stop-cmd` /
 servers with them). "Down" means nothing answers on the socket/port AND no
 process holds InnoDB's lock on `ibdata1`; "up" means the server answers the
 MySQL protocol (an access-denied reply counts: the server is serving).
+While starting, a server is also known by its working directory: mariadbd
+and mysqld change into their datadir right after reading their options, so
+a server process that leaves it, or one launched here that never gets
+there, has failed, even when it died before opening its error log.
 
 Run as `xtrarestore-step stop|start …` so the plan's service steps are
 ordinary commands the runner can run under sudo and journal.
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import re
 import socket
 import subprocess
 import time
@@ -137,6 +142,33 @@ def innodb_locked(datadir: Path) -> bool:
     return False
 
 
+SERVER_NAMES = ("mariadbd", "mysqld")
+
+
+def _comm(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def server_in(datadir: Path) -> bool | None:
+    """Whether some process runs in *datadir* (a server's working directory); None when /proc cannot tell."""
+    target = os.path.realpath(datadir)
+    hidden = False
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{name}/cwd") == target:
+                return True
+        except PermissionError:  # a process we may not look into: it could be the server if named so
+            hidden = hidden or _comm(name) in SERVER_NAMES
+        except OSError:
+            continue  # gone, or a kernel thread
+    return None if hidden else False
+
+
 def error_tail(path: Path | None, lines: int = 12) -> str:
     if path is None:
         return "(no error log known; pass --error-log)"
@@ -220,13 +252,24 @@ def start_failure(error_log: Path | None, text: str, why: str) -> ServiceError:
     return ServiceError(f"{error_log or 'server'}: {why}")
 
 
+SERVER_BINARY = re.compile(r"(^|[/\s])(mariadbd|mysqld|mariadbd-safe|mysqld_safe)(\s|$)")
+APPEAR_WITHIN = 20.0  # seconds for a server launched by the start command to reach its datadir
+
+
+def _launches_server(control: ServiceControl) -> bool:
+    """Whether the start command runs the server binary on this host (not a unit, a container or a script)."""
+    return control.kind == CUSTOM and bool(SERVER_BINARY.search(control.start_cmd or ""))
+
+
 def start(control: ServiceControl, *, socket_path: str | None, host: str | None, port: int | None,
-          timeout: float, error_log: Path | None) -> None:
+          timeout: float, error_log: Path | None, datadir: Path | None = None) -> None:
     """Start the server and wait until it answers; fail at once when it cannot.
 
-    The wait ends early when the start command exits non-zero or the server
-    writes that it is aborting into its error log (it died while starting);
-    either way the error-log tail is shown and a full disk is named.
+    The wait ends early when the start command exits non-zero, the server
+    writes that it is aborting into its error log, or (with *datadir*) the
+    server process seen in the datadir is gone, or a start command that runs
+    the server binary itself got none there within APPEAR_WITHIN seconds.
+    Either way the error-log tail is shown and a full disk is named.
     """
     if answers(socket_path, host, port):
         print("server already answers", flush=True)
@@ -234,7 +277,10 @@ def start(control: ServiceControl, *, socket_path: str | None, host: str | None,
     offset = _log_size(error_log)
     status = _run(control, "start")
     where = socket_path or f"{host}:{port}"
-    deadline = time.monotonic() + timeout
+    began = time.monotonic()
+    deadline = began + timeout
+    seen = False
+    probed = 0.0
     why = ""
     while time.monotonic() < deadline:
         if answers(socket_path, host, port):
@@ -246,6 +292,18 @@ def start(control: ServiceControl, *, socket_path: str | None, host: str | None,
         if any(mark in _new_log_text(error_log, offset) for mark in ABORTED):
             why = f"the server aborted while starting (`{control.describe('start')}` exit {status})"
             break
+        now = time.monotonic()
+        if datadir is not None and now - probed >= 0.1:
+            probed = now
+            running = server_in(datadir)
+            seen = seen or bool(running)
+            late = now - began > APPEAR_WITHIN and _launches_server(control)
+            if running is False and (seen or late) and not answers(socket_path, host, port):
+                why = (f"no server is running in {datadir} {now - began:.0f}s after `{control.describe('start')}` "
+                       f"(exit {status}) and its error log has no word of it: it stopped before logging there "
+                       f"(a mistyped option or option file? its log-error elsewhere?); run the start command by "
+                       f"hand to see why")
+                break
         time.sleep(0.05)
     else:
         why = (f"the server did not answer on {where} within {timeout:.0f}s after "
@@ -276,7 +334,7 @@ def run(argv: list[str]) -> int:
                  datadir=args.datadir, timeout=args.timeout)
         else:
             start(control, socket_path=args.socket, host=args.host, port=args.port,
-                  timeout=args.timeout, error_log=args.error_log)
+                  timeout=args.timeout, error_log=args.error_log, datadir=args.datadir)
     except ServiceError as error:
         print(f"error: {error}", flush=True)
         return 1

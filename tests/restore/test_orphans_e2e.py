@@ -262,6 +262,33 @@ def test_start_fails_fast_then_a_half_done_rollback_is_finished_by_rollback_only
     assert "already rolled-back" in again.stderr
 
 
+@pytest.mark.parametrize("how", ["missing option file", "log elsewhere"])
+def test_a_server_that_dies_without_a_word_in_its_error_log_fails_the_start_early(production, how):
+    """Its death is seen in /proc, not waited out for --start-timeout: a server that never reaches its
+    datadir (its --defaults-file mistyped, said only on the stderr the start command discards), and one
+    that aborts while logging elsewhere than --error-log."""
+    env = production
+    server = env.server
+    elsewhere = Path(tempfile.gettempdir()) / f"xtrarestore-elsewhere-{os.getpid()}.log"
+    if how == "missing option file":
+        bad_start = server.start_cmd.replace("/my.cnf ", "/my.cnf.typo ")
+    else:
+        bad_start = server.start_cmd.replace(" >/dev/null",
+                                             f" --log-error={elsewhere} --innodb-page-size=4096 >/dev/null")
+    assert bad_start != server.start_cmd
+    try:
+        failed = _cli("restore", *_args(env, **{"--start-cmd": bad_start, "--start-timeout": "240"}), "--yes",
+                      check=1)
+    finally:
+        elsewhere.unlink(missing_ok=True)
+    start = next(s for s in _state(env).steps if s.name == "start")
+    assert start.status == "failed" and "no server is running in" in start.error, failed.stdout[-2000:]
+    assert "did not answer" not in start.error  # it did not wait for --start-timeout
+    assert str(server.datadir) in start.error
+    _cli("status", "--state-dir", str(env.base / "state"), "--rollback", "--yes", "--start-cmd", server.start_cmd)
+    _old_data_back(env)
+
+
 def test_two_state_dirs_on_one_datadir_are_kept_apart(production):
     env = production
     cli, args = _start_restore(env, **{"--state-dir": str(env.base / "state-a")})
@@ -279,3 +306,26 @@ def test_two_state_dirs_on_one_datadir_are_kept_apart(production):
     _wait_for(lambda: not _command_processes(f"{workdir}/data"), "the first restore's steps to die", 30)
     _cli("status", "--state-dir", str(env.base / "state-a"), "--rollback", "--yes")
     _old_data_back(env)
+
+
+def test_an_unfinished_restore_under_another_state_dir_is_found(production):
+    """A restore that failed with the old datadir aside, journaled in state-a: a restore planned with state-b
+    is refused naming that journal and how to finish it there, and nothing is touched."""
+    env = production
+    server = env.server
+    bad_start = server.start_cmd.replace(" >/dev/null", " --innodb-page-size=4096 >/dev/null")
+    _cli("restore", *_args(env, **{"--start-cmd": bad_start, "--state-dir": str(env.base / "state-a")}), "--yes",
+         check=1)
+    first = load_state(find_journal(env.base / "state-a"))
+    assert first.moved_aside and not first.finished
+    listing = sorted(p.name for p in server.datadir.parent.iterdir())
+    second = _cli("restore", *_args(env, **{"--state-dir": str(env.base / "state-b")}), "--yes", check=2)
+    line = second.stderr.strip()
+    assert f"restore {first.plan.restore_id} left the old datadir at {first.plan.aside}" in line, line
+    assert f"xtrarestore status --state-dir {env.base / 'state-a'} --id {first.plan.restore_id} --resume" in line
+    assert "\n" not in line and "nothing was touched" in line
+    assert sorted(p.name for p in server.datadir.parent.iterdir()) == listing
+    assert not (env.base / "state-b" / "journal").exists() or not list((env.base / "state-b" / "journal").iterdir())
+    _cli("status", "--state-dir", str(env.base / "state-a"), "--rollback", "--yes", "--start-cmd", server.start_cmd)
+    _old_data_back(env)
+    _cli("plan", *_args(env, **{"--state-dir": str(env.base / "state-b")}))  # finished: no longer in the way

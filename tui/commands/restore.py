@@ -99,7 +99,7 @@ def execute(plan, state_dir, action, password) -> int:
     from xtrarestore.core.restore.runner import Runner
 
     state_dir = Path(state_dir) if state_dir else default_state_dir()
-    with RestoreLock(plan.datadir, plan.restore_id) as lock:
+    with RestoreLock(plan.datadir, plan.restore_id, journal_path(state_dir, plan.restore_id)) as lock:
         plan.workdir.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         plan.workdir.mkdir(exist_ok=True, mode=0o700)
         plan.workdir.chmod(0o700)

@@ -190,7 +190,7 @@ class _LockedRunner:
 
         job = self.job
         job.cancel.clear()
-        self.lock = RestoreLock(job.plan.datadir, job.plan.restore_id).acquire()
+        self.lock = RestoreLock(job.plan.datadir, job.plan.restore_id, job.journal_path()).acquire()
         journal = Journal.for_plan(job.plan, job.state_dir)
         return Runner(job.plan, journal, on_event=self.on_event, cancel=job.cancel,
                       password=job.password, keep_fds=self.lock.fds)
