@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
 import tempfile
@@ -13,27 +12,13 @@ from pathlib import Path
 import pytest
 
 from xtrarestore.core.drills.sandbox import SandboxServer
-from xtrarestore.core.restore.lock import describe_holder, host_lock_path, read_holder
+from xtrarestore.core.restore.lock import describe_holder, holder_of, host_lock_path
 
 # Restore locks are host-wide (/run/lock/xtrarestore); test runs side by side on one machine keep their own
 # (shared by every user, like the real one: the sudo tests run the CLI as another user).
 if "XTRARESTORE_LOCK_DIR" not in os.environ:
     os.environ["XTRARESTORE_LOCK_DIR"] = tempfile.mkdtemp(prefix="xtrarestore-locks-")
     os.chmod(os.environ["XTRARESTORE_LOCK_DIR"], 0o1777)
-
-
-def _host_lock_free(path: Path) -> bool:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return True
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)
 
 
 def _lock_openers(path: Path) -> list[int]:
@@ -56,18 +41,18 @@ def no_restore_outlives_its_test() -> Iterator[None]:
     failure does not turn every later restore in the run into a "host is locked" refusal."""
     yield
     path = host_lock_path()
-    if _host_lock_free(path):
+    holder = holder_of(path)
+    if holder is None:
         return
-    holder = describe_holder(read_holder(path))
     for pid in _lock_openers(path):
         try:
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
     deadline = time.monotonic() + 30
-    while not _host_lock_free(path) and time.monotonic() < deadline:
+    while holder_of(path) is not None and time.monotonic() < deadline:
         time.sleep(0.1)
-    pytest.fail(f"the test left {holder} holding the host lock (killed)")
+    pytest.fail(f"the test left {describe_holder(holder)} holding the host lock (killed)")
 
 
 @pytest.fixture(scope="session")

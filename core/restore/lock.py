@@ -163,7 +163,11 @@ class RestoreLock:
 
 def datadir_holder(datadir: Path) -> dict | None:
     """Who holds *datadir*'s lock right now (their label, maybe empty), or None when it is free."""
-    path = datadir_lock_path(datadir)
+    return holder_of(datadir_lock_path(datadir))
+
+
+def holder_of(path: Path) -> dict | None:
+    """Who holds the lock in *path* right now (their label, maybe empty), or None when it is free."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
