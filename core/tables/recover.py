@@ -21,6 +21,7 @@ import shutil
 import signal
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +35,7 @@ from .catalog import backup_tables, missing_from
 from .foreign import foreign_keys, live_referencing
 from .report import RecoveryReport, Timing
 from .server import ServerAddress, qualified, quote, server_identity, sql_error
-from .transport import Transporter, inspect_source, schema_exists, table_exists
+from .transport import LOGICAL, Transporter, inspect_source, schema_exists, table_exists, unlogged
 
 NAME_LIMIT = 64
 _NAME = re.compile(r"^(?:`((?:[^`]|``)+)`|([^.`]+))\.(?:`((?:[^`]|``)+)`|([^.`]+))$")
@@ -331,6 +332,7 @@ def _transport_all(session, drill, conn, report, note, say, confirm_replace) -> 
             Timing("read the tables on the throwaway server (rows, checksum)", time.monotonic() - began)
         )
         mover = Transporter(src, drill.sandbox.config, drill.sandbox.datadir, session.address, conn, note)
+        physical = set()
         for item in session.tables:
             schema = item.target[0]
             if not schema_exists(conn, schema):
@@ -342,6 +344,8 @@ def _transport_all(session, drill, conn, report, note, say, confirm_replace) -> 
             moved = mover.move(found[item.source], *item.target, force_logical=session.force_logical)
             report.steps.append(Timing(f"bring {item.label} over ({moved.method})", moved.seconds))
             report.tables.append({**moved.__dict__, "verified": moved.verified})
+            if moved.method != LOGICAL:
+                physical.add(item.label)
             if not moved.verified:
                 raise TableTransportError(
                     f"{moved.target}: {moved.rows} rows, checksum {moved.checksum} in production but"
@@ -353,12 +357,14 @@ def _transport_all(session, drill, conn, report, note, say, confirm_replace) -> 
             report.foreign_keys += [fk.line() for fk in foreign_keys(src, conn, item.source, item.target)]
         for item in session.tables:
             if item.replace:
-                _swap(session, item, conn, note, report, confirm_replace)
+                _swap(session, item, conn, note, report, confirm_replace, binlog=item.label not in physical)
     finally:
         src.close()
 
 
-def _swap(session, item: TableTarget, conn, note, report, confirm_replace) -> None:
+def _swap(session, item: TableTarget, conn, note, report, confirm_replace, *, binlog: bool) -> None:
+    """Rename the live table aside and the recovered one into its place; out of the binlog when the recovered
+    table itself is (a replica or a roll-forward would not have it to rename)."""
     item.live_rows = live_rows(session.address, *item.source)
     if confirm_replace is None or not confirm_replace(item):
         report.notes.append(
@@ -367,7 +373,7 @@ def _swap(session, item: TableTarget, conn, note, report, confirm_replace) -> No
         return
     live, aside, new = qualified(*item.source), qualified(*item.aside), qualified(*item.target)
     note("swapping", table=item.label, aside=".".join(item.aside), recovered=".".join(item.target))
-    with conn.cursor() as cur:
+    with nullcontext() if binlog else unlogged(conn), conn.cursor() as cur:
         cur.execute(f"RENAME TABLE {live} TO {aside}, {new} TO {live}")
     note("swapped", table=item.label, aside=".".join(item.aside))
     report.notes.append(
@@ -417,10 +423,13 @@ def undo_unfinished(records: list[dict], conn) -> list[str]:
     finished_tables: set[str] = set()
     swapped_aside: dict[str, str] = {}
     schemas: list[str] = []
+    unlogged_tables: set[str] = set()
     for record in records:
         event, table = record.get("event"), record.get("table")
         if event == "creating" and table not in created:
             created.append(table)
+            if record.get("binlog") is False:
+                unlogged_tables.add(table)
         elif event in ("copying", "copied"):
             copied[table] = record.get("files", [])
         elif event in ("imported", "import-failed"):
@@ -448,7 +457,7 @@ def undo_unfinished(records: list[dict], conn) -> list[str]:
                 except FileNotFoundError:
                     pass
         try:
-            with conn.cursor() as cur:
+            with unlogged(conn) if table in unlogged_tables else nullcontext(), conn.cursor() as cur:
                 cur.execute(f"DROP TABLE {qualified(schema, name)}")
             done.append(f"dropped {table} (created by this recovery, never verified)")
         except pymysql.MySQLError as error:

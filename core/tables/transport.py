@@ -14,6 +14,12 @@ Three ways, chosen per table from what the throwaway server says about it:
   datadir is not on this host: `mariadb-dump` of the rows piped into the
   `mariadb` client, nothing written to disk.
 
+The two physical ways run with the session's binlog off: an IMPORT depends on
+a file placed by hand on this one server, so neither a replica nor a later
+roll-forward through these binlogs could repeat it (a roll-forward from an older
+backup stopped on it). When production streams its binlog to replicas or
+binlog readers, the table goes logically instead, so they receive its rows.
+
 Every change to production is announced to the journal before it is made, so
 an interrupted session can be cleaned up (see recovery.py).
 """
@@ -24,7 +30,8 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -194,6 +201,7 @@ class Transporter:
         self.dst = target_conn
         self.note = note
         self.datadir = self._local_datadir()
+        self.binlog_readers = binlog_readers(target_conn)
 
     def _local_datadir(self) -> Path | None:
         """Production's datadir when that very server runs on this host, else None (rows travel logically)."""
@@ -212,6 +220,13 @@ class Transporter:
         method, reason = source.method(files_reachable=self.datadir is not None)
         if force_logical and method != LOGICAL:
             method, reason = LOGICAL, "asked for (--logical)"
+        elif method != LOGICAL and self.binlog_readers:
+            method, reason = LOGICAL, (f"production streams its binlog to {self.binlog_readers} replica(s) or "
+                                       "reader(s): the rows go through it, so they get the table too")
+        elif method != LOGICAL and not self._binlog_off_allowed():
+            method, reason = LOGICAL, "an import must stay out of the binlog: SET sql_log_bin needs BINLOG ADMIN"
+        elif method != LOGICAL:
+            reason += "; kept out of production's binlog (nothing else could repeat the import)"
         moved = Moved(
             source.label, f"{schema}.{name}", method, reason, source_rows=source.rows, source_checksum=source.checksum
         )
@@ -222,21 +237,29 @@ class Transporter:
         moved.dropped_foreign_keys = list(definition.foreign_keys)
         if self.datadir is not None:
             self._require_space(source, schema)
-        if method == TABLESPACE:
-            self._create(schema, name, definition.sql)
-            self._import(source.schema, source.name, schema, name)
-        elif method == PARTITIONS:
-            self._create(schema, name, definition.sql)
-            self._exchange_partitions(source, schema, name)
-        else:
+        if method == LOGICAL:
             self._create(schema, name, definition.sql)
             self._logical(source, schema, name)
+        else:
+            with unlogged(self.dst):
+                self._create(schema, name, definition.sql, binlog=False)
+                if method == TABLESPACE:
+                    self._import(source.schema, source.name, schema, name)
+                else:
+                    self._exchange_partitions(source, schema, name)
         moved.rows, moved.checksum = count_and_checksum(self.dst, schema, name)
         moved.seconds = time.monotonic() - began
         return moved
 
-    def _create(self, schema: str, name: str, sql: str) -> None:
-        self.note("creating", table=f"{schema}.{name}")
+    def _binlog_off_allowed(self) -> bool:
+        try:
+            with unlogged(self.dst):
+                return True
+        except pymysql.MySQLError:
+            return False
+
+    def _create(self, schema: str, name: str, sql: str, *, binlog: bool = True) -> None:
+        self.note("creating", table=f"{schema}.{name}", binlog=binlog)
         self._target_sql(sql, f"{schema}.{name}: cannot create it in production")
         self.note("created", table=f"{schema}.{name}")
 
@@ -328,7 +351,7 @@ class Transporter:
                 cur.execute(f"SHOW CREATE TABLE {qualified(source.schema, scratch)}")
                 scratch_sql = cur.fetchone()[1]
             clone_sql = without_partitioning(retarget(scratch_sql, schema, clone, row_format=source.row_format).sql)
-            self._create(schema, clone, clone_sql)
+            self._create(schema, clone, clone_sql, binlog=False)
             self._import(source.schema, scratch, schema, clone)
             self._target_sql(
                 f"ALTER TABLE {qualified(schema, name)} EXCHANGE PARTITION {quote(partition)}"
@@ -409,6 +432,28 @@ class Transporter:
                 cur.execute(sql)
         except pymysql.MySQLError as error:
             raise TransportError(f"{context}: {sql_error(error)}") from None
+
+
+def binlog_readers(conn) -> int:
+    """Connections reading the server's binlog (replicas, binlog archivers); 0 when we may not look."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
+            return int(cur.fetchone()[0])
+    except pymysql.MySQLError:
+        return 0
+
+
+@contextmanager
+def unlogged(conn) -> Iterator[None]:
+    """This session's statements stay out of the binlog while inside (SET sql_log_bin needs BINLOG ADMIN)."""
+    with conn.cursor() as cur:
+        cur.execute("SET SESSION sql_log_bin=0")
+    try:
+        yield
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION sql_log_bin=1")
 
 
 def _copy_as(origin: Path, copy: Path, owner: os.stat_result) -> None:

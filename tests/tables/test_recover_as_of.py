@@ -257,3 +257,69 @@ async def _undo_from_the_console(emptied: Emptied, workroot: Path, tmp_path: Pat
     assert snapshot(production, "shop", "items") == emptied.reference
     assert snapshot(production, "shop", "ledger") == emptied.later
     assert identity(production)[0] == before[0]
+
+
+def test_a_tablespace_recovery_stays_out_of_the_binlog_so_a_later_roll_forward_passes_it(
+    emptied, workroot, tmp_path, capsys
+):
+    """An IMPORT needs a file placed by hand on production: no replica and no later roll-forward through
+    production's binlog could repeat it. So it is not written there, and a second recovery rolled forward
+    past the first one's moment succeeds (it used to stop on the first one's IMPORT TABLESPACE)."""
+    production = emptied.production
+    start = production.execute("SELECT @@gtid_binlog_pos")[0][0]
+    assert recover_table(emptied, workroot, tmp_path / "first", "--as", "shop.items_first",
+                         "--until", f"before:{emptied.incident}") == 0
+    first = json.loads(next((tmp_path / "first" / "reports").glob("*.json")).read_text())
+    assert [t["method"] for t in first["tables"]] == ["tablespace"]
+    assert "kept out of production's binlog" in first["tables"][0]["reason"]
+    assert production.execute("SELECT @@gtid_binlog_pos")[0][0] == start  # nothing of it was binlogged
+    expected = snapshot(production, "shop", "ledger")
+    marker = production.execute("INSERT INTO shop.ledger (what) VALUES ('marker')", "SELECT @@last_gtid")[0][0]
+    try:
+        status = main([
+            "recover-table", "--root", str(emptied.root), "--day", "Mon", "--upto", emptied.upto,
+            "--socket", str(production.socket), "--workdir", str(workroot), "--state-dir", str(tmp_path / "second"),
+            "--reports-dir", str(tmp_path / "second" / "reports"), "--table", "shop.ledger",
+            "--as", "shop.ledger_before_marker", "--until", f"before:{marker}",
+        ])
+        assert status == 0, capsys.readouterr().out[-3000:]
+        assert snapshot(production, "shop", "ledger_before_marker") == expected
+    finally:
+        production.execute("DELETE FROM shop.ledger WHERE what = 'marker'")
+
+
+def test_with_a_binlog_reader_attached_the_table_goes_through_the_binlog(emptied, workroot, tmp_path, capsys):
+    """A replica or a binlog archiver streams production's binlog: the table is copied logically, so the rows
+    reach that reader too (an IMPORT would reach it as a statement it cannot repeat)."""
+    import subprocess
+    import time
+
+    from xtrarestore.core.programs import find_program
+
+    production = emptied.production
+    first = production.execute("SHOW BINARY LOGS")[0][0]
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    reader = subprocess.Popen(
+        [str(find_program(["mariadb-binlog", "mysqlbinlog"])), f"--defaults-file={production.config}",
+         "--read-from-remote-server", "--raw", "--stop-never", f"--result-file={archive}/", first],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        readers = "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'"
+        while production.execute(readers)[0][0] == 0:
+            assert time.monotonic() < deadline and reader.poll() is None, "the binlog reader did not attach"
+            time.sleep(0.1)
+        start = production.execute("SELECT @@gtid_binlog_pos")[0][0]
+        status = recover_table(emptied, workroot, tmp_path, "--as", "shop.items_for_readers",
+                               "--until", f"before:{emptied.incident}")
+        assert status == 0, capsys.readouterr().out[-3000:]
+        report = json.loads(next((tmp_path / "reports").glob("*.json")).read_text())
+        [table] = report["tables"]
+        assert table["method"] == "logical" and "streams its binlog to 1 replica(s) or reader(s)" in table["reason"]
+        assert snapshot(production, "shop", "items_for_readers") == emptied.reference
+        assert production.execute("SELECT @@gtid_binlog_pos")[0][0] != start  # the rows went through the binlog
+    finally:
+        reader.kill()
+        reader.wait()
