@@ -12,6 +12,7 @@ import pytest
 
 from xtrarestore.core.archive.extract import extract_stream
 from xtrarestore.core.archive.parallel import extract_all
+from xtrarestore.core.archive.transcode import encrypt_stream
 from xtrarestore.core.errors import BackupFormatError, XtraRestoreError
 from xtrarestore.core.inventory.roots import scan_root
 from xtrarestore.core.storage.errors import ObjectNotFoundError, StorageError
@@ -80,6 +81,23 @@ def test_xbcloud_uploads_extract_like_the_stream(backups, seaweed, s3_env, tmp_p
         local = extract_stream(stream, tmp_path / "local" / name)
         remote = extract_stream(f"s3://{BUCKET}/xbcloud/Mon/{name}", tmp_path / "bucket" / name)
         assert same_tree(remote.target, local.target) and remote.files == local.files
+
+
+def test_an_encrypted_xbcloud_upload_extracts_like_the_encrypted_stream(backups, seaweed, s3_env, tmp_path):
+    """XtraBackup's --encrypt stream (xbcrypt members, compressed inside) put as xbcloud chunks: decrypted and
+    decompressed from the bucket exactly as from the file, and a wrong key is one line naming the object."""
+    key = bytes(range(32))
+    compressed = streams(backups)[1]
+    encrypted = encrypt_stream(compressed, tmp_path / compressed.name, key)
+    upload_xbcloud(seaweed.admin_client(), BUCKET, encrypted, "xbcloud-enc/Mon/incr")
+    local = extract_stream(encrypted, tmp_path / "local", key=key)
+    remote = extract_stream(f"s3://{BUCKET}/xbcloud-enc/Mon/incr", tmp_path / "bucket", key=key)
+    assert same_tree(remote.target, local.target) and remote.files == local.files
+    assert any(p.suffix == ".delta" for p in remote.target.rglob("*"))  # decrypted and decompressed
+    with pytest.raises(XtraRestoreError) as caught:
+        extract_stream(f"s3://{BUCKET}/xbcloud-enc/Mon/incr", tmp_path / "wrong" / "incr", key=bytes(32))
+    one_line(caught.value, seaweed, f"s3://{BUCKET}/xbcloud-enc/Mon/incr")
+    assert no_output(tmp_path / "wrong")
 
 
 def test_a_network_cut_in_the_middle_is_retried(backups, seaweed, s3_env, tmp_path):
