@@ -105,6 +105,13 @@ def write_backup(path: Path, kind: str, from_lsn: int, to_lsn: int, when: dateti
                 writer.member(f"{name}.ibd.delta", [16 << 10 if table % 6 == 0 else 1200 + table])
                 writer.member(f"{name}.ibd.meta", [45])
     writer.member("aria_log.00000001", [417792])
+    write_metadata(writer, full, from_lsn, to_lsn, when, index)
+    return writer.close()
+
+
+def write_metadata(writer: StreamWriter, full: bool, from_lsn: int, to_lsn: int, when: datetime, index: int,
+                   info: str = "") -> None:
+    """The members mariabackup writes last: ib_logfile0, checkpoints, backup-my.cnf, xtrabackup_info (+ *info*)."""
     writer.member("ib_logfile0", [14887 + index])
     writer.member(
         "xtrabackup_checkpoints",
@@ -116,9 +123,8 @@ def write_backup(path: Path, kind: str, from_lsn: int, to_lsn: int, when: dateti
         "xtrabackup_info",
         f"uuid = {index}\ntool_name = mariabackup\ntool_version = 10.11.19-MariaDB\n"
         f"start_time = {when:%Y-%m-%d %H:%M:%S}\nend_time = {when:%Y-%m-%d %H:%M:%S}\n"
-        f"innodb_from_lsn = {from_lsn}\ninnodb_to_lsn = {to_lsn}\nformat = mbstream\n".encode(),
+        f"innodb_from_lsn = {from_lsn}\ninnodb_to_lsn = {to_lsn}\nformat = mbstream\n{info}".encode(),
     )
-    return writer.close()
 
 
 def build_synthetic(root: Path, days: int, backups: int) -> None:

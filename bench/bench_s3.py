@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_extract import KEY, native, prime, warm
-from bench_inventory import StreamWriter
+from bench_inventory import StreamWriter, write_metadata
 from tests.storage.proxy import CountingProxy
 from tests.storage.seaweed import SeaweedServer
 
@@ -172,19 +172,7 @@ def write_stream(path: Path, kind: str, from_lsn: int, to_lsn: int, when: dateti
         else:
             writer.member(f"{name}.ibd.delta", [16 << 10])
             writer.member(f"{name}.ibd.meta", [45])
-    writer.member("ib_logfile0", [14887 + index])
-    writer.member(
-        "xtrabackup_checkpoints",
-        f"backup_type = {'full-backuped' if full else 'incremental'}\nfrom_lsn = {from_lsn}\n"
-        f"to_lsn = {to_lsn}\nlast_lsn = {to_lsn + 97}\nrecover_binlog_info = 0\n".encode(),
-    )
-    writer.member("backup-my.cnf", [284])
-    writer.member(
-        "xtrabackup_info",
-        f"uuid = {index}\ntool_name = mariabackup\ntool_version = 10.11.19-MariaDB\n"
-        f"start_time = {when:%Y-%m-%d %H:%M:%S}\nend_time = {when:%Y-%m-%d %H:%M:%S}\n"
-        f"innodb_from_lsn = {from_lsn}\ninnodb_to_lsn = {to_lsn}\nformat = mbstream\ncompressed = N\n".encode(),
-    )
+    write_metadata(writer, full, from_lsn, to_lsn, when, index, info="compressed = N\n")
     return writer.close()
 
 

@@ -346,11 +346,15 @@ class _Reader:
         rules._time_from_info(backup)
         return backup
 
-    def directory(self, node: Node, label: str, lsndir: S3Path | None) -> Backup:
+    def node_backup(self, node: Node, label: str, kind: str) -> Backup:
+        """A backup made of *node*'s objects: their total size, the newest of their times."""
         objects = list(node.objects())
         newest = max((info.modified for info in objects if info.modified), default=None)
-        backup = self.new_backup(node.path, label, "directory", sum(info.size for info in objects), newest)
-        names = [info.name for info in objects]
+        return self.new_backup(node.path, label, kind, sum(info.size for info in objects), newest)
+
+    def directory(self, node: Node, label: str, lsndir: S3Path | None) -> Backup:
+        backup = self.node_backup(node, label, "directory")
+        names = [info.name for info in node.objects()]
         backup.encrypted = any(".xbcrypt" in name for name in names)
         backup.compression = next(
             (codec for suffix, codec in rules.DIR_COMPRESSIONS
@@ -368,9 +372,7 @@ class _Reader:
         return backup
 
     def xbcloud(self, node: Node, label: str, lsndir: S3Path | None) -> Backup:
-        objects = list(node.objects())
-        newest = max((info.modified for info in objects if info.modified), default=None)
-        backup = self.new_backup(node.path, label, "xbcloud", sum(info.size for info in objects), newest)
+        backup = self.node_backup(node, label, "xbcloud")
         if node.path in self.fetched.errors:
             backup.fail("unreadable", self.fetched.errors[node.path])
             return backup

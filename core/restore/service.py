@@ -279,6 +279,7 @@ def start(control: ServiceControl, *, socket_path: str | None, host: str | None,
     where = socket_path or f"{host}:{port}"
     began = time.monotonic()
     deadline = began + timeout
+    launched_here = _launches_server(control)
     seen = False
     probed = 0.0
     why = ""
@@ -297,7 +298,7 @@ def start(control: ServiceControl, *, socket_path: str | None, host: str | None,
             probed = now
             running = server_in(datadir)
             seen = seen or bool(running)
-            late = now - began > APPEAR_WITHIN and _launches_server(control)
+            late = launched_here and now - began > APPEAR_WITHIN
             if running is False and (seen or late) and not answers(socket_path, host, port):
                 why = (f"no server is running in {datadir} {now - began:.0f}s after `{control.describe('start')}` "
                        f"(exit {status}) and its error log has no word of it: it stopped before logging there "

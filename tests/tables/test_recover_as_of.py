@@ -107,6 +107,11 @@ def recover_table(emptied: Emptied, workroot: Path, state: Path, *args: str) -> 
     )
 
 
+def saved_report(state: Path) -> dict:
+    """The JSON report of the one recovery run with *state* (as `recover_table` sets its reports dir)."""
+    return json.loads(next((state / "reports").glob("*.json")).read_text())
+
+
 @pytest.mark.parametrize("binlogs", ["production's own (through its socket)", "--from-server", "--binlog-dir"])
 def test_the_emptied_table_comes_back_as_of_just_before_the_incident(emptied, workroot, tmp_path, binlogs, capsys):
     production = emptied.production
@@ -127,7 +132,7 @@ def test_the_emptied_table_comes_back_as_of_just_before_the_incident(emptied, wo
     assert snapshot(production, "shop", "ledger") == emptied.later
     after = identity(production)
     assert after[0] == before[0] and after[1] >= before[1]
-    report = json.loads(next((tmp_path / "reports").glob("*.json")).read_text())
+    report = saved_report(tmp_path)
     assert report["roll_forward"]["stop_point"] and report["status"] == "success"
     assert "rolled forward" in out
     assert os.listdir(workroot) == []
@@ -199,7 +204,8 @@ async def _as_of_from_the_console(emptied: Emptied, workroot: Path, tmp_path: Pa
 
 
 def test_undo_this_weighs_both_ways_and_flashes_back_after_the_typed_word(emptied, workroot, tmp_path):
-    """Last in this module: it puts shop.items back in production."""
+    """It puts shop.items back in production: the tests after it recover as of before the incident, from the
+    backup and the binlogs, which that does not change."""
     asyncio.run(_undo_from_the_console(emptied, workroot, tmp_path))
 
 
@@ -269,7 +275,7 @@ def test_a_tablespace_recovery_stays_out_of_the_binlog_so_a_later_roll_forward_p
     start = production.execute("SELECT @@gtid_binlog_pos")[0][0]
     assert recover_table(emptied, workroot, tmp_path / "first", "--as", "shop.items_first",
                          "--until", f"before:{emptied.incident}") == 0
-    first = json.loads(next((tmp_path / "first" / "reports").glob("*.json")).read_text())
+    first = saved_report(tmp_path / "first")
     assert [t["method"] for t in first["tables"]] == ["tablespace"]
     assert "kept out of production's binlog" in first["tables"][0]["reason"]
     assert production.execute("SELECT @@gtid_binlog_pos")[0][0] == start  # nothing of it was binlogged
@@ -315,7 +321,7 @@ def test_with_a_binlog_reader_attached_the_table_goes_through_the_binlog(emptied
         status = recover_table(emptied, workroot, tmp_path, "--as", "shop.items_for_readers",
                                "--until", f"before:{emptied.incident}")
         assert status == 0, capsys.readouterr().out[-3000:]
-        report = json.loads(next((tmp_path / "reports").glob("*.json")).read_text())
+        report = saved_report(tmp_path)
         [table] = report["tables"]
         assert table["method"] == "logical" and "streams its binlog to 1 replica(s) or reader(s)" in table["reason"]
         assert snapshot(production, "shop", "items_for_readers") == emptied.reference

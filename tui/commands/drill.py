@@ -82,7 +82,7 @@ def run(args) -> int:
                       f" into a throwaway server in {planned.base}")
         if planned.plan.roll_forward:
             print_wrapped(f"then roll forward: {planned.plan.roll_forward['stop_point']}")
-        result = run_drill(planned, on_event=_printer(len(planned.steps)), keep=args.keep)
+        result = run_drill(planned, on_event=step_printer(len(planned.steps)), keep=args.keep)
     saved_json, saved_md = reports.save(result, args.reports_dir)
     if args.report_json:
         reports.write_json(result, args.report_json)
@@ -95,14 +95,16 @@ def run(args) -> int:
     return 0 if result.ok else 1
 
 
-def _printer(total: int):
-    """One line per step event, never wrapped (scripts and logs read them line by line)."""
+def step_printer(total: int, indent: str = ""):
+    """One line per step event, never wrapped (scripts and logs read them line by line); a failure's reason is
+    said once, by the caller, at the end."""
 
     def show(event) -> None:
+        head = f"{indent}[{event.index:2d}/{total}] {shown(event.step.title)}"
         if event.kind == "finished":
-            print(f"[{event.index:2d}/{total}] {shown(event.step.title)}: done in {event.seconds:.1f}s", flush=True)
+            print(f"{head}: done in {event.seconds:.1f}s", flush=True)
         elif event.kind == "failed":
-            print(f"[{event.index:2d}/{total}] {shown(event.step.title)}: FAILED after {event.seconds:.1f}s", flush=True)
+            print(f"{head}: FAILED after {event.seconds:.1f}s", flush=True)
     return show
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from xtrarestore.core.shown import shown
 
+from .drill import step_printer
 from .plan import add_stop_point_arguments
 
 HELP = "recover tables from a backup into the running server under a new name (or --replace), no restart"
@@ -110,11 +111,11 @@ def run(args) -> int:
         drill,
         confirm_replace=lambda item: _confirm_replace(item, args.yes),
         on_progress=lambda text: print(shown(text), flush=True),
-        on_drill_event=_drill_printer(len(drill.steps)),
+        on_drill_event=step_printer(len(drill.steps), "  "),
     )
     saved_json, saved_md = save(report, args.reports_dir)
     _summary(report)
-    print(f"Report: {saved_json}\n        {saved_md}")
+    print(f"Report: {shown(saved_json)}\n        {shown(saved_md)}")
     return 0 if report.ok else 1
 
 
@@ -148,16 +149,6 @@ def _confirm_replace(item, yes: bool) -> bool:
     return answer.strip() == name
 
 
-def _drill_printer(total: int):
-    def show(event) -> None:
-        if event.kind == "finished":
-            print(f"  [{event.index:2d}/{total}] {event.step.title}: done in {event.seconds:.1f}s", flush=True)
-        elif event.kind == "failed":
-            print(f"  [{event.index:2d}/{total}] {event.step.title}: FAILED: {shown(event.error)}", flush=True)
-
-    return show
-
-
 def _summary(report) -> None:
     print()
     for table in report.tables:
@@ -188,7 +179,7 @@ def _cleanup(args) -> int:
         print("No interrupted recover-table session.")
         return 0
     for journal in journals:
-        print(f"{journal}:")
+        print(f"{shown(journal)}:")
         for line in recover.clean_up(journal) or ["nothing to undo"]:
             print(f"  {shown(line)}")
     return 0

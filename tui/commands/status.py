@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from xtrarestore.core.shown import shown
+
 HELP = "show where the last (or --id) restore stands; --resume or --rollback finish or undo it"
 
 
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     if state.finished and not live:  # the console can roll a completed restore back; the command line asks for care
         why = f"restore {state.plan.restore_id} is already {state.outcome}; nothing to do"
     if why:
-        print(f"xtrarestore: {why}", file=sys.stderr)
+        print(f"xtrarestore: {shown(why)}", file=sys.stderr)
         return 2
     if not args.yes and not confirm(f"\nThis will {word} restore {state.plan.restore_id}.", word):
         print("xtrarestore: not confirmed; nothing was touched", file=sys.stderr)

@@ -34,6 +34,19 @@ class Job(Protocol):
     def log_path(self, step: str) -> Path | None: ...
 
 
+def live_binlog_server(socket):
+    """Production's socket when it answers with binary logging on: its binlogs roll a throwaway copy forward."""
+    from xtrarestore.core.errors import XtraRestoreError
+    from xtrarestore.core.restore.pitr import server_binlog_dir
+
+    if not socket:
+        return None
+    try:
+        return Path(socket) if server_binlog_dir(Path(socket)) is not None else None
+    except XtraRestoreError:
+        return None
+
+
 class ThrowawayJob:
     """What a job on a throwaway server shares (a drill, a table recovery): nothing of production to roll
     back, a retry starts over, the result is its report, and the step logs go with the throwaway server."""

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from xtrarestore.core.errors import DrillFailed, XtraRestoreError
 
-from . import ThrowawayJob
+from . import ThrowawayJob, live_binlog_server
 
 
 class DrillJob(ThrowawayJob):
@@ -49,7 +49,7 @@ class DrillJob(ThrowawayJob):
             socket = (self.settings.target_options or {}).get("socket")
             roll = {"until": self.stop.until, "skip": tuple(self.stop.skip),
                     "binlog_dirs": list(getattr(self.settings, "binlog_dirs", None) or ()),
-                    "from_server": _live_socket(socket)}
+                    "from_server": live_binlog_server(socket)}
         self.drill = plan_drill(self.settings.root, self.point.day.name, self.point.target.name,
                                 key_file=self.settings.key_file, workroot=self.settings.drill_workroot,
                                 server_config=_server_config(self.settings), **roll)
@@ -115,16 +115,3 @@ def _server_config(settings):
 
     given = (settings.target_options or {}).get("server_config")
     return Path(given) if given else None
-def _live_socket(socket):
-    """The production server's socket when it answers with binary logging on: a drill reads its binlogs too."""
-    from pathlib import Path
-
-    from xtrarestore.core.errors import XtraRestoreError
-    from xtrarestore.core.restore.pitr import server_binlog_dir
-
-    if not socket:
-        return None
-    try:
-        return Path(socket) if server_binlog_dir(Path(socket)) is not None else None
-    except XtraRestoreError:
-        return None

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from xtrarestore.core.errors import PreconditionError, XtraRestoreError
 
-from . import ThrowawayJob
+from . import ThrowawayJob, live_binlog_server
 
 MOVE = "tables:move"
 REMOVE = "tables:remove"
@@ -29,20 +29,6 @@ def target_address(settings):
             "no server to recover into: start the console with --socket (or --host/--port) and --defaults-file"
         )
     return ServerAddress(options.get("socket"), options.get("host"), options.get("port"), options.get("defaults_file"))
-
-
-def live_binlog_server(socket):
-    """Production's socket when it answers with binary logging on: its binlogs roll the copy forward."""
-    from pathlib import Path
-
-    from xtrarestore.core.restore.pitr import server_binlog_dir
-
-    if not socket:
-        return None
-    try:
-        return Path(socket) if server_binlog_dir(Path(socket)) is not None else None
-    except XtraRestoreError:
-        return None
 
 
 class TableRecoveryJob(ThrowawayJob):
