@@ -100,11 +100,11 @@ def step_printer(total: int, indent: str = ""):
     said once, by the caller, at the end."""
 
     def show(event) -> None:
-        head = f"{indent}[{event.index:2d}/{total}] {shown(event.step.title)}"
-        if event.kind == "finished":
-            print(f"{head}: done in {event.seconds:.1f}s", flush=True)
-        elif event.kind == "failed":
-            print(f"{head}: FAILED after {event.seconds:.1f}s", flush=True)
+        if event.kind not in ("finished", "failed"):
+            return
+        outcome = "done in" if event.kind == "finished" else "FAILED after"
+        print(f"{indent}[{event.index:2d}/{total}] {shown(event.step.title)}: {outcome} {event.seconds:.1f}s",
+              flush=True)
     return show
 
 
