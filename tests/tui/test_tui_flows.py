@@ -491,7 +491,9 @@ async def _run_screen_follows(production):
         assert entry["row_visible"], f"{entry['title']!r} ran out of view of the step list"
     assert len(by_step) >= 4, f"too few steps sampled while they ran: {list(by_step)}"
     with_output = [name for name, entries in by_step.items() if any(e["lines"] for e in entries)]
-    assert len(with_output) >= 2, by_step
+    # Not vacuous: steps were seen printing. (Which ones live long enough to be sampled with output depends
+    # on the machine: on a loaded one only the incremental's prepare may.)
+    assert with_output and sum(1 for e in samples if e["lines"]) >= 3, by_step
     # A step seen running with output in three samples or more had time to scroll to its newest line
     # (one burst of output sampled once may be caught before the pane repainted).
     caught_up = {name: any(e["lines"] and e["bottom"] == e["lines"] for e in by_step[name]) for name in with_output}
