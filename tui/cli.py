@@ -27,6 +27,7 @@ SETTINGS_USED: dict[str | None, tuple[str, ...] | str] = {
     "flashback": ("socket", "host", "port", "defaults_file"),
     "binlog": ("root", "key_file"),
 }
+GIVEN_BEFORE = "given_before_command_"
 PROFILE_HELP = "use the [hosts.NAME] section of the settings files (see `xtrarestore config`)"
 
 
@@ -65,7 +66,49 @@ def build_parser() -> argparse.ArgumentParser:
     for name, sub in subparsers.choices.items():
         if SETTINGS_USED.get(name):
             sub.add_argument("--host-profile", metavar="NAME", default=argparse.SUPPRESS, help=PROFILE_HELP)
+    _keep_options_given_before_the_command(parser, subparsers)
     return parser
+
+
+def _keep_options_given_before_the_command(parser: argparse.ArgumentParser, subparsers) -> None:
+    """`xtrarestore --socket S plan …` keeps S: argparse would let `plan`'s own default overwrite it.
+
+    A command's option that the top level also takes gets no default while parsing; `parse_args` fills the
+    command's default afterwards, only where the option was given nowhere.
+    """
+    top = {action.dest: action.default for action in parser._actions if action.option_strings}
+    for action in parser._actions:
+        if isinstance(action, argparse._AppendAction):  # a command parses into a fresh namespace: keep both lists
+            action.dest = GIVEN_BEFORE + action.dest
+    for sub in subparsers.choices.values():
+        later: dict[str, tuple[object, object]] = {}
+        for action in sub._actions:
+            if action.dest in top and action.default is not argparse.SUPPRESS:
+                later[action.dest] = (action.default, action.type)
+                action.default = argparse.SUPPRESS
+        sub.set_defaults(command_defaults=(top, later))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, with each command's defaults under what was given before or after its name
+    (a value given before it converted as the command converts its own, e.g. to a Path)."""
+    args = build_parser().parse_args(argv)
+    top, later = vars(args).pop("command_defaults", ({}, {}))
+    for key in [key for key in vars(args) if key.startswith(GIVEN_BEFORE)]:
+        dest = key.removeprefix(GIVEN_BEFORE)
+        setattr(args, dest, vars(args).pop(key) + (getattr(args, dest, None) or []))
+    for dest, (default, kind) in later.items():
+        value = getattr(args, dest, None)
+        if value == top[dest]:
+            setattr(args, dest, default)
+        elif callable(kind):
+            typed = [_typed(kind, item) for item in value] if isinstance(value, list) else _typed(kind, value)
+            setattr(args, dest, typed)
+    return args
+
+
+def _typed(kind, value):
+    return kind(value) if isinstance(value, str) else value
 
 
 def apply_settings(args: argparse.Namespace):
@@ -85,7 +128,7 @@ def apply_settings(args: argparse.Namespace):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     try:
         args.settings = apply_settings(args)
         if args.command is None:

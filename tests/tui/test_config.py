@@ -12,7 +12,7 @@ import pytest
 from xtrarestore.core import config
 from xtrarestore.core.errors import SettingsError
 from xtrarestore.tui.app import settings_from_args
-from xtrarestore.tui.cli import apply_settings, build_parser
+from xtrarestore.tui.cli import apply_settings, parse_args
 
 SETTINGS = """
 root = "/backups/mysql"
@@ -37,7 +37,7 @@ def settings_file(tmp_path, monkeypatch):
 
 
 def parsed(*argv: str):
-    args = build_parser().parse_args(list(argv))
+    args = parse_args(list(argv))
     args.settings = apply_settings(args)
     return args
 
