@@ -199,6 +199,9 @@ class RestoreState:
                     "wait until they end (or stop them) before acting")
         if self.outcome == "rolled-back" or (action == "resume" and self.finished):
             return f"restore {plan.restore_id} is already {self.outcome}; nothing to do"
+        if action == "rollback" and self.outcome == "completed" and not plan.aside.exists():
+            return (f"{plan.aside}: the previous datadir is no longer there; nothing to roll back to "
+                    f"({plan.datadir} keeps the restored data)")
         if action == "resume":
             if self.rollback_started:
                 return (f"restore {plan.restore_id}: a rollback has started; resuming could move the old "
@@ -245,7 +248,13 @@ class RestoreState:
             out += [f"  pid {pid}: {command[:200]}" for pid, command in live]
             return out
         if self.outcome == "completed":
-            out.append(f"The restore completed. The previous datadir is kept at {plan.aside}.")
+            if not plan.aside.exists():
+                out.append(f"The restore completed. The previous datadir is gone from {plan.aside}: "
+                           "there is nothing to roll back to.")
+                return out
+            out.append(f"The restore completed. The previous datadir is kept at {plan.aside}: "
+                       f"`xtrarestore status --id {plan.restore_id} --rollback` brings it back. Once the restored "
+                       f"data is confirmed, removing it (and the workspace {plan.workdir}) frees the space.")
             return out
         if self.outcome == "rolled-back":
             out.append(f"Rolled back: {plan.datadir} holds the previous data again and the server was started.")

@@ -70,7 +70,7 @@ def test_same_boot_copy_is_trusted(tmp_path):
     plan = plan_for(tmp_path)
     state = load_state(journal_with(tmp_path, plan, *ok_before(plan, "stop")).paths[0])
     assert state.steps[0].boot == boot_id() != "" and not state.copy_from_earlier_boot()
-    assert [s.name for s in recovery.resume_steps(state)][0] == "stop"
+    assert next(s.name for s in recovery.resume_steps(state)) == "stop"
 
 
 def test_discarded_copy_forgets_its_done_steps(tmp_path):
@@ -114,3 +114,18 @@ def test_status_while_a_restore_runs_says_running(tmp_path):
     assert "RUNNING" in text and "INTERRUPTED" not in text and "resume would" not in text
     journal.append({"event": "start", "mode": "restore", "step": "partial-aside", "title": "Set aside"})
     assert [s.name for s in load_state(journal.paths[0]).extra] == ["partial-aside"]
+
+
+def test_a_completed_restore_whose_old_datadir_was_removed_refuses_rollback(tmp_path):
+    """Rolling back onto nothing would stop production and claim success: refused, naming the missing path."""
+    plan = plan_for(tmp_path)
+    journal = journal_with(tmp_path, plan, *[(s.name, "ok") for s in plan.steps])
+    journal.append({"event": "outcome", "outcome": "completed"})
+    plan.aside.mkdir()
+    state = load_state(journal.paths[0])
+    assert state.offers([]) == ["rollback"]
+    assert f"status --id {plan.restore_id} --rollback" in state.describe(live=[])[-1]
+    plan.aside.rmdir()  # the operator freed the space
+    state = load_state(journal.paths[0])
+    assert state.offers([]) == []
+    assert str(plan.aside) in state.refusal("rollback", []) and "nothing to roll back to" in state.describe(live=[])[-1]
