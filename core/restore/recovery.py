@@ -54,6 +54,18 @@ def _rename_step(plan: Plan, name: str, title: str, src, dst) -> Step:
                 source=str(src), target=str(dst))
 
 
+def _start_before_server_steps(plan: Plan, todo: list[Step]) -> None:
+    """Roll-forward and verify talk to the restored server: after a reboot it may be down, so a resume starts
+    it first (the start step does nothing when the server already answers)."""
+    names = [s.name for s in plan.steps]
+    if "start" not in names or plan.step("start") in todo:
+        return
+    after = set(names[names.index("start") + 1:])
+    first = next((i for i, s in enumerate(todo) if s.name in after), None)
+    if first is not None:
+        todo.insert(first, plan.step("start"))
+
+
 def resume_steps(state: RestoreState) -> list[Step]:
     """The steps a resume runs, in order (see module docstring)."""
     plan = state.plan
@@ -68,6 +80,7 @@ def resume_steps(state: RestoreState) -> list[Step]:
     if swap_left and plan.step("stop") not in todo:
         first_swap = next(i for i, s in enumerate(todo) if s.phase == SWAP)
         todo.insert(first_swap, plan.step("stop"))
+    _start_before_server_steps(plan, todo)
     if state.status_of("copy-back") in (RUNNING, FAILED) and plan.datadir.exists() and plan.aside.exists():
         partial = plan.datadir.with_name(f"{plan.datadir.name}.partial-restore-{utc_stamp()}")
         at = todo.index(plan.step("copy-back"))

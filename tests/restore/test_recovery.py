@@ -129,3 +129,19 @@ def test_a_completed_restore_whose_old_datadir_was_removed_refuses_rollback(tmp_
     state = load_state(journal.paths[0])
     assert state.offers([]) == []
     assert str(plan.aside) in state.refusal("rollback", []) and "nothing to roll back to" in state.describe(live=[])[-1]
+
+
+def test_resume_after_the_start_starts_the_server_again_before_talking_to_it(tmp_path):
+    """Killed (or rebooted) during roll-forward or verify: the server may be down, so the resume starts it first
+    (a no-op when it answers); a resume that still has the start step to run does not start it twice."""
+    from xtrarestore.core.restore.plan import SWAP, Step
+
+    cases = {"roll-forward": ["start", "roll-forward", "verify"], "verify": ["start", "verify"],
+             "start": ["start", "roll-forward", "verify"]}
+    for step, expected in cases.items():
+        (tmp_path / step).mkdir()
+        plan = plan_for(tmp_path / step)
+        at = [s.name for s in plan.steps].index("verify")
+        plan.steps.insert(at, Step("roll-forward", "Roll forward", ["/xs", "roll-forward"], phase=SWAP))
+        journal = journal_with(tmp_path / step, plan, *ok_before(plan, step), (step, None))
+        assert [s.name for s in recovery.resume_steps(load_state(journal.paths[0]))] == expected, step
