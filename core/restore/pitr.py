@@ -54,6 +54,15 @@ class RollForward:
         its stop); anything else is the exact position it resolved to, so no time zone is read twice."""
         return "end" if self.stop.until.kind == "end" else f"{self.stop.stop.file}:{self.stop.stop.pos}"
 
+    def relay_copy_bytes(self, device: int) -> int:
+        """Bytes the relay replay copies onto file system *device* (the restored datadir's): the binlogs it
+        replays that live elsewhere and so cannot be hard-linked."""
+        if self.method != "relay":
+            return 0
+        first, last = self.stop.start.file, self.stop.stop.file
+        return sum(span.size for span in self.timeline.files
+                   if first <= span.name <= last and Path(span.path).stat().st_dev != device)
+
     def summary(self) -> dict:
         """What plans, journals and reports keep about the stop point."""
         last = self.stop.last

@@ -44,10 +44,10 @@ def _gib(n: int) -> str:
     return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
 
 
-def space_checks(plan: Plan, members, *, move_back: bool = False, first_start: int = 0) -> list[Check]:
-    """Free space for the extracted copy (workspace), the copy-back (none when renamed) and the files the
-    restored server creates when it first starts (both on the datadir's filesystem; *first_start* from
-    `first_start_bytes`)."""
+def space_checks(plan: Plan, members, *, move_back: bool = False, first_start: int = 0, roll=None) -> list[Check]:
+    """Free space for the extracted copy (workspace), the copy-back (none when renamed), the files the
+    restored server creates when it first starts (*first_start* from `first_start_bytes`) and the relay
+    copies of binlogs a roll-forward (*roll*) cannot hard-link — the last three on the datadir's filesystem."""
     extracted = sum(estimated_size(m) for m in members)
     needs: dict[int, tuple[Path, int, list[str]]] = {}
     work = _existing(plan.workdir)
@@ -57,6 +57,9 @@ def space_checks(plan: Plan, members, *, move_back: bool = False, first_start: i
     wanted = [(work, extracted, "extraction"), swap]
     if first_start:
         wanted.append((parent, first_start, "first start"))
+    copies = roll.relay_copy_bytes(os.stat(parent).st_dev) if roll is not None else 0
+    if copies:
+        wanted.append((parent, copies, "binlog copies"))
     for path, amount, why in wanted:
         dev = os.stat(path).st_dev
         old_path, old_amount, whys = needs.get(dev, (path, 0, []))

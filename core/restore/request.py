@@ -159,7 +159,8 @@ def plan_restore(request: RestoreRequest, *, production: bool = True) -> Planned
         checks += preflight.datadir_checks(plan)
     server = preflight.server_start_settings(target) if production else {}
     first_start, _ = preflight.first_start_bytes(server, settings)
-    checks += preflight.space_checks(plan, point.members, move_back=target.move_back, first_start=first_start)
+    checks += preflight.space_checks(plan, point.members, move_back=target.move_back, first_start=first_start,
+                                     roll=roll)
     return PlannedRestore(plan, checks, point, tool, roll)
 
 

@@ -263,22 +263,50 @@ def _readable_by(path: Path, uid: int, gid: int) -> bool:
     return bool(info.st_mode & 0o004)
 
 
+RELAY_MARGIN = 64 << 20  # left free beside the relay copies, for what the replay itself writes
+
+
+def _linkable(path: Path, layout: RelayLayout) -> bool:
+    """Can *path* become a relay log by a hard link: same file system, and the server's user may read it?"""
+    same_fs = path.stat().st_dev == layout.directory.stat().st_dev
+    return same_fs and (_readable_by(path, layout.uid, layout.gid) or os.geteuid() == layout.uid)
+
+
+def check_relay_space(layout: RelayLayout, files: list[Path]) -> None:
+    """Binlogs that must be copied (another file system, unreadable by the server) need room beside the
+    relay logs: refuse before copying anything rather than fill the restored server's disk."""
+    copied = [path for path in files if not _linkable(path, layout)]
+    if not copied:
+        return
+    needed = sum(path.stat().st_size for path in copied)
+    free = shutil.disk_usage(layout.directory).free
+    if free < needed + RELAY_MARGIN:
+        raise ReplayError(f"{layout.directory}: needs {needed >> 20} MiB for relay copies of {len(copied)} binlog "
+                          f"file(s) from {copied[0].parent} (another file system) and {RELAY_MARGIN >> 20} MiB to "
+                          f"spare, {free >> 20} MiB free; free space there or use --replay pipe")
+
+
 def place_relay_logs(layout: RelayLayout, files: list[Path]) -> list[str]:
     """Hard-link (or copy) each binlog as a relay log and write the index; returns the index lines."""
+    check_relay_space(layout, files)
     lines = []
     for path in files:
         number = path.name.rsplit(".", 1)[1]
         relay = layout.path(number)
         relay.unlink(missing_ok=True)
         linked = False
-        if _readable_by(path, layout.uid, layout.gid) or os.geteuid() == layout.uid:
+        if _linkable(path, layout):
             try:
                 os.link(path, relay)
                 linked = True
             except OSError:
                 linked = False
         if not linked:  # another file system, or the server's user could not read the archive's file
-            shutil.copyfile(path, relay)
+            try:
+                shutil.copyfile(path, relay)
+            except OSError as error:
+                relay.unlink(missing_ok=True)
+                raise ReplayError(f"{relay}: cannot copy {path} as a relay log: {error.strerror or error}") from None
             if os.geteuid() == 0:
                 os.chown(relay, layout.uid, layout.gid)
             os.chmod(relay, 0o640)

@@ -83,3 +83,53 @@ def test_the_binlog_view_fits_80_columns_and_escapes_what_it_read():
     assert "\x1b" not in text and "\\x1b[31mred[/]" in text
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "UTC" in text and "drop" in text
+
+
+def test_relay_copies_that_would_fill_the_disk_are_refused_before_any_is_made(tmp_path):
+    """Binlogs on another file system are copied beside the relay logs: with too little room there the
+    step refuses in one line naming the directory and the sizes, and copies nothing."""
+    import subprocess
+
+    from xtrarestore.core.errors import ReplayError
+    from xtrarestore.core.restore.rollforward import RelayLayout, place_relay_logs
+
+    small = tmp_path / "small"
+    small.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(small)], check=False).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        archive = tmp_path / "archive"
+        archive.mkdir()
+        files = []
+        for number in (1, 2):
+            path = archive / f"mysql-bin.{number:06d}"
+            path.write_bytes(b"\xfebin" + bytes(20 << 20))
+            files.append(path)
+        layout = RelayLayout(index=small / "relay.index", prefix="./relay.", directory=small, uid=0, gid=0)
+        with pytest.raises(ReplayError) as refused:
+            place_relay_logs(layout, files)
+        message = str(refused.value)
+        assert str(small) in message and "40 MiB" in message and "--replay pipe" in message and "\n" not in message
+        assert list(small.iterdir()) == []
+        local = small / "mysql-bin.000003"
+        local.write_bytes(b"\xfebin" + bytes(1 << 20))
+        assert place_relay_logs(layout, [local]) == ["./relay.000003"]  # same file system: a link, no room needed
+        assert (small / "relay.000003").stat().st_ino == local.stat().st_ino
+    finally:
+        subprocess.run(["umount", str(small)], check=False)
+
+
+def test_the_plan_counts_the_relay_copies_of_binlogs_on_another_file_system(tmp_path):
+    """Only binlogs the replay cannot hard-link (another file system) cost space, and only with the relay
+    method (the restore's space check counts them: tests/restore/test_preflight.py)."""
+    import dataclasses
+    import os
+
+    binlog = tmp_path / "b.000001"
+    binlog.write_bytes(bytes(1200))
+    tl = timeline()
+    tl.files[0] = dataclasses.replace(tl.files[0], path=str(binlog))
+    roll = RollForward(stop=resolve_stop_point(tl, "end"), timeline=tl, dirs=[tmp_path], run_dirs=[tmp_path])
+    assert roll.relay_copy_bytes(os.stat(tmp_path).st_dev) == 0  # linked where it lies
+    assert roll.relay_copy_bytes(os.stat("/proc").st_dev) == tl.files[0].size
+    assert dataclasses.replace(roll, method="pipe").relay_copy_bytes(os.stat("/proc").st_dev) == 0

@@ -67,3 +67,20 @@ def test_client_section_is_read_without_includes(tmp_path):
                    "socket=/run/mysqld/mysqld.sock\nskip-ssl\n[mysqld]\ndatadir=/x\n")
     assert read_client_options(cnf) == {"user": "backup", "password": "s3cret",
                                         "socket": "/run/mysqld/mysqld.sock", "skip_ssl": ""}
+
+
+def test_relay_copies_of_binlogs_count_on_the_datadirs_file_system(tmp_path):
+    """A roll-forward whose binlogs live on another file system copies them beside the relay logs: the space
+    check adds them to what the datadir's file system must hold, before anything is touched."""
+    plan = plan_for(tmp_path)
+    asked = []
+
+    def relay_copy_bytes(device: int) -> int:
+        asked.append(device)
+        return 1 << 60
+
+    [check] = space_checks(plan, POINT.members, roll=NS(relay_copy_bytes=relay_copy_bytes))
+    assert check.name == "space for extraction + swap by rename + binlog copies" and not check.ok
+    assert asked == [tmp_path.stat().st_dev] and str(tmp_path) in check.detail
+    [check] = space_checks(plan, POINT.members, roll=NS(relay_copy_bytes=lambda device: 0))
+    assert check.ok and "binlog" not in check.name
