@@ -23,11 +23,13 @@ Every value keeps where it came from, for `xtrarestore config`.
 
 from __future__ import annotations
 
+import errno
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .files import open_regular
 from .errors import SettingsError
 
 SYSTEM_FILE = Path("/etc/xtrarestore/config.toml")
@@ -88,15 +90,17 @@ def settings_files() -> list[Path]:
 
 def _read(path: Path) -> dict | None:
     try:
-        with path.open("rb") as handle:
+        with open(open_regular(path), "rb") as handle:  # a FIFO in a settings file's place cannot hang us
             return tomllib.load(handle)
     except FileNotFoundError:
         return None
-    except IsADirectoryError:
-        raise SettingsError(f"{path}: is a directory, not a settings file") from None
     except PermissionError:
         raise SettingsError(f"{path}: cannot be read (permission denied)") from None
     except OSError as error:
+        if error.errno == errno.EINVAL and path.is_dir():
+            raise SettingsError(f"{path}: is a directory, not a settings file") from None
+        if error.errno == errno.EINVAL:
+            raise SettingsError(f"{path}: {error.strerror}, not a settings file") from None
         raise SettingsError(f"{path}: cannot be read ({error.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise SettingsError(f"{path}: not valid TOML: {error}") from None

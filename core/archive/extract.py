@@ -51,7 +51,7 @@ from ..storage.location import is_s3, root_path
 from ..storage.roots import open_stream
 from .members import ENCRYPTED, member_decoder
 from .safepath import TargetTree, safe_parts
-from .sources import open_regular
+from ..files import open_regular
 from .xbstream import MAGIC, TYPE_PAYLOAD, TYPE_SPARSE, ChunkHeader, read_header
 
 MARKER = ".xtrarestore-incomplete"

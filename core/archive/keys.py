@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from ..errors import KeyFileError
-from .sources import open_regular
+from ..files import open_regular
 
 AES_KEY_LENGTHS = (16, 24, 32)
 

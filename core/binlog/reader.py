@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..files import open_regular
 from ..errors import BinlogCorruptError, BinlogEncryptedError, BinlogError
 from . import _walk
 from .events import END_KINDS, ROW_KINDS, Gtid, Statement, TableChange, Transaction
@@ -80,7 +81,7 @@ def read_binlog(path: Path, *, keep_damaged: bool = False) -> BinlogFile:
     """
     path = Path(path)
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = open_regular(path)  # a FIFO or device in a binlog's place is refused, never waited on
     except OSError as exc:
         raise BinlogError(f"{path}: cannot open: {exc.strerror}") from None
     try:

@@ -10,9 +10,12 @@ in-use flag); the longest copy is used, as it holds the most events.
 
 from __future__ import annotations
 
+import errno
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..files import open_regular
 from ..errors import BinlogError, BinlogOffError
 from .events import Gtid, parse_gtid_list
 from .reader import MAGIC, binlog_number
@@ -130,8 +133,13 @@ def open_binlog_sources(dirs: list[Path] | tuple[Path, ...]) -> BinlogSet:
 
 
 def _has_magic(path: Path) -> bool:
+    """Does *path* start with the binlog magic? A special file named like a binlog is refused, never opened
+    for a blocking read (a FIFO would hang the scan)."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read(4) == MAGIC
-    except OSError:
+        fd = open_regular(path)
+    except OSError as exc:
+        if exc.errno == errno.EINVAL:
+            raise BinlogError(f"{path}: {exc.strerror}, where a binlog file is named") from None
         return False
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read(4) == MAGIC

@@ -45,7 +45,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..archive.members import decode_member
-from ..archive.sources import file_type
+from ..files import file_type
 from ..errors import BackupFormatError, BackupRootError, KeyFileError, WrongKeyError
 from ..programs import OK_LINE
 from . import chains

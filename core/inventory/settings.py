@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from ..archive.members import decode_member
-from ..archive.sources import open_regular
+from ..files import open_regular
 from ..errors import KeyFileError, PreconditionError, XtraRestoreError
 from ..storage.location import is_s3
 from .stream_metadata import ENCODINGS, find_member, read_stream_metadata

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..archive import _scan
-from ..archive.sources import open_regular
+from ..files import open_regular
 
 CHECKPOINTS = ("xtrabackup_checkpoints", "mariadb_backup_checkpoints")
 INFO = ("xtrabackup_info", "mariadb_backup_info")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..archive.sources import open_regular
+from ..files import open_regular
 from ..errors import XtraRestoreError
 from .downtime import Downtime, measure
 from .plan import SWAP, WORKSPACE, Plan

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pymysql
 
+from ..files import open_regular
 from ..errors import VerifyError, XtraRestoreError
 from ..inventory.checkpoints import BinlogPosition, parse_binlog_info
 
@@ -53,7 +54,8 @@ def read_client_options(path: Path) -> dict[str, str]:
     parser = configparser.ConfigParser(allow_no_value=True, strict=False, interpolation=None,
                                        comment_prefixes=("#", ";", "!"))
     try:
-        parser.read_string(path.read_text(), source=str(path))
+        with open(open_regular(path), encoding="utf-8", errors="replace") as handle:  # a FIFO cannot hang us
+            parser.read_string(handle.read(), source=str(path))
     except OSError as error:
         raise VerifyError(f"{path}: cannot read the defaults file: {error.strerror}") from None
     except configparser.Error as error:

@@ -30,7 +30,8 @@ class ServerAddress:
         if not self.socket and not self.host:
             raise PreconditionError("the target server: give --socket, or --host with --port")
         if self.defaults_file and not Path(self.defaults_file).is_file():
-            raise PreconditionError(f"{self.defaults_file}: option file not found")
+            what = "not a regular file" if Path(self.defaults_file).exists() else "not found"
+            raise PreconditionError(f"{self.defaults_file}: option file {what}")
 
     @property
     def label(self) -> str:

@@ -154,3 +154,22 @@ def test_encrypted_binlog_is_refused_with_a_way_out(make_binlog_server, key_dir)
         read_binlog(path)
     message = str(caught.value)
     assert str(path) in message and "mariadb-binlog -R --raw" in message and "\n" not in message
+
+
+def test_a_special_file_named_like_a_binlog_is_refused_at_once(tmp_path):
+    """A FIFO (or a directory) in a binlog's place: one error naming it, never a read that waits forever."""
+    import os
+
+    from xtrarestore.core.binlog.sources import open_binlog_sources
+    from xtrarestore.core.errors import BinlogError
+
+    os.mkfifo(tmp_path / "mysql-bin.000002")
+    (tmp_path / "mysql-bin.000001").write_bytes(b"\xfebin" + bytes(100))
+    with pytest.raises(BinlogError, match=r"mysql-bin\.000002: not a regular file \(a FIFO\), where a binlog"):
+        open_binlog_sources([tmp_path])
+    with pytest.raises(BinlogError, match=r"mysql-bin\.000002: cannot open: not a regular file \(a FIFO\)"):
+        read_binlog(tmp_path / "mysql-bin.000002")
+    os.unlink(tmp_path / "mysql-bin.000002")
+    (tmp_path / "mysql-bin.000002").mkdir()
+    with pytest.raises(BinlogError, match=r"mysql-bin\.000002: not a regular file \(a directory\)"):
+        open_binlog_sources([tmp_path])

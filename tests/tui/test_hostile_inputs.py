@@ -428,3 +428,29 @@ def test_drill_report_places_are_checked_before_the_drill(hostile, option, value
     refused(result, option)
     assert result.stdout == ""  # refused before the drill started
     assert digests(hostile.root) == before
+
+
+SPECIAL_PLACES = {
+    # where an operator names a file that is a FIFO, and what the one line must name
+    "binlog named like one": (["binlog", "--binlog-dir", "{dir}"], "mysql-bin.000001"),
+    "defaults-file": (["flashback", "--binlog-dir", "{dir}", "--gtid", "0-1-1", "--socket", "/nonexistent.sock",
+                       "--defaults-file", "{fifo}"], "a-fifo"),
+    "settings file": (["config"], "a-fifo"),
+}
+
+
+@pytest.mark.parametrize("place", sorted(SPECIAL_PLACES))
+def test_a_fifo_where_a_binlog_option_or_settings_file_belongs_is_named_never_waited_on(tmp_path, place):
+    binlogs = tmp_path / "binlogs"
+    binlogs.mkdir()
+    os.mkfifo(binlogs / "mysql-bin.000001")
+    fifo = tmp_path / "a-fifo"
+    os.mkfifo(fifo)
+    argv, named = SPECIAL_PLACES[place]
+    argv = [a.format(dir=binlogs, fifo=fifo) for a in argv]
+    environment = {"XTRARESTORE_CONFIG": str(fifo)} if place == "settings file" else {}
+    with_env = {**os.environ, **environment, "COLUMNS": "100"}
+    result = subprocess.run([XTRARESTORE, *argv], capture_output=True, text=True, timeout=LIMIT,
+                            stdin=subprocess.DEVNULL, env=with_env, check=False)
+    line = refused(result, named)
+    assert "FIFO" in line or "not a regular file" in line, line

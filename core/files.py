@@ -1,7 +1,7 @@
-"""Opening what we read: a backup stream is opened only if it is a regular file.
+"""Opening what we read: a stream, key, binlog, journal or option file is opened only if it is a regular file.
 
-A FIFO, a device or a socket named `full-….xbstream` (a careless `mkfifo`, an
-attacker's trap) would block `open()` or stream forever. Opening with
+A FIFO, a device or a socket named `full-….xbstream` or `mysql-bin.000001` (a
+careless `mkfifo`, an attacker's trap) would block `open()` or stream forever. Opening with
 O_NONBLOCK never blocks, and `fstat` on the open descriptor (not the path,
 which could be swapped in between) says what it really is.
 """
