@@ -29,8 +29,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .files import open_regular
 from .errors import SettingsError
+from .files import open_regular
 
 SYSTEM_FILE = Path("/etc/xtrarestore/config.toml")
 ENV_FILE = "XTRARESTORE_CONFIG"

@@ -47,11 +47,11 @@ from ..errors import (
     UnsupportedFormatError,
     XtraRestoreError,
 )
+from ..files import open_regular
 from ..storage.location import is_s3, root_path
 from ..storage.roots import open_stream
 from .members import ENCRYPTED, member_decoder
 from .safepath import TargetTree, safe_parts
-from ..files import open_regular
 from .xbstream import MAGIC, TYPE_PAYLOAD, TYPE_SPARSE, ChunkHeader, read_header
 
 MARKER = ".xtrarestore-incomplete"

@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..files import open_regular
 from ..errors import BinlogCorruptError, BinlogEncryptedError, BinlogError
+from ..files import open_regular
 from . import _walk
 from .events import END_KINDS, ROW_KINDS, Gtid, Statement, TableChange, Transaction
 

@@ -15,8 +15,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..files import open_regular
 from ..errors import BinlogError, BinlogOffError
+from ..files import open_regular
 from .events import Gtid, parse_gtid_list
 from .reader import MAGIC, binlog_number
 

@@ -45,8 +45,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ..archive.members import decode_member
-from ..files import file_type
 from ..errors import BackupFormatError, BackupRootError, KeyFileError, WrongKeyError
+from ..files import file_type
 from ..programs import OK_LINE
 from . import chains
 from .checkpoints import BackupInfo, Checkpoints, parse_binlog_info, parse_checkpoints, parse_info

@@ -17,8 +17,8 @@ import re
 from pathlib import Path
 
 from ..archive.members import decode_member
-from ..files import open_regular
 from ..errors import KeyFileError, PreconditionError, XtraRestoreError
+from ..files import open_regular
 from ..storage.location import is_s3
 from .stream_metadata import ENCODINGS, find_member, read_stream_metadata
 

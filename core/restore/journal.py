@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..files import open_regular
 from ..errors import XtraRestoreError
+from ..files import open_regular
 from .downtime import Downtime, measure
 from .plan import SWAP, WORKSPACE, Plan
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..errors import ServiceError
+from ..files import open_regular
 
 SYSTEMD_UNITS = ("mysql", "mysqld", "mariadb")
 SYSTEMD = "systemd"
@@ -235,7 +236,7 @@ def _new_log_text(path: Path | None, offset: int) -> str:
     if path is None:
         return ""
     try:
-        with open(path, "rb") as log:
+        with open(open_regular(path), "rb") as log:  # a FIFO given as --error-log cannot hang the start
             if os.fstat(log.fileno()).st_size < offset:
                 offset = 0
             log.seek(offset)

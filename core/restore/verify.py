@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pymysql
 
-from ..files import open_regular
 from ..errors import VerifyError, XtraRestoreError
+from ..files import open_regular
 from ..inventory.checkpoints import BinlogPosition, parse_binlog_info
 
 SYSTEM_SCHEMAS = ("information_schema", "performance_schema", "sys", "mysql")
