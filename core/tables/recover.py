@@ -61,7 +61,7 @@ def restored_name(table: str, stamp: str, suffix: str = "restored") -> str:
 
 def plan_throwaway(
     root: Path,
-    day: str,
+    day: str | None,
     upto: str,
     *,
     until: str | None = None,

@@ -283,7 +283,8 @@ def test_a_tablespace_recovery_stays_out_of_the_binlog_so_a_later_roll_forward_p
     marker = production.execute("INSERT INTO shop.ledger (what) VALUES ('marker')", "SELECT @@last_gtid")[0][0]
     try:
         status = main([
-            "recover-table", "--root", str(emptied.root), "--day", "Mon", "--upto", emptied.upto,
+            # the point named as the inventory shows it, DAY/NAME without .xbstream: no --day needed
+            "recover-table", "--root", str(emptied.root), "--upto", f"Mon/{emptied.upto.removesuffix('.xbstream')}",
             "--socket", str(production.socket), "--workdir", str(workroot), "--state-dir", str(tmp_path / "second"),
             "--reports-dir", str(tmp_path / "second" / "reports"), "--table", "shop.ledger",
             "--as", "shop.ledger_before_marker", "--until", f"before:{marker}",

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .plan import UPTO_HELP
+
 HELP = "reverse bad DML transactions (by GTID) from the binlog in the running server, in one transaction"
 CONFIRM_WORD = "flashback"
 
@@ -42,7 +44,7 @@ def register(subparsers) -> None:
     rehearse = parser.add_argument_group("rehearsal on a throwaway copy (recommended)")
     rehearse.add_argument("--root", type=Path, help="backup root: rehearse the reverse on a restore of it first")
     rehearse.add_argument("--day", help="day directory of the restore point (default: the one holding --upto)")
-    rehearse.add_argument("--upto", help="last backup of the restore point (the full or an incremental)")
+    rehearse.add_argument("--upto", help=UPTO_HELP)
     rehearse.add_argument("--key-file", type=Path, help="encryption key file for encrypted backups")
     rehearse.add_argument("--workdir", type=Path, help="where the throwaway server lives (default: /var/tmp)")
     parser.add_argument("--dry-run", action="store_true", help="show what would be reversed; apply nothing")

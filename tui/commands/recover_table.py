@@ -14,7 +14,7 @@ from pathlib import Path
 from xtrarestore.core.shown import shown
 
 from .drill import step_printer
-from .plan import add_stop_point_arguments
+from .plan import UPTO_HELP, add_stop_point_arguments
 
 HELP = "recover tables from a backup into the running server under a new name (or --replace), no restart"
 
@@ -30,8 +30,9 @@ def register(subparsers) -> None:
     )
     point = parser.add_argument_group("restore point")
     point.add_argument("--root", type=Path, help="backup root (day directories)")
-    point.add_argument("--day", help="day directory of the restore point, e.g. Sat")
-    point.add_argument("--upto", help="last backup to include (the full or an incremental)")
+    point.add_argument("--day", help="day directory of the restore point, e.g. Sat (needed only when --upto "
+                                      "names backups of several days)")
+    point.add_argument("--upto", help=UPTO_HELP)
     point.add_argument("--key-file", type=Path, help="encryption key file for encrypted backups")
     what = parser.add_argument_group("tables")
     what.add_argument("--table", action="append", default=[], metavar="DB.TABLE", help="a table to recover (repeat)")
@@ -75,7 +76,7 @@ def run(args) -> int:
         return _cleanup(args)
     missing = [
         flag
-        for flag, value in (("--root", args.root), ("--day", args.day), ("--upto", args.upto), ("--table", args.table))
+        for flag, value in (("--root", args.root), ("--upto", args.upto), ("--table", args.table))
         if not value
     ]
     if missing:
