@@ -206,7 +206,10 @@ class XtraRestoreApp(App[int]):
         from .screens.result import ResultScreen
 
         job = message.job
-        if job.kind == "recover-table":
+        if job.kind == "rehearsal":  # its result is shown by the Undo screen that started it, under the run screen
+            self.job = None
+            self.pop_screen()
+        elif job.kind == "recover-table":
             from .screens.tables import TableRecoveryScreen
 
             self.push_screen(TableRecoveryScreen(job.report, job.saved[0] if job.saved else None))

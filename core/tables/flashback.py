@@ -352,6 +352,88 @@ class Rehearsal:
         return out
 
 
+REVERSE_STEP = "rehearse-reverse"
+
+
+def reverse_step():
+    """The rehearsal's last step, after the throwaway restore: the reverse applied on the copy."""
+    from ..restore.plan import Step
+
+    return Step(REVERSE_STEP, "Apply the reverse on the throwaway copy, then remove it", [])
+
+
+def _until(plan: FlashbackPlan) -> str:
+    return f"gtid:{plan.targets[-1].transaction.gtid}"
+
+
+def plan_rehearsal(
+    plan: FlashbackPlan,
+    root: Path,
+    day: str | None,
+    upto: str,
+    *,
+    binlog_dirs: list[Path],
+    from_server: Path | None = None,
+    key_file: Path | None = None,
+    workroot: Path | None = None,
+):
+    """The throwaway restore of *root*/*day*/*upto* rolled forward to `gtid:<last target>` (creates nothing)."""
+    from ..drills.drill import plan_drill
+
+    return plan_drill(root, day, upto, key_file=key_file, workroot=workroot, until=_until(plan),
+                      binlog_dirs=list(binlog_dirs), from_server=from_server)
+
+
+def run_rehearsal(plan: FlashbackPlan, drill, *, on_event=None, cancel=None) -> Rehearsal:
+    """Run *drill* (from `plan_rehearsal`), apply the reverse there and return the rows and checksums before
+    and after. The throwaway server is removed whatever happens; any failure (restore, roll-forward, the
+    reverse refused, *cancel* set) raises with the reason, and production has not been touched.
+    """
+    import time
+
+    from ..drills.drill import run_drill
+    from ..restore.runner import Event
+    from .recover import remove_throwaway
+
+    emit = on_event or (lambda event: None)
+    began = time.monotonic()
+    try:
+        drilled = run_drill(drill, keep=True, on_event=on_event, cancel=cancel)
+        if not drilled.ok:
+            raise XtraRestoreError(f"the throwaway copy for the rehearsal failed: {drilled.error}")
+        restored = time.monotonic() - began
+        step, index = reverse_step(), len(drill.steps) + 1
+        emit(Event("started", step, index))
+        began_reverse = time.monotonic()
+        try:
+            before, after = _reverse_on(drill.sandbox, plan)
+        except XtraRestoreError as error:
+            emit(Event("failed", step, index, error=str(error), seconds=time.monotonic() - began_reverse))
+            raise
+        seconds = time.monotonic() - began_reverse
+        emit(Event("finished", step, index, seconds=seconds))
+        return Rehearsal(_until(plan), before, after, seconds, restored)
+    finally:
+        remove_throwaway(drill.base)
+
+
+def _reverse_on(sandbox, plan: FlashbackPlan) -> tuple[dict, dict]:
+    """The tables' rows and checksums on the throwaway copy before and after the reverse applied there."""
+    conn = sandbox.connect()
+    try:
+        before = table_states(conn, plan.tables)
+        missing = [name for name, state in before.items() if state is None]
+        if missing:
+            raise XtraRestoreError(
+                f"{', '.join(missing)}: not on the throwaway copy at {_until(plan)}; the backup predates the table"
+            )
+        client = ["--no-defaults", f"--socket={sandbox.socket}", "--user=root"]
+        _run_reverse(plan, client, "the throwaway copy", "the reverse was refused in the rehearsal")
+        return before, table_states(conn, plan.tables)
+    finally:
+        conn.close()
+
+
 def rehearse_on_throwaway_copy(
     plan: FlashbackPlan,
     root: Path,
@@ -364,48 +446,7 @@ def rehearse_on_throwaway_copy(
     workroot: Path | None = None,
     on_event=None,
 ) -> Rehearsal:
-    """Restore *root*/*day*/*upto* into a throwaway server rolled forward to `gtid:<last target>`, apply the
-    reverse there and return the rows and checksums before and after. The throwaway server is removed
-    whatever happens; any failure (restore, roll-forward, the reverse refused) raises with the reason, and
-    production has not been touched.
-    """
-    import time
-
-    from ..drills.drill import plan_drill, run_drill
-    from .recover import remove_throwaway
-
-    last = plan.targets[-1].transaction.gtid
-    until = f"gtid:{last}"
-    drill = plan_drill(
-        root,
-        day,
-        upto,
-        key_file=key_file,
-        workroot=workroot,
-        until=until,
-        binlog_dirs=list(binlog_dirs),
-        from_server=from_server,
-    )
-    began = time.monotonic()
-    try:
-        drilled = run_drill(drill, keep=True, on_event=on_event)
-        if not drilled.ok:
-            raise XtraRestoreError(f"the throwaway copy for the rehearsal failed: {drilled.error}")
-        restored = time.monotonic() - began
-        conn = drill.sandbox.connect()
-        try:
-            before = table_states(conn, plan.tables)
-            missing = [name for name, state in before.items() if state is None]
-            if missing:
-                raise XtraRestoreError(
-                    f"{', '.join(missing)}: not on the throwaway copy at {until}; the backup predates the table"
-                )
-            began_reverse = time.monotonic()
-            sandbox = ["--no-defaults", f"--socket={drill.sandbox.socket}", "--user=root"]
-            _run_reverse(plan, sandbox, "the throwaway copy", "the reverse was refused in the rehearsal")
-            after = table_states(conn, plan.tables)
-        finally:
-            conn.close()
-        return Rehearsal(until, before, after, time.monotonic() - began_reverse, restored)
-    finally:
-        remove_throwaway(drill.base)
+    """`plan_rehearsal` then `run_rehearsal`: the reverse tried on a throwaway copy, production untouched."""
+    drill = plan_rehearsal(plan, root, day, upto, binlog_dirs=binlog_dirs, from_server=from_server,
+                           key_file=key_file, workroot=workroot)
+    return run_rehearsal(plan, drill, on_event=on_event)

@@ -203,8 +203,9 @@ async def _as_of_from_the_console(emptied: Emptied, workroot: Path, tmp_path: Pa
     assert snapshot(production, "shop", "ledger") == emptied.later
 
 
-def test_undo_this_weighs_both_ways_and_flashes_back_after_the_typed_word(emptied, workroot, tmp_path):
-    """It puts shop.items back in production: the tests after it recover as of before the incident, from the
+def test_undo_this_weighs_both_ways_rehearses_and_flashes_back_after_the_typed_word(emptied, workroot, tmp_path):
+    """Rehearsed on a throwaway copy first (production untouched), then applied and checked against the
+    rehearsal. It puts shop.items back in production: the tests after it recover as of before the incident, from the
     backup and the binlogs, which that does not change."""
     asyncio.run(_undo_from_the_console(emptied, workroot, tmp_path))
 
@@ -216,6 +217,7 @@ async def _undo_from_the_console(emptied: Emptied, workroot: Path, tmp_path: Pat
     from xtrarestore.tui.modals.confirm import ConfirmModal
     from xtrarestore.tui.screens.restore_point import RestorePointScreen
     from xtrarestore.tui.screens.roll_forward import RollForwardScreen
+    from xtrarestore.tui.screens.run import RunScreen
     from xtrarestore.tui.screens.tables import TablesScreen
     from xtrarestore.tui.screens.undo import UndoScreen
 
@@ -255,11 +257,20 @@ async def _undo_from_the_console(emptied: Emptied, workroot: Path, tmp_path: Pat
         assert app.screen.stop.until == f"before:{emptied.incident}"
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is undo)
+        assert "not rehearsed yet" in screen_text(app)
+        await pilot.press("t")  # the rehearsal: a throwaway copy rolled forward to just after the event
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+        await wait_for(pilot, lambda: app.screen is undo and undo.rehearsal is not None, timeout=300)
+        rows = len(emptied.reference[0])
+        assert undo.rehearsal.before["shop.items"][0] == 0 and undo.rehearsal.after["shop.items"][0] == rows
+        assert "[REHEARSED]" in screen_text(app) and f"shop.items: 0 -> {rows} rows" in screen_text(app)
+        assert identity(production)[0] == before[0] and not list(workroot.iterdir())  # copy removed
         await pilot.press("f")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
         await pilot.press(*"flashback", "enter")
         await wait_for(pilot, lambda: app.screen is undo and undo.outcome is not None, timeout=120)
         assert "[FLASHBACK APPLIED]" in undo.outcome, undo.outcome
+        assert "production's tables match the rehearsal" in undo.outcome, undo.outcome
     assert snapshot(production, "shop", "items") == emptied.reference
     assert snapshot(production, "shop", "ledger") == emptied.later
     assert identity(production)[0] == before[0]
@@ -330,3 +341,49 @@ def test_with_a_binlog_reader_attached_the_table_goes_through_the_binlog(emptied
     finally:
         reader.kill()
         reader.wait()
+
+
+def test_a_rehearsal_that_cannot_run_says_why_on_the_undo_screen(emptied, workroot, tmp_path):
+    """A rehearsal refused at planning (a transaction the binlogs do not hold): the run screen fails it, Enter
+    goes back to Undo, which names the reason; nothing was created and production was not touched."""
+    asyncio.run(_rehearsal_refused(emptied, workroot, tmp_path))
+
+
+async def _rehearsal_refused(emptied: Emptied, workroot: Path, tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from xtrarestore.core.restore.pitr import open_timeline
+    from xtrarestore.core.restore.request import locate
+    from xtrarestore.core.tables.undo import Estimate, UndoChoice
+    from xtrarestore.tui.app import ConsoleSettings, XtraRestoreApp
+    from xtrarestore.tui.screens.run import RunScreen
+    from xtrarestore.tui.screens.undo import UndoScreen
+
+    production = emptied.production
+    point = locate(emptied.root, "Mon", emptied.upto, None)
+    binlogs = [Path(production.execute("SELECT @@log_bin_basename")[0][0]).parent]
+    timeline = open_timeline(binlogs, point=point)
+    event = next(e for e in timeline.notable if e.gtid == emptied.incident)
+    unknown = SimpleNamespace(gtid="0-1-999999")  # not in production's binlogs: the stop point cannot resolve
+    plan = SimpleNamespace(effect={"shop.items": {"rows put back": 1}}, tables=[("shop", "items")],
+                           targets=[SimpleNamespace(transaction=unknown)])
+    choice = UndoChoice(event.gtid, event.kind, event.table, Estimate(1.0, 1000, 1), None, Estimate(9.0, 1000, 1),
+                        "restore", plan)
+    settings = ConsoleSettings(root=emptied.root, target_options={"socket": str(production.socket)},
+                               reports_dir=tmp_path / "reports", drill_workroot=workroot, host="db-test")
+    app = XtraRestoreApp(settings)
+    before = identity(production)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: getattr(app.screen, "inventory", None) is not None, timeout=60)
+        undo = UndoScreen(settings, point, event, timeline, binlogs, choice=choice)
+        await app.push_screen(undo)
+        await wait_for(pilot, lambda: app.screen is undo and undo.choice is not None)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.outcome == "failed")
+        assert "Enter: back to Undo" in screen_text(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is undo and undo.rehearsal_error is not None)
+        text = screen_text(app)
+        assert "[REHEARSAL FAILED]" in text and "0-1-999999" in undo.rehearsal_error, (text, undo.rehearsal_error)
+        assert undo.rehearsal is None and app.job is None
+    assert identity(production)[0] == before[0] and list(workroot.iterdir()) == []  # same server process

@@ -3,7 +3,9 @@
 Flashback is offered only where `core.tables.flashback` proves it exact (DML
 in ROW format with full images, committed, nothing later touching the same
 tables); it runs in production in one transaction after the typed word
-`flashback`. Otherwise — and always as the alternative — the table is
+`flashback`. `t` rehearses it first on a throwaway copy of the restore point
+rolled forward to just after the event (on the run screen); production is
+then checked against the rehearsal's rows and checksums. Otherwise — and always as the alternative — the table is
 recovered as it was just before the event, under a new name (the Tables
 screen with the stop point `before:<gtid>`). Estimates are rough and shown
 as such.
@@ -25,7 +27,7 @@ from textual.widgets import Footer, Header, Static
 
 from xtrarestore.core.shown import shown
 
-from ..messages import RecoverTables, StopChoice
+from ..messages import RecoverTables, RunJob, StopChoice
 from ..modals.confirm import ConfirmModal
 
 
@@ -36,13 +38,15 @@ class UndoScreen(Screen):
     AUTO_FOCUS = "#undo-body"
     HELP = (
         "f: flashback — the reverse of the event applied in production in one transaction, offered only when "
-        "it is exact (row data, full images, nothing changed those tables since). r: recover the table as it "
+        "it is exact (row data, full images, nothing changed those tables since). t: rehearse the flashback on a "
+        "throwaway copy first; production is untouched. r: recover the table as it "
         "was just before the event, under a new name, from a throwaway restore rolled forward through the "
         "binlogs. Times are rough estimates."
     )
 
     BINDINGS = [
         Binding("f", "flashback", "Flashback", tooltip="Reverse the event in production (typed confirmation)"),
+        Binding("t", "rehearse", "Rehearse", tooltip="Try the flashback on a throwaway copy first"),
         Binding("r", "recover", "Recover table…", tooltip="Recover the table as of just before the event"),
         Binding("escape", "back", "Back", tooltip="Back to the event list"),
     ]
@@ -69,6 +73,9 @@ class UndoScreen(Screen):
         self.problem: str | None = None
         self.outcome: str | None = None
         self.applying = False
+        self.rehearsing = None  # the RehearsalJob this screen started; its result shows here when it ends
+        self.rehearsal = None
+        self.rehearsal_error: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -128,7 +135,8 @@ class UndoScreen(Screen):
         if choice.flashback is not None:
             text.append("f  Flashback (safe here)\n", style="bold")
             text.append(f"   {choice.flashback.line()} (its binlog events), reversed in one transaction\n")
-            text.append("   nothing restarted; not rehearsed from here (the command line rehearses with --root)\n")
+            text.append("   nothing restarted\n")
+            self.show_rehearsal(text)
         else:
             text.append("   Flashback: not offered\n", style="bold")
             text.append(f"   {shown(choice.refused or '')}\n")
@@ -139,10 +147,33 @@ class UndoScreen(Screen):
             text.append(f"\n{self.outcome}\n", style="bold")
         detail.update(text)
 
+    def show_rehearsal(self, text: Text) -> None:
+        if self.rehearsal is not None:
+            rehearsal = self.rehearsal
+            text.append(f"   [REHEARSED] on a throwaway copy at {shown(rehearsal.until)} (restore and roll-forward"
+                        f" {rehearsal.restore_seconds:.1f}s, reverse {rehearsal.seconds:.1f}s):\n", style="bold")
+            for line in rehearsal.lines():
+                text.append(f"     {shown(line)}\n")
+        elif self.rehearsal_error is not None:
+            text.append(f"   [REHEARSAL FAILED] {shown(self.rehearsal_error)}\n", style="bold")
+            text.append("   production was not touched; t tries again\n")
+        else:
+            text.append("   not rehearsed yet: t tries it on a throwaway copy first\n")
+
+    def on_screen_resume(self) -> None:
+        """Back from the run screen: show what the rehearsal this screen started found."""
+        job = self.rehearsing
+        if job is not None and not job.running and job.has_result():
+            self.rehearsal, self.rehearsal_error = job.rehearsal, job.error
+            self.rehearsing = None
+            self.show()
+            self.refresh_bindings()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "flashback":
+        if action in ("flashback", "rehearse"):
             safe = self.choice is not None and self.choice.flashback is not None
-            return True if safe and not self.applying and self.outcome is None else None
+            idle = not self.applying and self.outcome is None and not self.app.job_running
+            return True if safe and idle else None
         if action == "recover":
             return True if self.choice is not None else None
         return True
@@ -151,6 +182,14 @@ class UndoScreen(Screen):
         if self.choice is not None:
             stop = StopChoice(until=self.choice.until, label=f"just before {self.choice.gtid}")
             self.post_message(RecoverTables(self.point, stop=stop))
+
+    def action_rehearse(self) -> None:
+        from ..jobs.flashback import RehearsalJob
+
+        if self.choice is None or self.choice.flashback is None or self.app.job_running:
+            return
+        self.rehearsing = RehearsalJob(self.settings, self.point, self.choice.plan, self.binlog_dirs)
+        self.post_message(RunJob(self.rehearsing))
 
     def action_flashback(self) -> None:
         choice = self.choice
@@ -164,6 +203,10 @@ class UndoScreen(Screen):
             f"Reverse {choice.gtid} in the running server, in one transaction: {what}. Nothing else changes;"
             " if the server refuses any of it, none of it stays."
         )
+        if self.rehearsal is not None:
+            message += f" Rehearsed on a throwaway copy: {'; '.join(self.rehearsal.lines())}."
+        else:
+            message += " Not rehearsed (t tries it on a throwaway copy first)."
 
         def answer(confirmed: bool | None) -> None:
             if confirmed:
@@ -191,7 +234,24 @@ class UndoScreen(Screen):
             self.post_message(self.Done(f"[NOT APPLIED] {error}"))
             return
         moved = ", ".join(f"{t}: {before.get(t)} -> {after[t]} rows" for t in sorted(after))
-        self.post_message(self.Done(f"[FLASHBACK APPLIED] one transaction; {moved}"))
+        self.post_message(self.Done(f"[FLASHBACK APPLIED] one transaction; {moved}{self.against_rehearsal(address)}"))
+
+    def against_rehearsal(self, address) -> str:
+        """Production's tables after the flashback compared with the rehearsal's (rows and CHECKSUM TABLE)."""
+        from xtrarestore.core.errors import XtraRestoreError
+        from xtrarestore.core.tables import flashback
+
+        if self.rehearsal is None:
+            return ""
+        try:
+            with address.connect() as conn:
+                now = flashback.table_states(conn, self.choice.plan.tables)
+        except XtraRestoreError as error:
+            return f"; not compared with the rehearsal: {error}"
+        differ = [table for table in sorted(now) if now[table] != self.rehearsal.after.get(table)]
+        if differ:
+            return f"; WARNING: {', '.join(differ)} differ from the rehearsal (rows or checksum): compare them"
+        return "; production's tables match the rehearsal (rows and CHECKSUM TABLE)"
 
     @on(Done)
     def done(self, message: Done) -> None:
