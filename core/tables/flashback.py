@@ -433,20 +433,3 @@ def _reverse_on(sandbox, plan: FlashbackPlan) -> tuple[dict, dict]:
     finally:
         conn.close()
 
-
-def rehearse_on_throwaway_copy(
-    plan: FlashbackPlan,
-    root: Path,
-    day: str | None,
-    upto: str,
-    *,
-    binlog_dirs: list[Path],
-    from_server: Path | None = None,
-    key_file: Path | None = None,
-    workroot: Path | None = None,
-    on_event=None,
-) -> Rehearsal:
-    """`plan_rehearsal` then `run_rehearsal`: the reverse tried on a throwaway copy, production untouched."""
-    drill = plan_rehearsal(plan, root, day, upto, binlog_dirs=binlog_dirs, from_server=from_server,
-                           key_file=key_file, workroot=workroot)
-    return run_rehearsal(plan, drill, on_event=on_event)

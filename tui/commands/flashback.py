@@ -113,16 +113,9 @@ def _rehearse(args, plan, address):
         raise PreconditionError("--root needs --upto (the restore point to rehearse on)")
     last = plan.targets[-1].transaction.gtid
     print(f"Rehearsing on a throwaway copy: {shown(args.upto)} rolled forward to gtid:{shown(last)}", flush=True)
-    rehearsal = flashback.rehearse_on_throwaway_copy(
-        plan,
-        args.root,
-        args.day,
-        args.upto,
-        binlog_dirs=list(args.binlog_dir),
-        key_file=args.key_file,
-        workroot=args.workdir,
-        on_event=_progress,
-    )
+    drill = flashback.plan_rehearsal(plan, args.root, args.day, args.upto, binlog_dirs=list(args.binlog_dir),
+                                     key_file=args.key_file, workroot=args.workdir)
+    rehearsal = flashback.run_rehearsal(plan, drill, on_event=_progress)
     with address.connect() as conn:
         live = flashback.table_states(conn, plan.tables)
     print(

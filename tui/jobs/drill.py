@@ -60,6 +60,14 @@ class DrillJob(ThrowawayJob):
         from xtrarestore.core.drills.drill import run_drill
         from xtrarestore.core.drills.report import save
 
+        self.report = self.run_planned(emit, lambda drill, relay: run_drill(drill, on_event=relay, cancel=self.cancel))
+        self.saved = save(self.report, self.settings.reports_dir)
+        if not self.report.ok:
+            raise DrillFailed(self.report.error or "the drill failed")
+
+    def run_planned(self, emit, body):
+        """Plan if not planned yet, then return *body(drill, relay)*: *relay* passes the steps' events on and
+        stops the drill after the running step once quit asked for it."""
         if self.drill is None:
             self.prepare()
         self.cancel.clear()
@@ -72,12 +80,9 @@ class DrillJob(ThrowawayJob):
         drill, self.drill = self.drill, None
         self.running_drill = drill
         try:
-            self.report = run_drill(drill, on_event=relay, cancel=self.cancel)
+            return body(drill, relay)
         finally:
             self.running_drill = None
-        self.saved = save(self.report, self.settings.reports_dir)
-        if not self.report.ok:
-            raise DrillFailed(self.report.error or "the drill failed")
 
     def retry(self, emit) -> None:
         """A drill is never resumed: a fresh one is planned and run."""

@@ -49,25 +49,13 @@ class RehearsalJob(DrillJob):
     def run(self, emit) -> None:
         from xtrarestore.core.tables import flashback
 
-        if self.drill is None:
-            self.prepare()
-        self.cancel.clear()
         self.rehearsal, self.error = None, None
-
-        def relay(event) -> None:
-            if event.kind in ("finished", "failed") and self.stop_requested:
-                self.cancel.set()
-            emit(event)
-
-        drill, self.drill = self.drill, None
-        self.running_drill = drill
         try:
-            self.rehearsal = flashback.run_rehearsal(self.flashback_plan, drill, on_event=relay, cancel=self.cancel)
+            self.rehearsal = self.run_planned(emit, lambda drill, relay: flashback.run_rehearsal(
+                self.flashback_plan, drill, on_event=relay, cancel=self.cancel))
         except XtraRestoreError as error:
             self.error = str(error)
             raise
-        finally:
-            self.running_drill = None
 
     def has_result(self) -> bool:
         return self.rehearsal is not None or self.error is not None
