@@ -89,6 +89,8 @@ def settings_files() -> list[Path]:
 
 
 def _read(path: Path) -> dict | None:
+    if os.path.realpath(path) == os.devnull:  # XTRARESTORE_CONFIG=/dev/null: no settings at all
+        return {}
     try:
         with open(open_regular(path), "rb") as handle:  # a FIFO in a settings file's place cannot hang us
             return tomllib.load(handle)

@@ -140,3 +140,14 @@ def test_config_command_prints_values_and_sources(settings_file):
         [sys.executable, "-m", "xtrarestore.tui.cli", "config"], capture_output=True, text=True, env=environment
     )
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "abc" not in refused.stderr
+
+
+def test_dev_null_is_no_settings_and_other_special_files_are_refused(tmp_path):
+    """`XTRARESTORE_CONFIG=/dev/null` is the usual way to say "no settings"; a FIFO or a directory is named."""
+    assert config.load_settings(files=[Path(os.devnull)]).get("root") is None
+    fifo = tmp_path / "config.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(SettingsError, match=r"config.toml: not a regular file \(a FIFO\), not a settings file"):
+        config.load_settings(files=[fifo])
+    with pytest.raises(SettingsError, match=r": is a directory, not a settings file"):
+        config.load_settings(files=[tmp_path])
