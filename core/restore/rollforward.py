@@ -282,8 +282,9 @@ def check_relay_space(layout: RelayLayout, files: list[Path]) -> None:
     free = shutil.disk_usage(layout.directory).free
     if free < needed + RELAY_MARGIN:
         raise ReplayError(f"{layout.directory}: needs {needed >> 20} MiB for relay copies of {len(copied)} binlog "
-                          f"file(s) from {copied[0].parent} (another file system) and {RELAY_MARGIN >> 20} MiB to "
-                          f"spare, {free >> 20} MiB free; free space there or use --replay pipe")
+                          f"file(s) from {copied[0].parent} that cannot be hard-linked (another file system, or "
+                          f"unreadable by the server) and {RELAY_MARGIN >> 20} MiB to spare, {free >> 20} MiB free;"
+                          " free space there or use --replay pipe")
 
 
 def place_relay_logs(layout: RelayLayout, files: list[Path]) -> list[str]:

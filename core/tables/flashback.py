@@ -352,14 +352,11 @@ class Rehearsal:
         return out
 
 
-REVERSE_STEP = "rehearse-reverse"
-
-
 def reverse_step():
-    """The rehearsal's last step, after the throwaway restore: the reverse applied on the copy."""
+    """The rehearsal's last step, after the throwaway restore: the reverse applied on the copy, which then goes."""
     from ..restore.plan import Step
 
-    return Step(REVERSE_STEP, "Apply the reverse on the throwaway copy, then remove it", [])
+    return Step("rehearse-reverse", "Apply the reverse on the throwaway copy, then remove it", [])
 
 
 def _until(plan: FlashbackPlan) -> str:
@@ -411,10 +408,10 @@ def run_rehearsal(plan: FlashbackPlan, drill, *, on_event=None, cancel=None) -> 
             emit(Event("failed", step, index, error=str(error), seconds=time.monotonic() - began_reverse))
             raise
         seconds = time.monotonic() - began_reverse
-        emit(Event("finished", step, index, seconds=seconds))
-        return Rehearsal(_until(plan), before, after, seconds, restored)
     finally:
         remove_throwaway(drill.base)
+    emit(Event("finished", step, index, seconds=time.monotonic() - began_reverse))  # the copy is gone now
+    return Rehearsal(_until(plan), before, after, seconds, restored)
 
 
 def _reverse_on(sandbox, plan: FlashbackPlan) -> tuple[dict, dict]:

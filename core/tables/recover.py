@@ -21,7 +21,6 @@ import shutil
 import signal
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -373,7 +372,7 @@ def _swap(session, item: TableTarget, conn, note, report, confirm_replace, *, bi
         return
     live, aside, new = qualified(*item.source), qualified(*item.aside), qualified(*item.target)
     note("swapping", table=item.label, aside=".".join(item.aside), recovered=".".join(item.target))
-    with nullcontext() if binlog else unlogged(conn), conn.cursor() as cur:
+    with unlogged(conn, when=not binlog), conn.cursor() as cur:
         cur.execute(f"RENAME TABLE {live} TO {aside}, {new} TO {live}")
     note("swapped", table=item.label, aside=".".join(item.aside))
     report.notes.append(
@@ -457,7 +456,7 @@ def undo_unfinished(records: list[dict], conn) -> list[str]:
                 except FileNotFoundError:
                     pass
         try:
-            with unlogged(conn) if table in unlogged_tables else nullcontext(), conn.cursor() as cur:
+            with unlogged(conn, when=table in unlogged_tables), conn.cursor() as cur:
                 cur.execute(f"DROP TABLE {qualified(schema, name)}")
             done.append(f"dropped {table} (created by this recovery, never verified)")
         except pymysql.MySQLError as error:

@@ -202,6 +202,7 @@ class Transporter:
         self.note = note
         self.datadir = self._local_datadir()
         self.binlog_readers = binlog_readers(target_conn)
+        self.may_unlog = _may_unlog(target_conn)
 
     def _local_datadir(self) -> Path | None:
         """Production's datadir when that very server runs on this host, else None (rows travel logically)."""
@@ -223,7 +224,7 @@ class Transporter:
         elif method != LOGICAL and self.binlog_readers:
             method, reason = LOGICAL, (f"production streams its binlog to {self.binlog_readers} replica(s) or "
                                        "reader(s): the rows go through it, so they get the table too")
-        elif method != LOGICAL and not self._binlog_off_allowed():
+        elif method != LOGICAL and not self.may_unlog:
             method, reason = LOGICAL, "an import must stay out of the binlog: SET sql_log_bin needs BINLOG ADMIN"
         elif method != LOGICAL:
             reason += "; kept out of production's binlog (nothing else could repeat the import)"
@@ -250,13 +251,6 @@ class Transporter:
         moved.rows, moved.checksum = count_and_checksum(self.dst, schema, name)
         moved.seconds = time.monotonic() - began
         return moved
-
-    def _binlog_off_allowed(self) -> bool:
-        try:
-            with unlogged(self.dst):
-                return True
-        except pymysql.MySQLError:
-            return False
 
     def _create(self, schema: str, name: str, sql: str, *, binlog: bool = True) -> None:
         self.note("creating", table=f"{schema}.{name}", binlog=binlog)
@@ -444,9 +438,22 @@ def binlog_readers(conn) -> int:
         return 0
 
 
+def _may_unlog(conn) -> bool:
+    """Whether this session may turn its binlog off (SET sql_log_bin needs BINLOG ADMIN)."""
+    try:
+        with unlogged(conn):
+            return True
+    except pymysql.MySQLError:
+        return False
+
+
 @contextmanager
-def unlogged(conn) -> Iterator[None]:
-    """This session's statements stay out of the binlog while inside (SET sql_log_bin needs BINLOG ADMIN)."""
+def unlogged(conn, when: bool = True) -> Iterator[None]:
+    """This session's statements stay out of the binlog while inside (only *when* true; SET sql_log_bin needs
+    BINLOG ADMIN)."""
+    if not when:
+        yield
+        return
     with conn.cursor() as cur:
         cur.execute("SET SESSION sql_log_bin=0")
     try:

@@ -5,9 +5,10 @@ in ROW format with full images, committed, nothing later touching the same
 tables); it runs in production in one transaction after the typed word
 `flashback`. `t` rehearses it first on a throwaway copy of the restore point
 rolled forward to just after the event (on the run screen); production is
-then checked against the rehearsal's rows and checksums. Otherwise — and always as the alternative — the table is
-recovered as it was just before the event, under a new name (the Tables
-screen with the stop point `before:<gtid>`). Estimates are rough and shown
+then checked against the rehearsal's rows and checksums. Otherwise — and
+always as the alternative — the table is recovered as it was just before the
+event, under a new name (the Tables screen with the stop point
+`before:<gtid>`). Estimates are rough and shown
 as such.
 """
 
