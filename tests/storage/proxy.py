@@ -15,7 +15,11 @@ _ERROR_BODY = b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Cod
 
 
 class CountingProxy:
-    """Forwards 127.0.0.1:<port> to *upstream*; `sent` is bytes from upstream to clients."""
+    """Forwards 127.0.0.1:<port> to *upstream*; `sent` is bytes from upstream to clients.
+
+    Bytes are counted before they are passed on, so a client that has read a
+    response never sees a count that lacks it.
+    """
 
     def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
@@ -77,9 +81,8 @@ class CountingProxy:
                 "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\n"
                 f"Content-Length: {len(_ERROR_BODY)}\r\nConnection: close\r\n\r\n"
             ).encode()
+            self._count(len(head) + len(_ERROR_BODY))
             client.sendall(head + _ERROR_BODY)
-            with self._lock:
-                self.sent += len(head) + len(_ERROR_BODY)
 
     def _forward(self, client: socket.socket, limit: int | None) -> None:
         try:
@@ -96,14 +99,14 @@ class CountingProxy:
                     break
                 if limit is not None and forwarded + len(data) >= limit:
                     data = data[: limit - forwarded]
-                    client.sendall(data)
                     self._count(len(data))
+                    client.sendall(data)
                     client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     client.shutdown(socket.SHUT_RD)  # wakes the request pump, so close() resets
                     break
+                self._count(len(data))
                 client.sendall(data)
                 forwarded += len(data)
-                self._count(len(data))
         except OSError:
             pass
         finally:
