@@ -21,6 +21,8 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from xtrarestore.core.shown import shown
+
 from . import messages
 
 DEFAULT_ROOT = Path("/backups/mysql")
@@ -134,7 +136,7 @@ class XtraRestoreApp(App[int]):
                 self.job.stop_after_step()
                 self.notify("Quitting once the running step has finished.", title="Quit")
 
-        step = self.job.current_title or "a step"
+        step = shown(self.job.current_title or "a step")
         self.push_screen(
             ConfirmModal(
                 "A restore is running",

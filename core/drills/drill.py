@@ -136,9 +136,9 @@ def plan_drill(root: Path, day: str | None, upto: str, *, key_file: Path | None 
         step.privileged = False  # every file and process of a drill is ours: no sudo, ever
     steps = [
         Step(FIND, "Find the restore point and check its chain", []),
-        Step(SANDBOX, "Set up the throwaway server's directory (drill only)", []),
+        Step(SANDBOX, "Set up the throwaway server's directory", []),
         *plan.steps,
-        Step(CLEANUP, "Stop and remove the throwaway server (drill only)", []),
+        Step(CLEANUP, "Stop and remove the throwaway server", []),
     ]
     return Drill(
         id=drill_id, root=root, point=point, plan=plan, sandbox=sandbox, base=base, key_file=key_file,
@@ -242,8 +242,8 @@ def run_drill(drill: Drill, *, on_event: Callable | None = None, cancel: threadi
         cleanup = drill.steps[-1]
         if keep:
             results[CLEANUP].title = cleanup.title = (
-                "Keep the throwaway server running (drill only)" if keep_running
-                else "Stop the throwaway server, keep its directory (drill only)"
+                "Keep the throwaway server running" if keep_running
+                else "Stop the throwaway server, keep its directory"
             )
         own(cleanup, lambda: _clean_up(drill, keep_dir=keep, keep_running=keep_running))
         for result in report.steps:

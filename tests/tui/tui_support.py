@@ -264,7 +264,7 @@ def fixed_report(status: str = "success", started: str = "2026-11-17T10:00:00+00
         restore_point={"time": "2026-11-16T06:00:00", "from_lsn": 0, "to_lsn": 40000, "members": [{}, {}]},
         tool="mariabackup 10.11",
         steps=[
-            StepResult("drill:sandbox", "Set up the throwaway server's directory (drill only)", "done", 0.2,
+            StepResult("drill:sandbox", "Set up the throwaway server's directory", "done", 0.2,
                        in_rto=False),
             StepResult("extract:full", "Extract full-11-16-2026_01-00-00.xbstream", "done", 1.4),
             StepResult("prepare:full", "Prepare the full backup", "done", 3.1),

@@ -141,8 +141,9 @@ class RestoreJob:
 
     def rollback_summary(self) -> str:
         from xtrarestore.core.restore.journal import rollback_summary
+        from xtrarestore.core.shown import shown
 
-        return "Rollback will:\n" + "".join(f"  - {line}\n" for line in rollback_summary(self.state()))
+        return "Rollback will:\n" + "".join(f"  - {shown(line)}\n" for line in rollback_summary(self.state()))
 
     def failure_advice(self) -> str:
         if not self.started():

@@ -54,16 +54,16 @@ def report_body(report, path: Path | None) -> Group:
     binlog = report.binlog or {}
     if binlog:
         gtid = f", GTID {binlog.get('gtid')}" if binlog.get("gtid") else ""
-        tail.append(f"binlog position at backup: {binlog.get('file')}:{binlog.get('position')}{gtid}\n")
+        tail.append(shown(f"binlog position at backup: {binlog.get('file')}:{binlog.get('position')}{gtid}") + "\n")
     rf = getattr(report, "roll_forward", None)
     if rf:
-        skipped = f", skipped {', '.join(rf['skip'])}" if rf.get("skip") else ""
+        skipped = shown(f", skipped {', '.join(rf['skip'])}") if rf.get("skip") else ""
         tail.append(f"rolled forward: {shown(rf.get('stop_point'))}{skipped}\n", style="bold")
-        tail.append(f"  reached GTID {rf.get('gtid_reached') or rf.get('gtid_target') or '-'}"
+        tail.append(f"  reached GTID {shown(rf.get('gtid_reached') or rf.get('gtid_target') or '-')}"
                     f" ({rf.get('time_reached') or '-'}), {rf.get('transactions_applied', 0)} transactions"
                     f" in {display.duration(float(rf.get('seconds') or 0))}\n")
     for problem in report.problems:
-        tail.append(f"{display.badge(problem.get('code', '?'))} {problem.get('message')}\n")
+        tail.append(f"{display.badge(shown(problem.get('code', '?')))} {shown(problem.get('message'))}\n")
     if path is not None:
         tail.append(shown(f"report: {path} (and {Path(path).with_suffix('.md').name})") + "\n")
     return Group(head, Text(""), steps, Text(""), tables, Text(""), tail)

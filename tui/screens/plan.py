@@ -25,21 +25,21 @@ def plan_text(plan, checks) -> Text:
     """Where, what is moved aside, checks, then each step with its command and undo."""
     text = Text()
     text.append("Target\n", style="bold underline")
-    text.append(f"  datadir    {plan.datadir}\n")
+    text.append(f"  datadir    {shown(plan.datadir)}\n")
     service = plan.service
     how = f"{service.get('kind')} {service.get('unit') or ''}".strip()
-    text.append(f"  service    {how}\n")
-    text.append(f"  move aside {plan.datadir} -> {plan.aside}\n")
-    text.append(f"  workspace  {plan.workdir}\n")
+    text.append(f"  service    {shown(how)}\n")
+    text.append(f"  move aside {shown(plan.datadir)} -> {shown(plan.aside)}\n")
+    text.append(f"  workspace  {shown(plan.workdir)}\n")
     for line in plan.swap_lines():
-        text.append(f"  {line.strip()}\n")
+        text.append(f"  {shown(line.strip())}\n")
     rf = getattr(plan, "roll_forward", None)
     if rf:
         text.append("Roll forward\n", style="bold underline")
         text.append(f"  stop point {shown(rf['stop_point'])}\n")
         if rf.get("skip"):
-            text.append(f"  skipping   {', '.join(rf['skip'])}\n")
-        text.append(f"  reaches    GTID {rf['gtid_target'] or 'none'} ({rf['time_target'] or 'no commit'}),"
+            text.append(f"  skipping   {shown(', '.join(rf['skip']))}\n")
+        text.append(f"  reaches    GTID {shown(rf['gtid_target'] or 'none')} ({rf['time_target'] or 'no commit'}),"
                     f" {rf['transactions']} transactions\n")
         text.append(f"  binlogs    {shown(', '.join(rf['binlog_dirs']))}\n")
     text.append("Checks\n", style="bold underline")
@@ -53,7 +53,7 @@ def plan_text(plan, checks) -> Text:
         text.append(f" {' '.join(flags)}\n" if flags else "\n", style="bold")
         text.append(f"    $ {shown(step.command)}\n", style="dim")
         if step.undo:
-            text.append(f"    undo: {step.undo}\n", style="italic")
+            text.append(f"    undo: {shown(step.undo)}\n", style="italic")
     return text
 
 
@@ -174,8 +174,8 @@ class PlanScreen(Screen):
         rf = getattr(plan, "roll_forward", None)
         if rf:
             skip = f", skipping {', '.join(rf['skip'])}" if rf.get("skip") else ""
-            message += (f"Then it rolls forward: {rf['stop_point']}{skip}, to GTID {rf['gtid_target'] or 'none'}"
-                        f" ({rf['time_target'] or 'no commit'}).\n")
+            message += shown(f"Then it rolls forward: {rf['stop_point']}{skip}, to GTID {rf['gtid_target'] or 'none'}"
+                             f" ({rf['time_target'] or 'no commit'}).") + "\n"
 
         def answer(yes: bool | None) -> None:
             if yes:
@@ -228,7 +228,7 @@ class PlanScreen(Screen):
         if message.error is not None:
             error = message.error.removesuffix("; nothing was touched")
             text = Text()
-            text.append(f"[SUDO] {error} — nothing was touched\n\n", style="bold")
+            text.append(f"[SUDO] {shown(error)} — nothing was touched\n\n", style="bold")
             text.append_text(plan_text(self.plan, self.checks))
             self.query_one("#plan-text", Static).update(text)
             return

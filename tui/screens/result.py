@@ -59,7 +59,7 @@ def binlog_text(binlog) -> str:
     if binlog is None:
         return "not recorded (binary log off when the backup was taken)"
     gtid = f", GTID {binlog.gtid}" if binlog.gtid else ""
-    return f"{binlog.file}:{binlog.position}{gtid}"
+    return shown(f"{binlog.file}:{binlog.position}{gtid}")
 
 
 def roll_forward_text(plan) -> str | None:
@@ -74,9 +74,9 @@ def roll_forward_text(plan) -> str | None:
     except (OSError, ValueError):
         done = {}
     if not done:
-        return f"roll forward: {planned['stop_point']} (not run)"
+        return shown(f"roll forward: {planned['stop_point']} (not run)")
     skipped = f", skipped {', '.join(done['skipped'])}" if done.get("skipped") else ""
-    return (f"rolled forward to GTID {done.get('gtid_reached') or 'none'} ({done.get('time_reached') or 'no commit'}),"
+    return shown(f"rolled forward to GTID {done.get('gtid_reached') or 'none'} ({done.get('time_reached') or 'no commit'}),"
             f" {done.get('transactions_applied', 0)} transactions in {done.get('seconds', 0)}s{skipped};"
             f" stop point {planned['stop_point']}")
 
@@ -124,7 +124,7 @@ class ResultScreen(Screen):
         state = self.job.state()
         outcome = {"completed": "[RESTORED]", "rolled-back": "[ROLLED BACK]"}.get(state.outcome, "[INCOMPLETE]")
         text = Text(f"{outcome} {shown(plan.day)} up to {shown(plan.upto)}", style="bold")
-        text.append(f"\ninto {plan.datadir}")
+        text.append(f"\ninto {shown(plan.datadir)}")
         if state.downtime is not None:
             text.append(f"\n{state.downtime.line()}")
         return text
@@ -132,16 +132,16 @@ class ResultScreen(Screen):
     def paths(self) -> Text:
         plan = self.job.plan
         text = Text("\nWhere things are\n", style="bold underline")
-        text.append(f"  journal       {self.job.journal_path()}\n")
-        text.append(f"  step logs     {plan.workdir / 'logs'}\n")
+        text.append(f"  journal       {shown(self.job.journal_path())}\n")
+        text.append(f"  step logs     {shown(plan.workdir / 'logs')}\n")
         if self.job.state().outcome == "rolled-back":
-            text.append(f"  previous data {plan.datadir} (put back by the rollback)\n")
+            text.append(f"  previous data {shown(plan.datadir)} (put back by the rollback)\n")
         elif plan.aside.exists():
-            text.append(f"  previous data {plan.aside} (kept; b rolls back to it)\n")
+            text.append(f"  previous data {shown(plan.aside)} (kept; b rolls back to it)\n")
         else:
-            text.append(f"  previous data {plan.aside} (no longer there: rollback is not possible)\n")
+            text.append(f"  previous data {shown(plan.aside)} (no longer there: rollback is not possible)\n")
         if plan.error_log:
-            text.append(f"  server log    {plan.error_log}\n")
+            text.append(f"  server log    {shown(plan.error_log)}\n")
         return text
 
     def on_mount(self) -> None:

@@ -293,7 +293,7 @@ class RunScreen(Screen):
 
     def show_banner(self) -> None:
         banner = self.query_one("#banner", Static)
-        step = self.titles.get(self.failed_step or "", "the job")
+        step = shown(self.titles.get(self.failed_step or "", "the job"))
         actions = ["l: log"]
         if self.job.can_retry():
             actions.insert(0, "r: retry")
@@ -317,7 +317,7 @@ class RunScreen(Screen):
     def show_step(self, name: str, *, move_cursor: bool = False) -> None:
         self._shown = name
         self.query_one("#log", LogPane).show(self.book.log(name))
-        title = Text(f"Log: {self.titles.get(name, name)}", style="bold", no_wrap=True, overflow="ellipsis")
+        title = Text(f"Log: {shown(self.titles.get(name, name))}", style="bold", no_wrap=True, overflow="ellipsis")
         self.query_one("#log-title", Static).update(title)
         if move_cursor:
             table = self.query_one("#steps", DataTable)

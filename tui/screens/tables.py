@@ -22,6 +22,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, SelectionList, Static
 
+from xtrarestore.core.shown import shown
+
+from .. import display
 from ..messages import RunJob
 
 
@@ -71,11 +74,11 @@ class TablesScreen(Screen):
         yield Footer(compact=True, show_command_palette=False)
 
     def heading(self) -> Text:
-        text = Text(f"{self.point.day.name} up to {self.point.target.name}", style="bold")
+        text = Text(f"{shown(self.point.day.name)} up to {shown(self.point.target.name)}", style="bold")
         if self.stop is not None:
-            text.append(f", rolled forward: {self.stop.label or self.stop.until}", style="bold")
+            text.append(f", rolled forward: {shown(self.stop.label or self.stop.until)}", style="bold")
         where = target_label(self.settings)
-        text.append(f"\ninto {where}, under new names" if where else "\nno server to recover into")
+        text.append(f"\ninto {shown(where)}, under new names" if where else "\nno server to recover into")
         return text
 
     def on_mount(self) -> None:
@@ -92,7 +95,7 @@ class TablesScreen(Screen):
         self.tables = message.tables
         picker = self.query_one("#table-list", SelectionList)
         for schema, table in message.tables or []:
-            picker.add_option((Text(f"{schema}.{table}"), f"{schema}.{table}"))
+            picker.add_option((display.text(f"{schema}.{table}"), f"{schema}.{table}"))
         self.show_detail()
 
     @on(SelectionList.SelectedChanged)
@@ -127,28 +130,29 @@ class TablesScreen(Screen):
 
 def recovery_body(report, path: Path | None) -> Group:
     head = Text("[DONE] " if report.ok else "[FAILED] ", style="bold")
-    head.append(f"{report.day} up to {report.upto} into {report.target}")
+    head.append(shown(f"{report.day} up to {report.upto} into {report.target}"))
     before, after = report.production.get("before", {}), report.production.get("after", {})
     if after:
         head.append(f"\nproduction kept running: uptime {before.get('uptime')}s -> {after.get('uptime')}s")
     if report.roll_forward:
         rf = report.roll_forward
         reached = rf.get("gtid_reached") or rf.get("gtid_target") or "-"
-        head.append(f"\nrolled forward to {rf.get('stop_point')}: reached GTID {reached}")
+        head.append("\n" + shown(f"rolled forward to {rf.get('stop_point')}: reached GTID {reached}"))
     if report.error:
-        head.append(f"\nerror: {report.error}", style="bold")
+        head.append(f"\nerror: {shown(report.error)}", style="bold")
     grid = Table(box=None, padding=(0, 1), header_style="bold", title_justify="left", show_header=True)
     grid.add_column("Table (as recovered)")
     grid.add_column("Rows", justify="right")
     grid.add_column("How")
     grid.add_column("Verified")
     for entry in report.tables:
-        grid.add_row(entry["target"], str(entry["rows"]), entry["method"], "yes" if entry["verified"] else "NO")
+        grid.add_row(display.text(entry["target"]), str(entry["rows"]), display.text(entry["method"]),
+                     "yes" if entry["verified"] else "NO")
     tail = Text()
     for line in [*report.foreign_keys, *report.notes]:
-        tail.append(f"{line}\n")
+        tail.append(f"{shown(line)}\n")
     if path is not None:
-        tail.append(f"report: {path}\n")
+        tail.append(f"report: {shown(path)}\n")
     return Group(head, Text(""), grid, Text(""), tail)
 
 

@@ -197,15 +197,15 @@ class UndoScreen(Screen):
         if choice is None or choice.flashback is None:
             return
         what = ", ".join(
-            f"{table}: {', '.join(f'{n} {label}' for label, n in effect.items())}"
+            f"{shown(table)}: {', '.join(f'{n} {label}' for label, n in effect.items())}"
             for table, effect in sorted(choice.plan.effect.items())
         )
         message = (
-            f"Reverse {choice.gtid} in the running server, in one transaction: {what}. Nothing else changes;"
+            f"Reverse {shown(choice.gtid)} in the running server, in one transaction: {what}. Nothing else changes;"
             " if the server refuses any of it, none of it stays."
         )
         if self.rehearsal is not None:
-            message += f" Rehearsed on a throwaway copy: {'; '.join(self.rehearsal.lines())}."
+            message += f" Rehearsed on a throwaway copy: {shown('; '.join(self.rehearsal.lines()))}."
         else:
             message += " Not rehearsed (t tries it on a throwaway copy first)."
 
