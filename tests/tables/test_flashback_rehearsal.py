@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +25,7 @@ from xtrarestore.core.drills.sandbox import SandboxServer
 from xtrarestore.tui.cli import main
 
 from .conftest import binlog_options, identity, snapshot
+from .test_recover_table import throwaway_processes
 
 pytestmark = pytest.mark.mariadb
 
@@ -120,3 +125,34 @@ def test_a_restore_point_that_is_not_there_refuses_before_anything_production_un
     assert status == 2 and "no-such-backup" in err and "\n" not in err
     assert snapshot(server, "shop", "orders") == damaged_orders
     assert os.listdir(workroot) == []
+
+
+def test_a_kill_during_the_rehearsal_removes_the_throwaway_copy(damaged, workroot):
+    """SIGTERM while the copy's server runs: the command stops as on Ctrl-C, and no server or directory is left."""
+    server, root, upto, _, gtids, _ = damaged
+    damaged_orders = snapshot(server, "shop", "orders")
+    command = [sys.executable, "-m", "xtrarestore.tui.cli", "flashback", "--binlog-dir", str(server.datadir),
+               "--socket", str(server.socket), "--gtid", gtids[0], "--root", str(root), "--upto", upto,
+               "--workdir", str(workroot), "--dry-run"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not any(_is_mariadbd(pid) for pid in throwaway_processes(workroot)):
+            assert proc.poll() is None and time.monotonic() < deadline, "the rehearsal never started its server"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        status = proc.wait(timeout=120)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert status == 130, proc.stderr.read()
+    assert "interrupted" in proc.stderr.read()
+    assert throwaway_processes(workroot) == [] and os.listdir(workroot) == []
+    assert snapshot(server, "shop", "orders") == damaged_orders
+
+
+def _is_mariadbd(pid: int) -> bool:
+    try:
+        return os.path.basename(Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]) == b"mariadbd"
+    except OSError:
+        return False

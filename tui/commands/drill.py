@@ -16,6 +16,7 @@ from pathlib import Path
 from xtrarestore.core.shown import shown
 from xtrarestore.tui.display import print_wrapped
 
+from . import interrupt_on_kill
 from .plan import UPTO_HELP, add_stop_point_arguments
 
 HELP = "rehearse a restore on a throwaway server: restore, verify, time (RTO) and report"
@@ -47,8 +48,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import signal
-
     from xtrarestore.core.archive.targets import check_target
     from xtrarestore.core.drills import report as reports
     from xtrarestore.core.drills.drill import plan_drill, refused_report, run_drill
@@ -66,8 +65,7 @@ def run(args) -> int:
                 raise OutputError(f"{option} {path}: a directory; give a file name")
             check_target(path.parent, option, roots=[root], container=True)
 
-    # A `kill` of the drill must still stop its throwaway server: treat it like Ctrl-C.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    interrupt_on_kill()  # a kill or a hang-up still stops the throwaway server
 
     try:
         planned = plan_drill(root, args.day, args.upto, key_file=key_file, workroot=args.workdir,

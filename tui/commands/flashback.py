@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import interrupt_on_kill
 from .plan import UPTO_HELP
 
 HELP = "reverse bad DML transactions (by GTID) from the binlog in the running server, in one transaction"
@@ -57,6 +58,7 @@ def run(args) -> int:
     from xtrarestore.core.tables import flashback
     from xtrarestore.core.tables.server import ServerAddress
 
+    interrupt_on_kill()  # a kill or a hang-up during the rehearsal still removes the throwaway copy
     address = ServerAddress(args.socket, args.host, args.port, args.defaults_file)
     plan = flashback.plan_flashback(args.binlog_dir, args.gtid)
     flashback.require_transactional(plan, address)

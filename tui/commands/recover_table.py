@@ -13,6 +13,7 @@ from pathlib import Path
 
 from xtrarestore.core.shown import shown
 
+from . import interrupt_on_kill
 from .drill import step_printer
 from .plan import UPTO_HELP, add_stop_point_arguments
 
@@ -65,8 +66,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import signal
-
     from xtrarestore.core.errors import PreconditionError
     from xtrarestore.core.tables import recover
     from xtrarestore.core.tables.report import save
@@ -81,7 +80,7 @@ def run(args) -> int:
     ]
     if missing:
         raise PreconditionError(f"recover-table needs {', '.join(missing)}")
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a kill still removes the throwaway server
+    interrupt_on_kill()  # a kill or a hang-up still removes the throwaway server
     address = ServerAddress(args.socket, args.host, args.port, args.defaults_file)
     session = recover.prepare(
         address,
