@@ -94,7 +94,7 @@ def read_binlog(path: Path, *, keep_damaged: bool = False) -> BinlogFile:
     damage = None
     if error is not None:
         try:
-            _raise_unless_in_use(path, error, in_use)
+            _raise_unless_in_use(path, error, in_use, size)
         except BinlogCorruptError as exc:
             if not keep_damaged or fd_info is None:
                 raise
@@ -143,7 +143,7 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _raise_unless_in_use(path: Path, error: tuple[str, int, str], in_use: bool) -> None:
+def _raise_unless_in_use(path: Path, error: tuple[str, int, str], in_use: bool, size: int) -> None:
     code, offset, detail = error
     if code == "truncated" and in_use:
         return
@@ -151,7 +151,8 @@ def _raise_unless_in_use(path: Path, error: tuple[str, int, str], in_use: bool) 
     if code == "encrypted":
         raise BinlogEncryptedError(f"{where}: {ENCRYPTED_HINT}")
     if code == "magic":
-        raise BinlogCorruptError(f"{path}: not a binary log (no {MAGIC!r} magic)")
+        what = "it is empty" if size == 0 else "it does not start with the binlog magic"
+        raise BinlogCorruptError(f"{path}: named like a binlog, but {what}")
     if code == "os":
         raise BinlogError(f"{where}: read failed: {detail}")
     if code == "truncated":

@@ -106,18 +106,30 @@ class BinlogSet:
 
 
 def open_binlog_sources(dirs: list[Path] | tuple[Path, ...]) -> BinlogSet:
-    """Find the binlog files in *dirs* (nothing is read past each file's 4-byte magic)."""
+    """Find the binlog files in *dirs* (nothing is read past each file's 4-byte magic).
+
+    A file named like one of the binlogs found (same base, a number) that
+    lacks the magic, say empty after a failed copy, is kept in the set, so
+    reading it names it rather than the sequence quietly starting after it
+    or calling it missing. Other numbered files (`aria_log.00000001` in a
+    datadir) are left out.
+    """
     dirs = tuple(Path(d) for d in dirs)
     files: dict[str, Path] = {}
     sizes: dict[str, int] = {}
     copies: dict[str, list[Path]] = {}
+    unmarked: dict[str, Path] = {}
     for directory in dirs:
         try:
             entries = sorted(directory.iterdir())
         except OSError as exc:
             raise BinlogError(f"{directory}: cannot list binlog directory: {exc.strerror}") from None
         for path in entries:
-            if not binlog_number(path.name) or not _has_magic(path):
+            if not binlog_number(path.name):
+                continue
+            if not _has_magic(path):
+                if path.is_file():
+                    unmarked.setdefault(path.name, path)
                 continue
             size = path.stat().st_size
             if path.name in files:
@@ -129,6 +141,10 @@ def open_binlog_sources(dirs: list[Path] | tuple[Path, ...]) -> BinlogSet:
     if not files:
         listed = ", ".join(str(d) for d in dirs) or "no directory given"
         raise BinlogError(f"{listed}: no binlog files (name.NNNNNN starting with the binlog magic)")
+    bases = {binlog_number(name)[0] for name in files}
+    for name, path in unmarked.items():
+        if name not in files and binlog_number(name)[0] in bases:
+            files[name] = path
     return BinlogSet(dirs=dirs, files=files, copies=copies)
 
 

@@ -16,7 +16,7 @@ from xtrarestore.core.binlog import (
     read_backup_position,
     resolve_stop_point,
 )
-from xtrarestore.core.errors import StopPointError
+from xtrarestore.core.errors import BinlogCorruptError, StopPointError
 
 from .conftest import BASENAME, binlog_truth, mariadb_binlog_gtids
 
@@ -177,6 +177,27 @@ def test_missing_middle_file_is_a_gap_and_bounds_stop_points(history, tmp_path):
         resolve_stop_point(timeline, "end")
     last = timeline.reachable_transactions[-1]
     assert resolve_stop_point(timeline, f"gtid:{last.gtid}").last == last
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00" * 4096], ids=["empty", "no magic"])
+def test_a_file_named_like_a_binlog_that_is_not_one_is_named_not_skipped(history, tmp_path, content):
+    """An empty (failed copy) or zeroed file in the sequence: one error naming it, not a quiet "missing" or a
+    timeline that starts after it; a datadir's other numbered files are no binlogs and stay out."""
+    position = read_backup_position(history.backup_dir)
+    later = [p for p in history.binlogs if p.name > position.file]
+    for path in history.binlogs:
+        shutil.copy2(path, tmp_path / path.name)
+    (tmp_path / later[0].name).write_bytes(content)
+    (tmp_path / "aria_log.00000001").write_bytes(b"\xfe\xfe\x0c\x01" + bytes(100))
+    binlogs = open_binlog_sources([tmp_path])
+    assert "aria_log.00000001" not in binlogs.files
+    with pytest.raises(BinlogCorruptError) as caught:
+        build_timeline(binlogs, position)
+    message = str(caught.value)
+    assert str(tmp_path / later[0].name) in message and "\n" not in message
+    assert ("empty" if not content else "binlog magic") in message
+    (tmp_path / later[0].name).unlink()
+    assert [g.code for g in build_timeline(open_binlog_sources([tmp_path]), position).gaps] == ["missing-file"]
 
 
 def test_file_that_does_not_follow_on_is_a_gtid_gap(history, tmp_path):
