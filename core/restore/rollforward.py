@@ -56,6 +56,7 @@ from ..binlog import (
     resolve_stop_point,
 )
 from ..errors import BinlogError, ReplayError, XtraRestoreError
+from ..programs import find_program
 from .verify import ConnectionParams, params_from
 
 CONNECTION = "xtrarestore_pitr"
@@ -416,9 +417,10 @@ def pipe_replay(params: ConnectionParams, defaults_file: Path | None, timeline: 
     if state.data.get("pipe_started"):
         raise ReplayError(f"{state.path}: an earlier pipe replay was interrupted part-way and what it applied is"
                           " unknown: roll the restore back and run it again")
+    reader_tool = str(find_program(["mariadb-binlog", "mysqlbinlog"]))  # a missing one is said before anything runs
+    client = [str(find_program(["mariadb", "mysql"]))]
     state.save(pipe_started=True)
     paths = {span.name: span.path for span in timeline.files}
-    client = ["mariadb"]
     if defaults_file:
         client.append(f"--defaults-file={defaults_file}")
     client += ["--binary-mode", "--batch"]
@@ -431,7 +433,7 @@ def pipe_replay(params: ConnectionParams, defaults_file: Path | None, timeline: 
         sink.stdin.write(b"SET SESSION sql_log_bin = 0;\n")
         for begin, end in segments:
             names = [n for n in paths if begin.file <= n <= end.file]
-            argv = ["mariadb-binlog", f"--start-position={begin.pos}", f"--stop-position={end.pos}",
+            argv = [reader_tool, f"--start-position={begin.pos}", f"--stop-position={end.pos}",
                     *(paths[n] for n in names)]
             sink.stdin.flush()
             reader = subprocess.run(argv, check=False, stdout=sink.stdin, stderr=subprocess.PIPE)

@@ -133,3 +133,19 @@ def test_the_plan_counts_the_relay_copies_of_binlogs_on_another_file_system(tmp_
     assert roll.relay_copy_bytes(os.stat(tmp_path).st_dev) == 0  # linked where it lies
     assert roll.relay_copy_bytes(os.stat("/proc").st_dev) == tl.files[0].size
     assert dataclasses.replace(roll, method="pipe").relay_copy_bytes(os.stat("/proc").st_dev) == 0
+
+
+def test_a_pipe_replay_without_its_programs_refuses_before_marking_itself_started(tmp_path, monkeypatch):
+    """A missing mariadb-binlog is said before the state file claims a pipe began (which would make every retry
+    refuse as if rows had been applied). The host has the programs, so their absence is faked."""
+    from xtrarestore.core.errors import ToolNotFoundError
+    from xtrarestore.core.restore import rollforward
+
+    def missing(names, hint=""):
+        raise ToolNotFoundError(f"{' / '.join(names)} not found on this host")
+
+    monkeypatch.setattr(rollforward, "find_program", missing)
+    state_file = tmp_path / "rollforward-state.json"
+    with pytest.raises(ToolNotFoundError, match="mariadb-binlog"):
+        rollforward.pipe_replay(None, None, None, None, 0, [], rollforward.StepState(state_file))
+    assert not rollforward.StepState(state_file).data.get("pipe_started")
