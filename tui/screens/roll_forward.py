@@ -75,9 +75,12 @@ class RollForwardScreen(Screen):
             self.timeline = timeline
 
     class Failed(Message):
-        def __init__(self, error: str) -> None:
+        """The binlogs could not be laid out; *damaged* when they were found but one cannot be read."""
+
+        def __init__(self, error: str, damaged: bool = False) -> None:
             super().__init__()
             self.error = error
+            self.damaged = damaged
 
     def __init__(self, point, timeline=None) -> None:
         """*timeline* is an already built timeline (tests); otherwise the screen reads the binlogs."""
@@ -122,7 +125,7 @@ class RollForwardScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="binlogs")
     def load(self) -> None:
-        from xtrarestore.core.errors import XtraRestoreError
+        from xtrarestore.core.errors import BinlogCorruptError, BinlogEncryptedError, XtraRestoreError
         from xtrarestore.core.restore.pitr import open_timeline, server_binlog_dir
 
         settings = self.app.settings
@@ -138,6 +141,8 @@ class RollForwardScreen(Screen):
         self.binlog_dirs = dirs
         try:
             self.post_message(self.Loaded(open_timeline(dirs, point=self.point)))
+        except (BinlogCorruptError, BinlogEncryptedError) as error:
+            self.post_message(self.Failed(str(error), damaged=True))
         except (XtraRestoreError, OSError) as error:
             self.post_message(self.Failed(str(error)))
 
@@ -151,8 +156,11 @@ class RollForwardScreen(Screen):
     @on(Failed)
     def failed(self, message: Failed) -> None:
         self.problem = message.error
-        self.query_one("#rf-range", Static).update(
-            Text(f"[NO BINLOGS] {shown(message.error)}\nStart the console with --binlog-dir DIR.", style="bold"))
+        if message.damaged:
+            text = f"[BINLOG UNREADABLE] {shown(message.error)}\nRoll forward is not offered while it cannot be read."
+        else:
+            text = f"[NO BINLOGS] {shown(message.error)}\nStart the console with --binlog-dir DIR."
+        self.query_one("#rf-range", Static).update(Text(text, style="bold"))
         self.refresh_bindings()
 
     def range_text(self) -> Text:
