@@ -115,6 +115,11 @@ def open_binlog_sources(dirs: list[Path] | tuple[Path, ...]) -> BinlogSet:
     datadir) are left out.
     """
     dirs = tuple(Path(d) for d in dirs)
+    for directory in dirs:
+        if str(directory).startswith("s3:/"):  # Path folds s3:// to s3:/
+            url = "s3://" + str(directory)[len("s3:/"):]
+            raise BinlogError(f"{url}: binlogs are read from local directories only; copy them down first"
+                              f" (aws s3 sync {url} DIR) and give --binlog-dir DIR")
     files: dict[str, Path] = {}
     sizes: dict[str, int] = {}
     copies: dict[str, list[Path]] = {}

@@ -149,3 +149,13 @@ def test_a_pipe_replay_without_its_programs_refuses_before_marking_itself_starte
     with pytest.raises(ToolNotFoundError, match="mariadb-binlog"):
         rollforward.pipe_replay(None, None, None, None, 0, [], rollforward.StepState(state_file))
     assert not rollforward.StepState(state_file).data.get("pipe_started")
+
+
+def test_binlogs_in_a_bucket_are_refused_with_the_way_round(capsys):
+    """--binlog-dir reads local directories; an s3:// URL is named whole with how to copy it down."""
+    from xtrarestore.tui.cli import main
+
+    assert main(["binlog", "--binlog-dir", "s3://backups/db1/binlogs"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "s3://backups/db1/binlogs: binlogs are read from local directories" in err
+    assert "aws s3 sync s3://backups/db1/binlogs DIR" in err
