@@ -76,9 +76,9 @@ def roll_forward_text(plan) -> str | None:
     if not done:
         return shown(f"roll forward: {planned['stop_point']} (not run)")
     skipped = f", skipped {', '.join(done['skipped'])}" if done.get("skipped") else ""
-    return shown(f"rolled forward to GTID {done.get('gtid_reached') or 'none'} ({done.get('time_reached') or 'no commit'}),"
-            f" {done.get('transactions_applied', 0)} transactions in {done.get('seconds', 0)}s{skipped};"
-            f" stop point {planned['stop_point']}")
+    reached = f"{done.get('gtid_reached') or 'none'} ({done.get('time_reached') or 'no commit'})"
+    return shown(f"rolled forward to GTID {reached}, {done.get('transactions_applied', 0)} transactions in"
+                 f" {done.get('seconds', 0)}s{skipped}; stop point {planned['stop_point']}")
 
 
 class ResultScreen(Screen):
