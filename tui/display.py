@@ -36,7 +36,7 @@ def backup_type(word: str | None) -> str:
     """`full-backuped` → `full`, `log-applied` → `prepared…`: the checkpoints word in plain words."""
     if word is None:
         return "-"
-    return BACKUP_TYPES.get(word, word)
+    return BACKUP_TYPES.get(word) or shown(word)  # an unknown word comes from a file: escaped
 def text(value: object, style: str = "") -> Text:
     """Text from outside (a name, a message, a log line) for a Rich or Textual widget.
 

@@ -20,6 +20,7 @@ from textual.app import App
 from tui_support import fixed_report, screen_text, wait_for
 from xtrarestore.core.inventory.checkpoints import BinlogPosition
 from xtrarestore.core.tables.report import RecoveryReport
+from xtrarestore.tui import display
 from xtrarestore.tui.screens.drill import report_body
 from xtrarestore.tui.screens.plan import plan_text
 from xtrarestore.tui.screens.result import binlog_text
@@ -76,6 +77,13 @@ def test_result_shows_the_backups_binlog_record_escaped():
     shown = binlog_text(BinlogPosition(file=f"mysql-bin{FORGED}{ESCAPES}", position=4, gtid=f"0-1-5{FORGED}"))
     assert_clean(shown)
     assert shown.startswith("mysql-bin\\nrestore complete")
+
+
+def test_an_unknown_checkpoints_word_is_shown_escaped():
+    assert display.backup_type("full-backuped") == "full"
+    shown = display.backup_type(f"odd{ESCAPES}{FORGED}")
+    assert_clean(shown)
+    assert shown.startswith("odd\\x1b[2J")
 
 
 def test_plan_text_escapes_paths_and_undo_lines():
