@@ -351,6 +351,12 @@ class Rehearsal:
             )
         return out
 
+    def unlike(self, address: ServerAddress, tables: list[tuple[str, str]]) -> list[str]:
+        """The *tables* whose rows or CHECKSUM TABLE in *address* now differ from what the rehearsal ended with."""
+        with address.connect() as conn:
+            now = table_states(conn, tables)
+        return [table for table in sorted(now) if now[table] != self.after.get(table)]
+
 
 def reverse_step():
     """The rehearsal's last step, after the throwaway restore: the reverse applied on the copy, which then goes."""

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from xtrarestore.core.drills.sandbox import SandboxServer
+from xtrarestore.core.restore.guard import cmdline
 from xtrarestore.tui.cli import main
 
 from .conftest import binlog_options, identity, snapshot
@@ -152,7 +153,4 @@ def test_a_kill_during_the_rehearsal_removes_the_throwaway_copy(damaged, workroo
 
 
 def _is_mariadbd(pid: int) -> bool:
-    try:
-        return os.path.basename(Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]) == b"mariadbd"
-    except OSError:
-        return False
+    return [os.path.basename(arg) for arg in cmdline(pid)[:1]] == ["mariadbd"]

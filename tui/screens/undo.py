@@ -240,16 +240,13 @@ class UndoScreen(Screen):
     def against_rehearsal(self, address) -> str:
         """Production's tables after the flashback compared with the rehearsal's (rows and CHECKSUM TABLE)."""
         from xtrarestore.core.errors import XtraRestoreError
-        from xtrarestore.core.tables import flashback
 
         if self.rehearsal is None:
             return ""
         try:
-            with address.connect() as conn:
-                now = flashback.table_states(conn, self.choice.plan.tables)
+            differ = self.rehearsal.unlike(address, self.choice.plan.tables)
         except XtraRestoreError as error:
             return f"; not compared with the rehearsal: {error}"
-        differ = [table for table in sorted(now) if now[table] != self.rehearsal.after.get(table)]
         if differ:
             return f"; WARNING: {', '.join(differ)} differ from the rehearsal (rows or checksum): compare them"
         return "; production's tables match the rehearsal (rows and CHECKSUM TABLE)"
